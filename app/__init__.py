@@ -1,0 +1,163 @@
+"""Utväg: a secure portal for municipal exit-programme teams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
+
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from config import PROJECT_ROOT, Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        instance_relative_config=False,
+    )
+    app.config.update(flask_config(settings))
+    app.extensions["utvag.settings"] = settings
+
+    register_extensions(app, settings)
+    register_request_cycle(app)
+    register_blueprints(app)
+    register_commands(app)
+    if settings.trusted_proxy_count:
+        # Only behind a known number of proxies may X-Forwarded-For decide the client address
+        # that throttling counts by.
+        n = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    return app
+
+
+def flask_config(settings: Settings) -> dict[str, Any]:
+    cookie_name = "__Host-utvag" if settings.secure_cookies else "utvag"
+    return {
+        "SECRET_KEY": settings.secret_key,
+        "SQLALCHEMY_DATABASE_URI": settings.database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url),
+        "AUDIT_KEY": settings.audit_key,
+        "PASSWORD_HASH_PROFILE": settings.password_hash_profile,
+        "SESSION_COOKIE_NAME": cookie_name,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        # The server-side session decides expiry; the cookie only needs to outlive it.
+        "PERMANENT_SESSION_LIFETIME": settings.absolute_timeout,
+        "STAFF_IDLE_TIMEOUT": settings.staff_idle_timeout,
+        "CLIENT_IDLE_TIMEOUT": settings.client_idle_timeout,
+        "ABSOLUTE_TIMEOUT": settings.absolute_timeout,
+        "STEP_UP_VALIDITY": settings.step_up_validity,
+        "MAX_CONTENT_LENGTH": settings.max_content_length,
+        "WTF_CSRF_TIME_LIMIT": int(settings.absolute_timeout.total_seconds()),
+        "WTF_CSRF_SSL_STRICT": True,
+        "RATELIMIT_STORAGE_URI": settings.ratelimit_storage_uri,
+        "RATELIMIT_ENABLED": settings.ratelimit_enabled,
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "RATELIMIT_KEY_PREFIX": "utvag",
+        "LOGIN_LIMIT_PER_ACCOUNT": settings.login_limit_per_account,
+        "LOGIN_LIMIT_PER_ADDRESS": settings.login_limit_per_address,
+        "CODE_LIMIT_PER_USER": settings.code_limit_per_user,
+        "PUBLIC_LANGUAGES": settings.public_languages,
+        "STAFF_LANGUAGES": settings.staff_languages,
+        "QUICK_EXIT_URL": settings.quick_exit_url,
+        "NEUTRAL_TITLE": settings.neutral_title,
+        "BABEL_DEFAULT_LOCALE": "sv",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "DEMO_DATA": settings.demo_data,
+    }
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    from app import models  # noqa: F401  (the metadata must know every table)
+    from app.auth.sessions import current_session
+    from app.core.crypto import init_crypto
+    from app.i18n import select_locale
+
+    db.init_app(app)
+    # Batch mode lets SQLite alter tables; compare_type keeps the schema test honest.
+    migrate.init_app(
+        app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    init_crypto(app, settings.field_encryption_keys, settings.blind_index_key)
+
+    login_manager.init_app(app)
+
+    @login_manager.request_loader
+    def load_user(_request: object) -> object | None:
+        user_session = current_session()
+        if user_session is not None and user_session.is_fully_authenticated:
+            return user_session.user
+        return None
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", sqlite_pragmas)
+
+
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    # Deleted rows are overwritten with zeros, so retention deletes really remove data.
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+
+
+def register_request_cycle(app: Flask) -> None:
+    from app.auth.guard import init_guard
+    from app.core.errors import init_errors
+    from app.core.headers import init_headers
+    from app.i18n import init_i18n
+    from app.templating import init_templating
+
+    init_guard(app)
+    init_errors(app)
+    init_headers(app)
+    init_i18n(app)
+    init_templating(app)
+
+    @app.after_request
+    def finish_transaction(response: Response) -> Response:
+        # One commit per request, after the view has succeeded; a refusal (4xx) still
+        # commits because its audit rows must survive, and views validate before writing.
+        if response.status_code < 500:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.account import bp as account_bp
+    from app.admin import bp as admin_bp
+    from app.auth import bp as auth_bp
+    from app.home import bp as home_bp
+    from app.public import bp as public_bp
+
+    for blueprint in (public_bp, auth_bp, account_bp, home_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_commands(app: Flask) -> None:
+    from app.audit.cli import audit_cli
+    from app.auth.cli import keys_cli, users_cli
+    from app.demo import demo_cli
+    from app.orgs.cli import orgs_cli
+
+    for group in (audit_cli, users_cli, keys_cli, orgs_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,105 @@
+import enum
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.crypto import EncryptedText
+from app.core.db import Base, PublicIdMixin, TimestampMixin
+from app.orgs.models import Organisation
+
+
+class Role(enum.StrEnum):
+    CLIENT = "client"
+    CASEWORKER = "caseworker"
+    TEAM_LEAD = "team_lead"
+    AGENCY_REP = "agency_rep"
+    PARTNER = "partner"
+    ADMIN = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.CLIENT
+
+
+class User(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(
+        sa.Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+    active: Mapped[bool] = mapped_column(default=True)
+    # The second factor is saved only once a code from it has been confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    # The last accepted 30-second step: a code from it or an earlier step is a replay.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    password_changed_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # Clients belong to no organisation; every member of staff belongs to exactly one.
+        sa.CheckConstraint(
+            "(role = 'client' AND organisation_id IS NULL)"
+            " OR (role <> 'client' AND organisation_id IS NOT NULL)",
+            name="organisation_matches_role",
+        ),
+    )
+
+    # Flask-Login's protocol; a user is authenticated only through a verified session.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_secret is not None
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role.value}>"
+
+
+class RecoveryCode(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    used_at: Mapped[datetime | None]
+
+
+class UserSession(PublicIdMixin, TimestampMixin, Base):
+    """A server-side login. The browser holds only a random token whose hash is stored here,
+    so any session can be revoked at once, on any instance."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    user: Mapped[User] = relationship(lazy="joined")
+    last_seen_at: Mapped[datetime]
+    second_factor_at: Mapped[datetime | None]
+    stepped_up_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    # A TOTP secret offered during enrolment, kept here (encrypted) until a code confirms it.
+    pending_totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+
+    @property
+    def is_fully_authenticated(self) -> bool:
+        return self.second_factor_at is not None and self.revoked_at is None

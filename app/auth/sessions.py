@@ -1,0 +1,159 @@
+"""Server-side sessions: the cookie carries a random token, the database holds its state."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import abort, current_app, g, session
+
+from app.audit.services import record
+from app.auth.models import User, UserSession
+from app.core.clock import as_utc, utcnow
+from app.extensions import db
+
+SESSION_KEY = "sid"
+# Writing last_seen_at on every request would turn each page view into a write; a minute's
+# slack on a 15-minute idle timeout is immaterial.
+LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def idle_timeout_for(user: User) -> timedelta:
+    config = current_app.config
+    return config["STAFF_IDLE_TIMEOUT"] if user.role.is_staff else config["CLIENT_IDLE_TIMEOUT"]
+
+
+def start_session(user: User) -> tuple[UserSession, str]:
+    """Open a new half-authenticated session (password checked, second factor pending)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    user_session = UserSession(
+        token_hash=hash_token(token), user=user, created_at=now, last_seen_at=now
+    )
+    db.session.add(user_session)
+    db.session.flush()
+    return user_session, token
+
+
+def rotate_token(user_session: UserSession) -> str:
+    """A new identifier whenever the session gains privilege, so a planted one is useless."""
+    token = secrets.token_urlsafe(32)
+    user_session.token_hash = hash_token(token)
+    return token
+
+
+# Carried across the identifier change at login: neither grants anything.
+KEPT_ACROSS_LOGIN = ("lang", "after_login")
+
+
+def bind_to_browser(token: str) -> None:
+    # Clearing first drops anything an attacker may have planted before the login.
+    kept = {key: session[key] for key in KEPT_ACROSS_LOGIN if key in session}
+    session.clear()
+    session.update(kept)
+    session[SESSION_KEY] = token
+    session.permanent = True
+    g.pop("user_session", None)
+
+
+def forget_in_browser() -> None:
+    session.pop(SESSION_KEY, None)
+    g.pop("user_session", None)
+
+
+def revoke(user_session: UserSession, reason: str) -> None:
+    if user_session.revoked_at is None:
+        user_session.revoked_at = utcnow()
+        user_session.revoked_reason = reason
+        record(
+            "session.revoked",
+            subject=user_session,
+            actor_id=g.get("actor_id") or user_session.user_id,
+            organisation_id=user_session.user.organisation_id,
+            details={"reason": reason, "user": str(user_session.user_id)},
+        )
+
+
+def revoke_all(user: User, reason: str, *, keep: UserSession | None = None) -> int:
+    """End every open session of a user (but `keep`); returns how many were ended."""
+    open_sessions = db.session.scalars(
+        sa.select(UserSession).where(
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+        )
+    ).all()
+    ended = 0
+    for user_session in open_sessions:
+        if keep is not None and user_session.id == keep.id:
+            continue
+        revoke(user_session, reason)
+        ended += 1
+    return ended
+
+
+def expiry_reason(user_session: UserSession) -> str | None:
+    now = utcnow()
+    if now - as_utc(user_session.created_at) >= current_app.config["ABSOLUTE_TIMEOUT"]:
+        return "absolute_timeout"
+    if now - as_utc(user_session.last_seen_at) >= idle_timeout_for(user_session.user):
+        return "idle_timeout"
+    return None
+
+
+def current_session() -> UserSession | None:
+    """The browser's session if it is open, loaded once per request.
+
+    Expired sessions are revoked (and audited) the first time they are presented, so the
+    same token never works again even if the clock is turned back.
+    """
+    if "user_session" in g:
+        cached: UserSession | None = g.user_session
+        return cached
+    g.user_session = None
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str):
+        return None
+    user_session = db.session.scalar(
+        sa.select(UserSession).where(UserSession.token_hash == hash_token(token))
+    )
+    if user_session is None or user_session.revoked_at is not None:
+        forget_in_browser()
+        return None
+    reason = expiry_reason(user_session)
+    if reason is None and not user_session.user.is_active:
+        reason = "account_inactive"
+    if reason is not None:
+        revoke(user_session, reason)
+        forget_in_browser()
+        return None
+    now = utcnow()
+    if now - as_utc(user_session.last_seen_at) >= LAST_SEEN_GRANULARITY:
+        user_session.last_seen_at = now
+    g.user_session = user_session
+    g.actor_id = user_session.user_id
+    g.actor_organisation_id = user_session.user.organisation_id
+    return user_session
+
+
+def open_sessions_of(user: User) -> list[UserSession]:
+    return list(
+        db.session.scalars(
+            sa.select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+            .order_by(UserSession.last_seen_at.desc())
+        )
+    )
+
+
+def require_session() -> UserSession:
+    """The open session of this request; the guard has already refused requests without one."""
+    user_session = current_session()
+    if user_session is None:
+        abort(401)
+    return user_session

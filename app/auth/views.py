@@ -1,0 +1,211 @@
+"""Login, second factor, enrolment, step-up and the account's own security pages."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.auth import bp, services, totp
+from app.auth.forms import CodeForm, ConfirmForm, LoginForm, PasswordChangeForm, RecoveryForm
+from app.auth.guard import public, second_factor_pending
+from app.auth.sessions import bind_to_browser, current_session, forget_in_browser, require_session
+from app.core.urls import safe_next
+from app.extensions import limiter
+
+NEXT_KEY = "after_login"
+
+
+def _failed(response: Response) -> bool:
+    # Only failures spend the budget, so a person who logs in right is never slowed down.
+    return response.status_code >= 400
+
+
+def _account_key() -> str:
+    username = services.normalise_username(request.form.get("username", ""))[:200]
+    # Hashed so the limiter's store (Redis in production) holds no usernames.
+    return "account:" + hashlib.sha256(username.encode()).hexdigest()
+
+
+def _session_user_key() -> str:
+    user_session = current_session()
+    return f"user:{user_session.user_id}" if user_session else "anonymous"
+
+
+def _limit(name: str) -> str:
+    limit: str = current_app.config[name]
+    return limit
+
+
+def form_status() -> int:
+    """A form shown again after a POST is a refusal of bad input: 400, not 200."""
+    return 400 if request.method == "POST" else 200
+
+
+def _after_login() -> Response:
+    target = safe_next(session.pop(NEXT_KEY, None))
+    return redirect(target or url_for("home.index"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: _limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    lambda: _limit("LOGIN_LIMIT_PER_ACCOUNT"),
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+def login() -> Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        try:
+            _user_session, token = services.authenticate(form.username.data, form.password.data)
+        except services.LoginFailed:
+            form.form_errors.append(_("The username or password is wrong."))
+            return render_template("auth/login.html", form=form), 401
+        bind_to_browser(token)
+        session[NEXT_KEY] = safe_next(form.next.data)
+        return redirect(url_for("auth.second_factor"))
+    return render_template("auth/login.html", form=form), form_status()
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@second_factor_pending
+@limiter.limit(
+    lambda: _limit("CODE_LIMIT_PER_USER"),
+    key_func=_session_user_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+def second_factor() -> Response | tuple[str, int]:
+    user_session = require_session()
+    if user_session.is_fully_authenticated:
+        return _after_login()
+    if not user_session.user.has_totp:
+        return redirect(url_for("auth.enrol"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            token = services.verify_second_factor(user_session, form.code.data)
+        except services.CodeRejected:
+            form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
+            return render_template("auth/second_factor.html", form=form), 401
+        bind_to_browser(token)
+        return _after_login()
+    return render_template("auth/second_factor.html", form=form), form_status()
+
+
+@bp.route("/login/recovery", methods=["GET", "POST"])
+@second_factor_pending
+@limiter.limit(
+    lambda: _limit("CODE_LIMIT_PER_USER"),
+    key_func=_session_user_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+def recovery() -> Response | tuple[str, int]:
+    user_session = require_session()
+    if user_session.is_fully_authenticated:
+        return _after_login()
+    form = RecoveryForm()
+    if form.validate_on_submit():
+        try:
+            token = services.use_recovery_code(user_session, form.recovery_code.data)
+        except services.CodeRejected:
+            form.recovery_code.errors = [_("That recovery code did not work.")]
+            return render_template("auth/recovery.html", form=form), 401
+        bind_to_browser(token)
+        remaining = services.remaining_recovery_codes(user_session.user)
+        flash(
+            _(
+                "You logged in with a recovery code. It cannot be used again; "
+                "%(count)d codes are left.",
+                count=remaining,
+            ),
+            "warning",
+        )
+        return _after_login()
+    return render_template("auth/recovery.html", form=form), form_status()
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@second_factor_pending
+@limiter.limit(
+    lambda: _limit("CODE_LIMIT_PER_USER"),
+    key_func=_session_user_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+def enrol() -> Response | tuple[str, int] | str:
+    user_session = require_session()
+    if user_session.user.has_totp:
+        return redirect(url_for("auth.second_factor"))
+    secret = services.offer_enrolment(user_session)
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            token, codes = services.confirm_enrolment(user_session, form.code.data)
+        except services.CodeRejected:
+            form.code.errors = [
+                _("That code did not match. Check that the key was typed correctly and try again.")
+            ]
+        else:
+            bind_to_browser(token)
+            # Shown in this response only; the codes are stored hashed and cannot be shown again.
+            return render_template("auth/recovery_codes.html", codes=codes, first_time=True)
+        status = 401
+    else:
+        status = form_status()
+    uri = totp.provisioning_uri(secret, user_session.user.username)
+    return (
+        render_template(
+            "auth/enrol.html",
+            form=form,
+            qr_svg=totp.qr_svg(uri, _("QR code for your authenticator app")),
+            grouped_key=totp.grouped(secret),
+        ),
+        status,
+    )
+
+
+@bp.route("/logout", methods=["POST"])
+@second_factor_pending
+def logout() -> Response:
+    form = ConfirmForm()
+    user_session = current_session()
+    if form.validate_on_submit() and user_session is not None:
+        was_client = not user_session.user.role.is_staff
+        services.logout(user_session)
+        forget_in_browser()
+        flash(_("You have logged out."), "info")
+        return redirect(url_for("public.index" if was_client else "auth.login"))
+    abort(400)
+
+
+@bp.route("/step-up", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: _limit("CODE_LIMIT_PER_USER"),
+    key_func=_session_user_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+def step_up() -> Response | tuple[str, int]:
+    user_session = require_session()
+    form = CodeForm()
+    target = safe_next(request.args.get("next")) or url_for("account.index")
+    if form.validate_on_submit():
+        try:
+            services.step_up(user_session, form.code.data)
+        except services.CodeRejected:
+            form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
+            return render_template("auth/step_up.html", form=form), 401
+        return redirect(target)
+    return render_template("auth/step_up.html", form=form), form_status()

@@ -1,0 +1,1 @@
+"""Shared kernel: database base, clock, crypto, security headers, errors, the access guard."""

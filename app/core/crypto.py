@@ -1,0 +1,120 @@
+"""Encryption at rest for sensitive fields, and keyed blind indexes for exact-match lookups.
+
+Sensitive text is stored as Fernet tokens (AES-128-CBC with HMAC-SHA256, from
+`cryptography`): authenticated, so a tampered ciphertext fails to decrypt rather than
+yielding altered plaintext. MultiFernet gives key rotation: the first configured key
+encrypts, every key decrypts, and `flask keys rotate` re-encrypts old rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import Flask, current_app
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase
+
+EXTENSION_KEY = "utvag.crypto"
+
+
+class DecryptionError(RuntimeError):
+    """A stored value could not be decrypted with any configured key."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    fernet: MultiFernet
+    blind_index_key: bytes
+
+    @classmethod
+    def from_keys(cls, field_keys: Sequence[str], blind_index_key: str) -> KeyRing:
+        return cls(
+            fernet=MultiFernet([Fernet(key.encode()) for key in field_keys]),
+            blind_index_key=blind_index_key.encode(),
+        )
+
+    def encrypt(self, plaintext: str) -> str:
+        return self.fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self.fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            # Never include the token or any plaintext in the message: it may be logged.
+            raise DecryptionError("stored value cannot be decrypted with the configured keys") from exc
+
+    def rotate(self, token: str) -> str:
+        return self.fernet.rotate(token.encode()).decode()
+
+
+def init_crypto(app: Flask, field_keys: Sequence[str], blind_index_key: str) -> None:
+    app.extensions[EXTENSION_KEY] = KeyRing.from_keys(field_keys, blind_index_key)
+
+
+def keyring() -> KeyRing:
+    ring: KeyRing = current_app.extensions[EXTENSION_KEY]
+    return ring
+
+
+class EncryptedText(sa.types.TypeDecorator[str]):
+    """Text that is encrypted before it reaches the database and decrypted on load."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return keyring().encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return keyring().decrypt(value)
+
+
+def normalise_for_index(value: str) -> str:
+    """Case, width and surrounding space must not change which row an exact match finds."""
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def blind_index(value: str, purpose: str) -> str:
+    """A keyed hash for exact-match lookups of an encrypted value.
+
+    The purpose is mixed in so that the same value indexed for two purposes (say, a
+    personal identity number and a phone number) cannot be linked across columns.
+    """
+    message = f"{purpose}\x00{normalise_for_index(value)}".encode()
+    return hmac.new(keyring().blind_index_key, message, hashlib.sha256).hexdigest()
+
+
+def encrypted_columns(base: type[DeclarativeBase]) -> Iterator[tuple[sa.Table, sa.Column[Any]]]:
+    """Every column in the schema that holds encrypted text."""
+    for table in base.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, EncryptedText):
+                yield table, column
+
+
+def rotate_all(session: Any, base: type[DeclarativeBase]) -> int:
+    """Re-encrypt every encrypted value under the newest key; returns how many were rewritten."""
+    ring = keyring()
+    rewritten = 0
+    for table, column in encrypted_columns(base):
+        primary_key = list(table.primary_key.columns)
+        # Work on the raw tokens: rotating needs no plaintext in Python objects.
+        raw = sa.type_coerce(column, sa.Text).label("token")
+        rows = session.execute(sa.select(*primary_key, raw).where(column.is_not(None))).all()
+        for row in rows:
+            condition = sa.and_(*(pk == getattr(row, pk.name) for pk in primary_key))
+            token = sa.type_coerce(ring.rotate(row.token), sa.Text)
+            session.execute(sa.update(table).where(condition).values({column.name: token}))
+            rewritten += 1
+    return rewritten

@@ -1,0 +1,92 @@
+"""Demo data for trying the portal out. Development mode only: production refuses it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import click
+import pyotp
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.auth import services
+from app.auth.models import Role
+from app.extensions import db
+from app.orgs.models import OrgKind
+from app.orgs.services import create_organisation, get_organisation_by_slug
+
+DEMO_PASSWORD = "lugna-tallar-vid-havet"
+
+DEMO_ORGANISATIONS = [
+    ("malmo-team", "Konsultationsteamet Malmö", OrgKind.EXIT_TEAM),
+    ("polisen-syd", "Polisen Region Syd", OrgKind.AGENCY),
+    ("vaxjo-kommun", "Växjö kommun", OrgKind.PARTNER),
+]
+
+DEMO_ACCOUNTS = [
+    ("admin", Role.ADMIN, "malmo-team"),
+    ("teamledare", Role.TEAM_LEAD, "malmo-team"),
+    ("handlaggare", Role.CASEWORKER, "malmo-team"),
+    ("polis", Role.AGENCY_REP, "polisen-syd"),
+    ("partner", Role.PARTNER, "vaxjo-kommun"),
+    ("klient", Role.CLIENT, None),
+]
+
+demo_cli = AppGroup("demo", help="Demo data for a local trial (development mode only).")
+
+
+def demo_secret(username: str) -> str:
+    """A fixed, documented TOTP secret per demo account, so the README can name it."""
+    digest = hashlib.sha256(f"utvag-demo:{username}".encode()).digest()
+    return base64.b32encode(digest).decode()[:32]
+
+
+def _refuse_outside_development() -> None:
+    if not current_app.config["DEMO_DATA"]:
+        raise click.ClickException("demo data is only for development mode (UTVAG_ENV=development)")
+
+
+def seed_demo() -> int:
+    """Create the demo organisations and accounts that are missing; returns how many accounts."""
+    created = 0
+    for slug, name, kind in DEMO_ORGANISATIONS:
+        if get_organisation_by_slug(slug) is None:
+            create_organisation(slug, name, kind)
+    for username, role, org_slug in DEMO_ACCOUNTS:
+        if services.find_user(username) is not None:
+            continue
+        organisation = get_organisation_by_slug(org_slug) if org_slug else None
+        services.create_user(
+            username, DEMO_PASSWORD, role, organisation, totp_secret=demo_secret(username)
+        )
+        created += 1
+    return created
+
+
+@demo_cli.command("seed")
+def seed_command() -> None:
+    """Create demo organisations and one account per role (safe to run again)."""
+    _refuse_outside_development()
+    created = seed_demo()
+    db.session.commit()
+    click.echo(f"demo data ready ({created} accounts created)")
+
+
+@demo_cli.command("accounts")
+def accounts_command() -> None:
+    """List the demo accounts with their password and TOTP secret."""
+    _refuse_outside_development()
+    click.echo(f"password for every demo account: {DEMO_PASSWORD}")
+    for username, role, _org in DEMO_ACCOUNTS:
+        click.echo(f"{username:12} {role.value:11} TOTP secret {demo_secret(username)}")
+
+
+@demo_cli.command("code")
+@click.argument("username")
+def code_command(username: str) -> None:
+    """Print the current 6-digit code of a demo account."""
+    _refuse_outside_development()
+    if username not in {name for name, _role, _org in DEMO_ACCOUNTS}:
+        raise click.ClickException(f"{username!r} is not a demo account")
+    click.echo(pyotp.TOTP(demo_secret(username)).now())

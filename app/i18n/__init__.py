@@ -1,0 +1,115 @@
+"""Locale choice, text direction, and the `flask translate` command group."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from babel import Locale
+from flask import Flask, current_app, g, request, session
+from flask.cli import AppGroup
+from flask_login import current_user
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = PROJECT_ROOT / "translations"
+POT_FILE = TRANSLATIONS / "messages.pot"
+BABEL_CFG = PROJECT_ROOT / "babel.cfg"
+DEFAULT_LOCALE = "sv"
+
+
+def available_languages() -> tuple[str, ...]:
+    """Staff pages speak Swedish and English; everyone else may choose any public language."""
+    if current_user.is_authenticated and current_user.role.is_staff:
+        staff: tuple[str, ...] = current_app.config["STAFF_LANGUAGES"]
+        return staff
+    public: tuple[str, ...] = current_app.config["PUBLIC_LANGUAGES"]
+    return public
+
+
+def select_locale() -> str:
+    """?lang= (remembered), then the session, then Accept-Language, then Swedish."""
+    if "locale" in g:
+        chosen: str = g.locale
+        return chosen
+    languages = available_languages()
+    asked = request.args.get("lang")
+    if asked in languages:
+        session["lang"] = asked
+    remembered = session.get("lang")
+    if remembered in languages:
+        locale: str = remembered
+    else:
+        locale = request.accept_languages.best_match(languages) or DEFAULT_LOCALE
+    g.locale = locale
+    return locale
+
+
+def text_direction(locale: str) -> str:
+    return str(Locale.parse(locale).text_direction)
+
+
+def language_name(code: str) -> str:
+    """A language named in itself, so people find theirs whatever page language is shown."""
+    return str(Locale.parse(code).get_display_name(code)).capitalize()
+
+
+def init_i18n(app: Flask) -> None:
+    app.jinja_env.globals.update(text_direction=text_direction, language_name=language_name)
+    app.cli.add_command(translate_cli)
+
+
+translate_cli = AppGroup("translate", help="Extract, update and compile message catalogues.")
+
+
+def _pybabel(*args: str) -> None:
+    command = [sys.executable, "-m", "babel.messages.frontend", *args]
+    if subprocess.run(command, cwd=PROJECT_ROOT, check=False).returncode != 0:  # noqa: S603
+        raise click.ClickException("pybabel " + args[0] + " failed")
+
+
+@translate_cli.command("extract")
+def extract() -> None:
+    """Collect every translatable string into translations/messages.pot."""
+    _pybabel(
+        "extract",
+        "-F",
+        str(BABEL_CFG),
+        "-k",
+        "_l",
+        "--no-location",
+        "--sort-output",
+        "--omit-header",
+        "-o",
+        str(POT_FILE),
+        ".",
+    )
+
+
+@translate_cli.command("update")
+def update() -> None:
+    """Extract, then merge new strings into every language's catalogue."""
+    extract.callback()  # type: ignore[misc]
+    _pybabel(
+        "update",
+        "-i",
+        str(POT_FILE),
+        "-d",
+        str(TRANSLATIONS),
+        "--no-fuzzy-matching",
+        "--ignore-obsolete",
+    )
+
+
+@translate_cli.command("compile")
+def compile_catalogues() -> None:
+    """Compile the catalogues the application reads at run time."""
+    _pybabel("compile", "-d", str(TRANSLATIONS), "--statistics")
+
+
+@translate_cli.command("init")
+@click.argument("language")
+def init(language: str) -> None:
+    """Start a catalogue for a new language."""
+    _pybabel("init", "-i", str(POT_FILE), "-d", str(TRANSLATIONS), "-l", language)

@@ -1,0 +1,1 @@
+"""Organisations: exit teams, agencies and relocation partners."""

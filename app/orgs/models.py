@@ -1,0 +1,26 @@
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, PublicIdMixin, TimestampMixin
+
+
+class OrgKind(enum.StrEnum):
+    EXIT_TEAM = "exit_team"
+    AGENCY = "agency"
+    PARTNER = "partner"
+
+
+class Organisation(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "organisations"
+
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[OrgKind] = mapped_column(
+        sa.Enum(OrgKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.slug}>"

@@ -1,0 +1,29 @@
+"""Pages anyone may see, and the health check."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import jsonify, render_template
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
+
+from app.auth.guard import public
+from app.extensions import db
+from app.public import bp
+
+
+@bp.route("/")
+@public
+def index() -> str:
+    return render_template("public/index.html")
+
+
+@bp.route("/healthz")
+@public
+def healthz() -> tuple[Response, int]:
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return jsonify(status="unavailable", database="unavailable"), 503
+    return jsonify(status="ok", database="ok"), 200

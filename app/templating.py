@@ -1,0 +1,50 @@
+"""What every template may use: locale, direction, languages, the quick-exit target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.auth.forms import ConfirmForm
+from app.auth.models import Role
+from app.i18n import available_languages, text_direction
+
+
+ROLE_LABELS = {
+    Role.CLIENT: _l("Client"),
+    Role.CASEWORKER: _l("Caseworker"),
+    Role.TEAM_LEAD: _l("Team lead"),
+    Role.AGENCY_REP: _l("Agency representative"),
+    Role.PARTNER: _l("Relocation partner"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+def role_label(role: Role) -> str:
+    return str(ROLE_LABELS[role])
+
+
+def template_context() -> dict[str, Any]:
+    locale = str(get_locale() or "sv")
+    return {
+        "current_locale": locale,
+        "current_dir": text_direction(locale),
+        "languages": available_languages(),
+        "quick_exit_url": current_app.config["QUICK_EXIT_URL"],
+        "neutral_title": current_app.config["NEUTRAL_TITLE"],
+        "logout_form": ConfirmForm(),
+        "current_path": request.path,
+        # Staff work at their desks; everyone else may need to leave the page in a hurry.
+        "show_quick_exit": not (current_user.is_authenticated and current_user.role.is_staff),
+        "role_label": role_label,
+    }
+
+
+def init_templating(app: Flask) -> None:
+    app.context_processor(template_context)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,183 @@
+"""Typed settings read from the environment.
+
+Production refuses to start without its secrets; only the explicit development
+mode may invent secrets (kept under ``instance/``) and seed demo data.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+Mode = Literal["development", "production", "testing"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+# Every listed language of the public side; staff pages speak only the first two.
+PUBLIC_LANGUAGES: tuple[str, ...] = ("sv", "en", "ar")
+STAFF_LANGUAGES: tuple[str, ...] = ("sv", "en")
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a safe, complete configuration."""
+
+
+def new_fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode
+    secret_key: str
+    database_url: str
+    # Newest key first: it encrypts; every key decrypts, so old rows stay readable until
+    # `flask keys rotate` re-encrypts them.
+    field_encryption_keys: tuple[str, ...]
+    blind_index_key: str
+    audit_key: str
+    instance_path: Path = DEFAULT_INSTANCE_PATH
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_enabled: bool = True
+    login_limit_per_account: str = "10 per 15 minutes"
+    login_limit_per_address: str = "30 per 15 minutes"
+    code_limit_per_user: str = "6 per 5 minutes"
+    staff_idle_timeout: timedelta = timedelta(minutes=15)
+    client_idle_timeout: timedelta = timedelta(minutes=30)
+    absolute_timeout: timedelta = timedelta(hours=10)
+    step_up_validity: timedelta = timedelta(minutes=5)
+    trusted_proxy_count: int = 0
+    secure_cookies: bool = True
+    demo_data: bool = False
+    public_languages: tuple[str, ...] = PUBLIC_LANGUAGES
+    staff_languages: tuple[str, ...] = STAFF_LANGUAGES
+    quick_exit_url: str = "https://www.svt.se/"
+    neutral_title: str = "Kontakt"
+    max_content_length: int = 1024 * 1024
+    # "fast-for-tests" swaps the production argon2 constant for a cheap one in the suite.
+    password_hash_profile: Literal["standard", "fast-for-tests"] = "standard"
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings; production without its secrets is an error, not a fallback."""
+        env = os.environ if environ is None else environ
+        mode_raw = env.get("UTVAG_ENV", "production")
+        if mode_raw not in ("development", "production"):
+            raise ConfigurationError(
+                f"UTVAG_ENV must be 'development' or 'production', not {mode_raw!r}."
+            )
+        mode: Mode = "development" if mode_raw == "development" else "production"
+        instance_path = Path(env.get("UTVAG_INSTANCE_PATH", str(DEFAULT_INSTANCE_PATH)))
+
+        if mode == "production":
+            missing = [
+                name
+                for name in (
+                    "SECRET_KEY",
+                    "DATABASE_URL",
+                    "FIELD_ENCRYPTION_KEYS",
+                    "BLIND_INDEX_KEY",
+                    "AUDIT_KEY",
+                )
+                if not env.get(name)
+            ]
+            if missing:
+                raise ConfigurationError(
+                    "Utväg will not start in production without "
+                    + ", ".join(missing)
+                    + ". Set them in the environment (see README, 'Configuration'),"
+                    " or set UTVAG_ENV=development for a local trial."
+                )
+            if _flag(env.get("DEMO_DATA")):
+                raise ConfigurationError("DEMO_DATA is refused in production.")
+            dev_secrets: dict[str, str] = {}
+        else:
+            dev_secrets = _development_secrets(instance_path)
+
+        def secret(name: str) -> str:
+            return env.get(name) or dev_secrets[name]
+
+        database_url = env.get("DATABASE_URL") or (
+            f"sqlite:///{instance_path / 'utvag.sqlite3'}"
+        )
+        return cls(
+            mode=mode,
+            secret_key=secret("SECRET_KEY"),
+            database_url=normalise_database_url(database_url),
+            field_encryption_keys=_split_keys(secret("FIELD_ENCRYPTION_KEYS")),
+            blind_index_key=secret("BLIND_INDEX_KEY"),
+            audit_key=secret("AUDIT_KEY"),
+            instance_path=instance_path,
+            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
+            staff_idle_timeout=timedelta(minutes=_int(env, "STAFF_IDLE_TIMEOUT_MINUTES", 15)),
+            client_idle_timeout=timedelta(minutes=_int(env, "CLIENT_IDLE_TIMEOUT_MINUTES", 30)),
+            absolute_timeout=timedelta(hours=_int(env, "SESSION_ABSOLUTE_TIMEOUT_HOURS", 10)),
+            trusted_proxy_count=_int(env, "TRUSTED_PROXY_COUNT", 0),
+            secure_cookies=mode == "production",
+            demo_data=mode == "development" and _flag(env.get("DEMO_DATA", "1")),
+            quick_exit_url=env.get("QUICK_EXIT_URL", "https://www.svt.se/"),
+            neutral_title=env.get("NEUTRAL_TITLE", "Kontakt"),
+        )
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever spelling the operator gave."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _split_keys(raw: str) -> tuple[str, ...]:
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if not keys:
+        raise ConfigurationError("FIELD_ENCRYPTION_KEYS holds no key.")
+    return keys
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}.") from exc
+    if value < 0:
+        raise ConfigurationError(f"{name} must not be negative.")
+    return value
+
+
+def _development_secrets(instance_path: Path) -> dict[str, str]:
+    """Create once, then reuse, the secrets of a local development installation."""
+    path = instance_path / "secrets.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+    instance_path.mkdir(parents=True, exist_ok=True)
+    generated = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "FIELD_ENCRYPTION_KEYS": new_fernet_key(),
+        "BLIND_INDEX_KEY": secrets.token_urlsafe(48),
+        "AUDIT_KEY": secrets.token_urlsafe(48),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(generated, handle)
+    return generated

@@ -1,0 +1,220 @@
+"""Fixtures: an application on each database, a CSRF-respecting client, a login helper.
+
+Every test runs on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set. The
+schema is built by the migrations, never by create_all, so the tests exercise what
+production runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from app import create_app
+from app.auth import services, totp
+from app.auth.models import Role, User
+from app.extensions import db
+from app.orgs.models import Organisation, OrgKind
+from app.orgs.services import create_organisation
+from config import Settings, new_fernet_key, normalise_database_url
+
+PASSWORD = "lugna-tallar-vid-havet"
+FIELD_KEY = new_fernet_key()
+DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def make_settings(database_url: str, instance_path: Path, **overrides: Any) -> Settings:
+    settings = Settings(
+        mode="testing",
+        secret_key="test-secret-key-not-for-production",
+        database_url=database_url,
+        field_encryption_keys=(FIELD_KEY,),
+        blind_index_key="test-blind-index-key",
+        audit_key="test-audit-key",
+        instance_path=instance_path,
+        secure_cookies=False,
+        password_hash_profile="fast-for-tests",
+    )
+    return replace(settings, **overrides)
+
+
+def reset_database(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A freshly migrated database of each kind, shared by the tests of one session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    else:
+        url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+        reset_database(url)
+    app = create_app(make_settings(url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        empty_all_tables()
+        db.engine.dispose()
+
+
+def empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    """Time under the test's control; it still ticks, so requests see it move."""
+    with time_machine.travel("2026-11-23 09:00:00+00:00", tick=True) as traveller:
+        yield traveller
+
+
+class Browser:
+    """A test client that behaves like a browser: it reads CSRF tokens from the page."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.last_csrf: str | None = None
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        response = self.client.get(url, **kwargs)
+        match = CSRF_PATTERN.search(response.get_data(as_text=True))
+        if match:
+            self.last_csrf = match.group(1)
+        return response
+
+    def post(self, url: str, data: dict[str, Any] | None = None, *, form_page: str | None = None,
+             **kwargs: Any) -> Any:
+        """POST as a form on `form_page` (default: the same URL) would, token included."""
+        self.get(form_page or url)
+        payload = {"csrf_token": self.last_csrf, **(data or {})}
+        return self.client.post(url, data=payload, **kwargs)
+
+    def session_token(self) -> str | None:
+        with self.client.session_transaction() as session:
+            token: str | None = session.get("sid")
+            return token
+
+
+@pytest.fixture
+def browser(app: Flask) -> Browser:
+    return Browser(app.test_client())
+
+
+@pytest.fixture
+def new_browser(app: Flask) -> Any:
+    """Further browsers (other devices) for the same application."""
+    return lambda: Browser(app.test_client())
+
+
+@dataclass
+class Account:
+    id: Any
+    username: str
+    password: str
+    secret: str | None
+    role: Role
+
+
+def code_for(app: Flask, account: Account) -> str:
+    """The next code the server will accept for this account (never a replay)."""
+    assert account.secret is not None
+    with app.app_context():
+        last_step = db.session.get(User, account.id).totp_last_step
+    step = totp.current_step()
+    if last_step is not None and step <= last_step:
+        step = last_step + 1
+    return pyotp.TOTP(account.secret).generate_otp(step)
+
+
+@pytest.fixture
+def organisation(app: Flask) -> Organisation:
+    with app.app_context():
+        org = create_organisation("malmo-team", "Konsultationsteamet Malmö", OrgKind.EXIT_TEAM)
+        db.session.commit()
+        db.session.refresh(org)
+        db.session.expunge(org)
+        return org
+
+
+@pytest.fixture
+def make_account(app: Flask, organisation: Organisation) -> Any:
+    counter = iter(range(1, 10_000))
+
+    def make(
+        role: Role = Role.CASEWORKER,
+        *,
+        username: str | None = None,
+        enrolled: bool = True,
+        org_slug: str | None = None,
+    ) -> Account:
+        username = username or f"{role.value.replace('_', '-')}{next(counter)}"
+        secret = totp.new_secret() if enrolled else None
+        with app.app_context():
+            org = None
+            if role is not Role.CLIENT:
+                org = db.session.scalar(
+                    sa.select(Organisation).where(
+                        Organisation.slug == (org_slug or organisation.slug)
+                    )
+                )
+            user = services.create_user(username, PASSWORD, role, org, totp_secret=secret)
+            db.session.commit()
+            return Account(user.id, username, PASSWORD, secret, role)
+
+    return make
+
+
+@pytest.fixture
+def log_in(app: Flask) -> Any:
+    """Log a browser in through the real pages: password, then the TOTP code."""
+
+    def do(browser: Browser, account: Account) -> Any:
+        response = browser.post(
+            "/login", {"username": account.username, "password": account.password}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        response = browser.post("/login/code", {"code": code_for(app, account)})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return do
