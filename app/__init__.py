@@ -68,6 +68,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "QUICK_EXIT_URL": settings.quick_exit_url,
         "NEUTRAL_TITLE": settings.neutral_title,
         "BABEL_DEFAULT_LOCALE": "sv",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "DEMO_DATA": settings.demo_data,
     }

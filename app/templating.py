@@ -36,7 +36,8 @@ def template_context() -> dict[str, Any]:
         "languages": available_languages(),
         "quick_exit_url": current_app.config["QUICK_EXIT_URL"],
         "neutral_title": current_app.config["NEUTRAL_TITLE"],
-        "logout_form": ConfirmForm(),
+        # formdata=None: rendering an error page must never read (or choke on) the body.
+        "logout_form": ConfirmForm(formdata=None),
         "current_path": request.path,
         # Staff work at their desks; everyone else may need to leave the page in a hurry.
         "show_quick_exit": not (current_user.is_authenticated and current_user.role.is_staff),

@@ -111,7 +111,9 @@ def clock() -> Iterator[time_machine.Coordinates]:
 class Browser:
     """A test client that behaves like a browser: it reads CSRF tokens from the page."""
 
-    def __init__(self, client: FlaskClient) -> None:
+    def __init__(self, client: FlaskClient, language: str = "en") -> None:
+        # Assertions read English; the portal's own default (Swedish) is tested on its own.
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
         self.client = client
         self.last_csrf: str | None = None
 

@@ -1,0 +1,151 @@
+"""Server-side sessions: idle and absolute timeouts, revocation, password change."""
+
+import sqlalchemy as sa
+
+from app.audit.models import AuditEvent
+from app.auth.models import UserSession
+from app.extensions import db
+from tests.conftest import PASSWORD
+
+
+def test_an_idle_staff_session_expires_after_15_minutes(browser, make_account, log_in, clock):
+    account = make_account()
+    log_in(browser, account)
+    clock.shift(14 * 60)
+    assert browser.get("/start/").status_code == 200
+    clock.shift(14 * 60)  # activity above reset the idle clock
+    assert browser.get("/start/").status_code == 200
+    clock.shift(15 * 60 + 1)
+    response = browser.get("/start/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_an_expired_session_stays_dead_when_the_clock_goes_back(
+    app, browser, make_account, log_in, clock
+):
+    account = make_account()
+    log_in(browser, account)
+    clock.shift(16 * 60)
+    token = browser.session_token()
+    assert browser.get("/start/").status_code == 302
+    clock.shift(-16 * 60)
+    with browser.client.session_transaction() as session:
+        session["sid"] = token
+    assert browser.get("/start/").status_code == 302
+    with app.app_context():
+        reasons = db.session.scalars(sa.select(UserSession.revoked_reason)).all()
+    assert "idle_timeout" in reasons
+
+
+def test_clients_have_30_minutes_of_idle_time(browser, make_account, log_in, clock):
+    from app.auth.models import Role
+
+    account = make_account(Role.CLIENT)
+    log_in(browser, account)
+    clock.shift(25 * 60)
+    assert browser.get("/start/").status_code == 200
+    clock.shift(31 * 60)
+    assert browser.get("/start/").status_code == 302
+
+
+def test_absolute_timeout_ends_even_an_active_session(browser, make_account, log_in, clock):
+    account = make_account()
+    log_in(browser, account)
+    for _ in range(10 * 6):  # ten hours of activity every ten minutes
+        clock.shift(10 * 60)
+        response = browser.get("/start/")
+    assert response.status_code == 302
+
+
+def test_a_revoked_session_stops_working_at_once(app, browser, new_browser, make_account, log_in):
+    account = make_account()
+    phone, laptop = browser, new_browser()
+    log_in(phone, account)
+    log_in(laptop, account)
+    page = laptop.get("/account/")
+    html = page.get_data(as_text=True)
+    with app.app_context():
+        phone_session = db.session.scalar(
+            sa.select(UserSession).order_by(UserSession.created_at).limit(1)
+        )
+        phone_id = str(phone_session.id)
+    assert f"/account/sessions/{phone_id}/end" in html
+    laptop.post(f"/account/sessions/{phone_id}/end", form_page="/account/")
+    assert phone.get("/start/").status_code == 302
+    assert laptop.get("/start/").status_code == 200
+
+
+def test_log_out_everywhere_ends_every_session(browser, new_browser, make_account, log_in):
+    account = make_account()
+    other = new_browser()
+    log_in(browser, account)
+    log_in(other, account)
+    response = browser.post("/account/sessions/end-all", form_page="/account/")
+    assert response.status_code == 302
+    assert browser.get("/start/").status_code == 302
+    assert other.get("/start/").status_code == 302
+
+
+def test_someone_elses_session_cannot_be_ended(app, browser, new_browser, make_account, log_in):
+    mine, theirs = make_account(), make_account()
+    their_browser = new_browser()
+    log_in(browser, mine)
+    log_in(their_browser, theirs)
+    with app.app_context():
+        their_session = db.session.scalar(
+            sa.select(UserSession).where(UserSession.user_id == theirs.id)
+        )
+    response = browser.post(f"/account/sessions/{their_session.id}/end", form_page="/account/")
+    assert response.status_code == 404
+    assert their_browser.get("/start/").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(
+            sa.select(sa.func.count()).where(AuditEvent.action == "access.denied")
+        ) == 1
+
+
+def test_a_password_change_ends_other_sessions(app, browser, new_browser, make_account, log_in):
+    account = make_account()
+    other = new_browser()
+    log_in(browser, account)
+    log_in(other, account)
+    response = browser.post(
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "fyra-nya-ord-i-rad",
+            "confirm_password": "fyra-nya-ord-i-rad",
+        },
+    )
+    assert response.status_code == 302
+    assert browser.get("/start/").status_code == 200
+    assert other.get("/start/").status_code == 302
+
+
+def test_a_weak_new_password_is_refused_with_help(browser, make_account, log_in):
+    account = make_account()
+    log_in(browser, account)
+    response = browser.post(
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "password123", "confirm_password": "password123"},
+    )
+    assert response.status_code == 400
+    assert "This is a very common password." in response.get_data(as_text=True)
+
+
+def test_a_wrong_current_password_changes_nothing(app, browser, make_account, log_in):
+    account = make_account()
+    log_in(browser, account)
+    response = browser.post(
+        "/account/password",
+        {
+            "current_password": "not-my-password",
+            "new_password": "fyra-nya-ord-i-rad",
+            "confirm_password": "fyra-nya-ord-i-rad",
+        },
+    )
+    assert response.status_code == 400
+    browser.post("/logout", form_page="/start/")
+    relogin = browser.post("/login", {"username": account.username, "password": PASSWORD})
+    assert relogin.status_code == 302

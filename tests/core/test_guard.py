@@ -1,0 +1,52 @@
+"""Deny by default: walk every route, anonymous and half-logged-in."""
+
+from app.auth.guard import access_of
+
+# Adding a public route means adding it here, on purpose.
+EXPECTED_PUBLIC = {"static", "public.index", "public.healthz", "auth.login"}
+EXPECTED_SECOND_FACTOR_PENDING = {"auth.second_factor", "auth.recovery", "auth.enrol", "auth.logout"}
+PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        values = {arg: PLACEHOLDER_ID for arg in rule.arguments}
+        if rule.endpoint == "static":
+            values = {"filename": "css/app.css"}
+        url = rule.build(values)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def test_the_public_list_is_exactly_what_is_expected(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    public = {e for e in endpoints if access_of(app, e) == "public"}
+    pending = {e for e in endpoints if access_of(app, e) == "second_factor_pending"}
+    assert public == EXPECTED_PUBLIC
+    assert pending == EXPECTED_SECOND_FACTOR_PENDING
+
+
+def assert_refused(response, endpoint, method):
+    assert response.status_code in (302, 400, 401), (endpoint, method, response.status_code)
+    if response.status_code == 302:
+        assert "/login" in response.headers["Location"], (endpoint, method)
+
+
+def test_every_non_public_route_refuses_anonymous_visitors(app, browser):
+    for endpoint, method, url in routes(app):
+        if endpoint in EXPECTED_PUBLIC:
+            continue
+        response = browser.client.open(url, method=method)
+        assert_refused(response, endpoint, method)
+
+
+def test_every_protected_route_refuses_a_half_logged_in_session(app, browser, make_account):
+    account = make_account()
+    browser.post("/login", {"username": account.username, "password": account.password})
+    for endpoint, method, url in routes(app):
+        if endpoint in EXPECTED_PUBLIC | EXPECTED_SECOND_FACTOR_PENDING:
+            continue
+        response = browser.client.open(url, method=method)
+        assert response.status_code in (302, 400), (endpoint, method, response.status_code)
+        if response.status_code == 302:
+            assert response.headers["Location"].endswith("/login/code"), (endpoint, method)

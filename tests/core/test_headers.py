@@ -1,0 +1,58 @@
+"""Every response carries the security headers, whoever asks and whatever the status."""
+
+import pytest
+
+REQUIRED = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def assert_secure_headers(response):
+    for name, value in REQUIRED.items():
+        assert response.headers.get(name) == value, name
+    csp = response.headers["Content-Security-Policy"]
+    for directive in ("default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "Permissions-Policy" in response.headers
+
+
+def all_get_urls(app):
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods:
+            yield rule.build({arg: "00000000-0000-0000-0000-000000000000" for arg in rule.arguments}
+                             | ({"filename": "css/app.css"} if rule.endpoint == "static" else {}))[1]
+
+
+def test_every_page_carries_the_headers_anonymous(app, browser):
+    urls = list(all_get_urls(app)) + ["/no-such-page"]
+    for url in urls:
+        assert_secure_headers(browser.client.get(url))
+
+
+def test_every_page_carries_the_headers_logged_in(app, browser, make_account, log_in):
+    log_in(browser, make_account())
+    for url in all_get_urls(app):
+        assert_secure_headers(browser.client.get(url))
+
+
+def test_errors_carry_the_headers_too(browser):
+    assert_secure_headers(browser.client.post("/login", data={}))  # CSRF refusal
+    assert_secure_headers(browser.client.delete("/login"))
+
+
+@pytest.mark.parametrize("secure", [True, False])
+def test_hsts_only_over_https(browser, secure):
+    response = browser.client.get("/", base_url="https://localhost" if secure else "http://localhost")
+    assert ("Strict-Transport-Security" in response.headers) is secure
+
+
+def test_session_cookie_is_httponly_and_samesite(browser):
+    response = browser.client.get("/login")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
