@@ -82,7 +82,6 @@ def engine_options(database_url: str) -> dict[str, Any]:
 
 def register_extensions(app: Flask, settings: Settings) -> None:
     from app import models  # noqa: F401  (the metadata must know every table)
-    from app.auth.sessions import current_session
     from app.core.crypto import init_crypto
     from app.i18n import select_locale
 
@@ -97,17 +96,21 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     init_crypto(app, settings.field_encryption_keys, settings.blind_index_key)
 
     login_manager.init_app(app)
-
-    @login_manager.request_loader
-    def load_user(_request: object) -> object | None:
-        user_session = current_session()
-        if user_session is not None and user_session.is_fully_authenticated:
-            return user_session.user
-        return None
+    login_manager.request_loader(load_user_from_session)
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", sqlite_pragmas)
+
+
+def load_user_from_session(_request: object) -> object | None:
+    """Flask-Login's current_user: only a session that passed both factors has a user."""
+    from app.auth.sessions import current_session
+
+    user_session = current_session()
+    if user_session is not None and user_session.is_fully_authenticated:
+        return user_session.user
+    return None
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

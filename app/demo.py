@@ -16,7 +16,8 @@ from app.extensions import db
 from app.orgs.models import OrgKind
 from app.orgs.services import create_organisation, get_organisation_by_slug
 
-DEMO_PASSWORD = "lugna-tallar-vid-havet"
+# Published in the README on purpose: demo data exists only in development mode.
+DEMO_PASSWORD = "lugna-tallar-vid-havet"  # noqa: S105
 
 DEMO_ORGANISATIONS = [
     ("malmo-team", "Konsultationsteamet Malmö", OrgKind.EXIT_TEAM),

@@ -1,7 +1,7 @@
 """Unbound extensions; create_app binds them to one application."""
 
-from flask_babel import Babel
 from flask import request
+from flask_babel import Babel
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager

@@ -13,7 +13,6 @@ from app.auth.forms import ConfirmForm
 from app.auth.models import Role
 from app.i18n import available_languages, text_direction
 
-
 ROLE_LABELS = {
     Role.CLIENT: _l("Client"),
     Role.CASEWORKER: _l("Caseworker"),

@@ -63,7 +63,7 @@ class Settings:
     neutral_title: str = "Kontakt"
     max_content_length: int = 1024 * 1024
     # "fast-for-tests" swaps the production argon2 constant for a cheap one in the suite.
-    password_hash_profile: Literal["standard", "fast-for-tests"] = "standard"
+    password_hash_profile: Literal["standard", "fast-for-tests"] = "standard"  # noqa: S105
 
     @property
     def is_production(self) -> bool:
@@ -109,9 +109,7 @@ class Settings:
         def secret(name: str) -> str:
             return env.get(name) or dev_secrets[name]
 
-        database_url = env.get("DATABASE_URL") or (
-            f"sqlite:///{instance_path / 'utvag.sqlite3'}"
-        )
+        database_url = env.get("DATABASE_URL") or (f"sqlite:///{instance_path / 'utvag.sqlite3'}")
         return cls(
             mode=mode,
             secret_key=secret("SECRET_KEY"),

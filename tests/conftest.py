@@ -124,8 +124,14 @@ class Browser:
             self.last_csrf = match.group(1)
         return response
 
-    def post(self, url: str, data: dict[str, Any] | None = None, *, form_page: str | None = None,
-             **kwargs: Any) -> Any:
+    def post(
+        self,
+        url: str,
+        data: dict[str, Any] | None = None,
+        *,
+        form_page: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """POST as a form on `form_page` (default: the same URL) would, token included."""
         self.get(form_page or url)
         payload = {"csrf_token": self.last_csrf, **(data or {})}

@@ -45,7 +45,13 @@ def reset_second_factor(user_id: str) -> Response:
         abort(400)
     user = _managed_user(user_id)
     services.reset_second_factor(user)
-    flash(_("The second factor of %(name)s was reset. They set it up again at their next login.", name=user.username), "success")
+    flash(
+        _(
+            "The second factor of %(name)s was reset. They set it up again at their next login.",
+            name=user.username,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.users"))
 
 

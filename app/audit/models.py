@@ -18,7 +18,9 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
 
-    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
     action: Mapped[str] = mapped_column(sa.String(64), index=True)

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
@@ -58,7 +58,7 @@ def record(
 
     # Taking the head first serialises writers (see AuditHead); the row is created lazily
     # the first time so an empty database needs no seeding.
-    moved = db.session.execute(
+    moved: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         sa.update(AuditHead)
         .where(AuditHead.id == HEAD_ID)
         .values(seq=AuditHead.seq + 1)
@@ -163,7 +163,10 @@ def _events_in_order(batch_size: int) -> Iterator[AuditEvent]:
     after = 0
     while True:
         batch = db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch_size)
+            sa.select(AuditEvent)
+            .where(AuditEvent.seq > after)
+            .order_by(AuditEvent.seq)
+            .limit(batch_size)
         ).all()
         if not batch:
             return

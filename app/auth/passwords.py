@@ -105,9 +105,7 @@ def check_strength(password: str, *, user_inputs: list[str]) -> StrengthVerdict:
     """Judge a new password; the problems are translated sentences for the person typing it."""
     problems: list[str] = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(
-            str(_l("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH))
-        )
+        problems.append(str(_l("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)))
     if len(password) > MAX_PASSWORD_LENGTH:
         problems.append(str(_l("Use at most %(count)d characters.", count=MAX_PASSWORD_LENGTH)))
         return StrengthVerdict(False, problems)
@@ -120,7 +118,8 @@ def check_strength(password: str, *, user_inputs: list[str]) -> StrengthVerdict:
             str(
                 _l(
                     "This password would be easy to guess. A few unrelated words, "
-                    "like a short sentence only you would think of, are strong and easy to remember."
+                    "like a short sentence only you would think of, are strong "
+                    "and easy to remember."
                 )
             )
         )

@@ -151,11 +151,14 @@ def use_recovery_code(user_session: UserSession, code: str) -> str:
 
 
 def remaining_recovery_codes(user: User) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(RecoveryCode.id)).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(RecoveryCode.id)).where(
+                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def _issue_recovery_codes(user: User) -> list[str]:
@@ -209,9 +212,7 @@ def regenerate_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def change_password(
-    user_session: UserSession, current_password: str, new_password: str
-) -> None:
+def change_password(user_session: UserSession, current_password: str, new_password: str) -> None:
     """Change a password and end every other session of the account."""
     user = user_session.user
     if not passwords.verify_password(user.password_hash, current_password):

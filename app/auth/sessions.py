@@ -25,8 +25,9 @@ def hash_token(token: str) -> str:
 
 
 def idle_timeout_for(user: User) -> timedelta:
-    config = current_app.config
-    return config["STAFF_IDLE_TIMEOUT"] if user.role.is_staff else config["CLIENT_IDLE_TIMEOUT"]
+    key = "STAFF_IDLE_TIMEOUT" if user.role.is_staff else "CLIENT_IDLE_TIMEOUT"
+    timeout: timedelta = current_app.config[key]
+    return timeout
 
 
 def start_session(user: User) -> tuple[UserSession, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
@@ -21,7 +22,8 @@ def has_recent_step_up() -> bool:
     stepped_up_at = require_session().stepped_up_at
     if stepped_up_at is None:
         return False
-    return utcnow() - as_utc(stepped_up_at) < current_app.config["STEP_UP_VALIDITY"]
+    validity: timedelta = current_app.config["STEP_UP_VALIDITY"]
+    return utcnow() - as_utc(stepped_up_at) < validity
 
 
 def step_up_required(view: Callable[P, R]) -> Callable[P, R | Response]:

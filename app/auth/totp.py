@@ -29,7 +29,9 @@ def provisioning_uri(secret: str, username: str) -> str:
 def qr_svg(uri: str, title: str) -> str:
     """The enrolment QR code as inline SVG, so no image is fetched from anywhere."""
     qr = segno.make(uri, error="m")
-    svg: str = qr.svg_inline(scale=4, border=2, title=title, svgclass="qr", dark="#000", light="#fff")
+    svg: str = qr.svg_inline(
+        scale=4, border=2, title=title, svgclass="qr", dark="#000", light="#fff"
+    )
     return svg
 
 

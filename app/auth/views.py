@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth import bp, services, totp
-from app.auth.forms import CodeForm, ConfirmForm, LoginForm, PasswordChangeForm, RecoveryForm
+from app.auth.forms import CodeForm, ConfirmForm, LoginForm, RecoveryForm
 from app.auth.guard import public, second_factor_pending
 from app.auth.sessions import bind_to_browser, current_session, forget_in_browser, require_session
 from app.core.urls import safe_next

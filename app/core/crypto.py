@@ -48,7 +48,9 @@ class KeyRing:
             return self.fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             # Never include the token or any plaintext in the message: it may be logged.
-            raise DecryptionError("stored value cannot be decrypted with the configured keys") from exc
+            raise DecryptionError(
+                "stored value cannot be decrypted with the configured keys"
+            ) from exc
 
     def rotate(self, token: str) -> str:
         return self.fernet.rotate(token.encode()).decode()

@@ -39,7 +39,9 @@ MESSAGES = {
 }
 CSRF_MESSAGE = (
     _l("The form had expired"),
-    _l("For your safety, forms stop working after a while. Go back, reload the page and try again."),
+    _l(
+        "For your safety, forms stop working after a while. Go back, reload the page and try again."
+    ),
 )
 
 
@@ -68,7 +70,9 @@ def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
 def handle_database_unavailable(error: OperationalError) -> tuple[str, int]:
     db.session.rollback()
     # The exception text may contain query parameters; log its type only.
-    log.error("database unavailable during %s %s: %s", request.method, request.path, type(error).__name__)
+    log.error(
+        "database unavailable during %s %s: %s", request.method, request.path, type(error).__name__
+    )
     return render_error(503)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from babel import Locale
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask.cli import AppGroup
 from flask_login import current_user
 
@@ -30,6 +30,8 @@ def available_languages() -> tuple[str, ...]:
 
 def select_locale() -> str:
     """?lang= (remembered), then the session, then Accept-Language, then Swedish."""
+    if not has_request_context():
+        return DEFAULT_LOCALE  # commands speak the team's language
     if "locale" in g:
         chosen: str = g.locale
         return chosen

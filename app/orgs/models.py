@@ -18,7 +18,9 @@ class Organisation(PublicIdMixin, TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[OrgKind] = mapped_column(
-        sa.Enum(OrgKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+        sa.Enum(
+            OrgKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+        )
     )
     active: Mapped[bool] = mapped_column(default=True)
 

@@ -100,9 +100,12 @@ def test_someone_elses_session_cannot_be_ended(app, browser, new_browser, make_a
     assert response.status_code == 404
     assert their_browser.get("/start/").status_code == 200
     with app.app_context():
-        assert db.session.scalar(
-            sa.select(sa.func.count()).where(AuditEvent.action == "access.denied")
-        ) == 1
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).where(AuditEvent.action == "access.denied")
+            )
+            == 1
+        )
 
 
 def test_a_password_change_ends_other_sessions(app, browser, new_browser, make_account, log_in):
@@ -128,7 +131,11 @@ def test_a_weak_new_password_is_refused_with_help(browser, make_account, log_in)
     log_in(browser, account)
     response = browser.post(
         "/account/password",
-        {"current_password": PASSWORD, "new_password": "password123", "confirm_password": "password123"},
+        {
+            "current_password": PASSWORD,
+            "new_password": "password123",
+            "confirm_password": "password123",
+        },
     )
     assert response.status_code == 400
     assert "This is a very common password." in response.get_data(as_text=True)

@@ -1,20 +1,32 @@
 """Throttling per account and per address, for known and unknown usernames alike."""
 
+import os
+from dataclasses import replace
+
 import pytest
 import sqlalchemy as sa
-from dataclasses import replace
 
 from app import create_app
 from app.audit.models import AuditEvent
 from app.extensions import db
 from tests.conftest import Browser
 
+STORAGES = ["memory"] + (["redis"] if os.environ.get("TEST_REDIS_URL") else [])
 
-@pytest.fixture
-def strict_app(settings):
+
+@pytest.fixture(params=STORAGES)
+def strict_app(request, settings):
+    """Small limits; counted in memory, and in Redis (shared by instances) when available."""
+    storage = "memory://"
+    if request.param == "redis":
+        import redis
+
+        storage = os.environ["TEST_REDIS_URL"]
+        redis.Redis.from_url(storage).flushdb()
     app = create_app(
         replace(
             settings,
+            ratelimit_storage_uri=storage,
             login_limit_per_account="3 per 15 minutes",
             login_limit_per_address="5 per 15 minutes",
         )
@@ -58,9 +70,10 @@ def test_an_account_is_throttled_after_repeated_failures(strict_app, known):
     # Another account from a fresh address is not affected.
     assert attempt(browser, "someone-else", "198.51.100.50").status_code == 401
     with strict_app.app_context():
-        assert db.session.scalar(
-            sa.select(sa.func.count()).where(AuditEvent.action == "throttled")
-        ) >= 1
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "throttled"))
+            >= 1
+        )
 
 
 def test_an_address_is_throttled_across_usernames(strict_app):
@@ -78,7 +91,9 @@ def test_totp_guessing_is_throttled(strict_app):
         from app.orgs.services import create_organisation
 
         org = create_organisation("team-y", "Team Y", OrgKind.EXIT_TEAM)
-        create_user("guessed", "lugna-tallar-vid-havet", Role.CASEWORKER, org, totp_secret=new_secret())
+        create_user(
+            "guessed", "lugna-tallar-vid-havet", Role.CASEWORKER, org, totp_secret=new_secret()
+        )
         db.session.commit()
     browser = Browser(strict_app.test_client())
     browser.post("/login", {"username": "guessed", "password": "lugna-tallar-vid-havet"})

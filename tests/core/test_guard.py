@@ -4,7 +4,12 @@ from app.auth.guard import access_of
 
 # Adding a public route means adding it here, on purpose.
 EXPECTED_PUBLIC = {"static", "public.index", "public.healthz", "auth.login"}
-EXPECTED_SECOND_FACTOR_PENDING = {"auth.second_factor", "auth.recovery", "auth.enrol", "auth.logout"}
+EXPECTED_SECOND_FACTOR_PENDING = {
+    "auth.second_factor",
+    "auth.recovery",
+    "auth.enrol",
+    "auth.logout",
+}
 PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
 
 

@@ -15,7 +15,12 @@ def assert_secure_headers(response):
     for name, value in REQUIRED.items():
         assert response.headers.get(name) == value, name
     csp = response.headers["Content-Security-Policy"]
-    for directive in ("default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"):
+    for directive in (
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert "Permissions-Policy" in response.headers
@@ -24,12 +29,14 @@ def assert_secure_headers(response):
 def all_get_urls(app):
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods:
-            yield rule.build({arg: "00000000-0000-0000-0000-000000000000" for arg in rule.arguments}
-                             | ({"filename": "css/app.css"} if rule.endpoint == "static" else {}))[1]
+            yield rule.build(
+                {arg: "00000000-0000-0000-0000-000000000000" for arg in rule.arguments}
+                | ({"filename": "css/app.css"} if rule.endpoint == "static" else {})
+            )[1]
 
 
 def test_every_page_carries_the_headers_anonymous(app, browser):
-    urls = list(all_get_urls(app)) + ["/no-such-page"]
+    urls = [*all_get_urls(app), "/no-such-page"]
     for url in urls:
         assert_secure_headers(browser.client.get(url))
 
@@ -47,7 +54,9 @@ def test_errors_carry_the_headers_too(browser):
 
 @pytest.mark.parametrize("secure", [True, False])
 def test_hsts_only_over_https(browser, secure):
-    response = browser.client.get("/", base_url="https://localhost" if secure else "http://localhost")
+    response = browser.client.get(
+        "/", base_url="https://localhost" if secure else "http://localhost"
+    )
     assert ("Strict-Transport-Security" in response.headers) is secure
 
 

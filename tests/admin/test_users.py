@@ -1,0 +1,99 @@
+"""Administrators manage their own organisation's staff, with step-up, and nothing else."""
+
+from app.auth.models import Role, User
+from app.extensions import db
+from app.orgs.models import OrgKind
+from app.orgs.services import create_organisation
+from tests.conftest import code_for
+
+
+def step_up(app, browser, account, back):
+    response = browser.get(back)
+    if response.status_code == 302 and "/step-up" in response.headers["Location"]:
+        browser.post(response.headers["Location"], {"code": code_for(app, account)})
+
+
+def test_only_administrators_reach_user_administration(browser, make_account, log_in):
+    log_in(browser, make_account(Role.CASEWORKER))
+    assert browser.get("/admin/users").status_code == 403
+
+
+def test_resetting_a_second_factor_needs_a_fresh_code_and_ends_sessions(
+    app, browser, new_browser, make_account, log_in, clock
+):
+    admin, worker = make_account(Role.ADMIN), make_account(Role.CASEWORKER)
+    worker_browser = new_browser()
+    log_in(worker_browser, worker)
+    log_in(browser, admin)
+    clock.shift(10 * 60)  # the login's own proof of the second factor has gone stale
+    browser.get("/admin/users")
+    response = browser.post(
+        f"/admin/users/{worker.id}/reset-second-factor",
+        {"back": "/admin/users"},
+        form_page="/admin/users",
+    )
+    assert response.status_code == 302
+    assert "/step-up" in response.headers["Location"]
+    with app.app_context():
+        assert db.session.get(User, worker.id).totp_secret is not None
+
+    clock.shift(30)
+    browser.post(response.headers["Location"], {"code": code_for(app, admin)})
+    response = browser.post(
+        f"/admin/users/{worker.id}/reset-second-factor",
+        {"back": "/admin/users"},
+        form_page="/admin/users",
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/users")
+    with app.app_context():
+        assert db.session.get(User, worker.id).totp_secret is None
+    assert worker_browser.get("/start/").status_code == 302
+
+
+def test_an_administrator_cannot_touch_another_organisations_staff(
+    app, browser, make_account, log_in
+):
+    with app.app_context():
+        create_organisation("other-team", "Other team", OrgKind.EXIT_TEAM)
+        db.session.commit()
+    admin = make_account(Role.ADMIN)
+    stranger = make_account(Role.CASEWORKER, org_slug="other-team")
+    log_in(browser, admin)
+    listing = browser.get("/admin/users").get_data(as_text=True)
+    assert stranger.username not in listing
+    response = browser.post(
+        f"/admin/users/{stranger.id}/deactivate", {"back": "/admin/users"}, form_page="/admin/users"
+    )
+    assert response.status_code == 404
+    with app.app_context():
+        assert db.session.get(User, stranger.id).active
+
+
+def test_deactivation_ends_the_sessions_of_that_account(
+    app, browser, new_browser, make_account, log_in
+):
+    admin, worker = make_account(Role.ADMIN), make_account(Role.CASEWORKER)
+    worker_browser = new_browser()
+    log_in(worker_browser, worker)
+    log_in(browser, admin)
+    browser.post(
+        f"/admin/users/{worker.id}/deactivate", {"back": "/admin/users"}, form_page="/admin/users"
+    )
+    assert worker_browser.get("/start/").status_code == 302
+
+
+def test_recovery_codes_regeneration_needs_step_up(app, browser, make_account, log_in, clock):
+    account = make_account()
+    log_in(browser, account)
+    clock.shift(6 * 60)
+    response = browser.get("/account/recovery-codes")
+    assert response.status_code == 302 and "/step-up" in response.headers["Location"]
+    wrong = browser.post(response.headers["Location"], {"code": "000000"})
+    assert wrong.status_code == 401
+    clock.shift(30)
+    ok = browser.post(response.headers["Location"], {"code": code_for(app, account)})
+    assert ok.headers["Location"].endswith("/account/recovery-codes")
+    page = browser.post("/account/recovery-codes")
+    assert page.status_code == 200
+    assert page.get_data(as_text=True).count("<li><code>") == 10
