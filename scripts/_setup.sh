@@ -9,8 +9,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 ensure_python_deps() {
   # $1: the pip extra to install ("" for the portal alone, "dev" for the test suite too)
-  local extra="$1" spec="." stamp want
-  [ -n "$extra" ] && spec=".[$extra]"
+  local extra="$1" spec="" stamp want
+  [ -n "$extra" ] && spec="[$extra]"
   if [ ! -x "$PY" ]; then
     say "creating the virtual environment in .venv"
     python3 -m venv "$VENV"
@@ -18,8 +18,9 @@ ensure_python_deps() {
   stamp="$VENV/.installed-${extra:-base}"
   want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    say "installing Python packages ($spec)"
-    "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    say "installing Python packages${spec:+ $spec}"
+    "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 \
+      | grep -v '^WARNING: Location' || true
     "$PY" -m pip install --quiet --disable-pip-version-check -e "$ROOT$spec" 2>&1 \
       | grep -v '^WARNING: Location' || true
     "$PY" -c "import flask, app" >/dev/null 2>&1 || { echo "installation failed" >&2; exit 1; }
