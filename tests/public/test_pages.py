@@ -77,3 +77,25 @@ def test_empty_login_fields_get_clear_messages(browser):
     assert "Enter your username." in html
     assert "Enter your password." in html
     assert 'aria-invalid="true"' in html
+
+
+def test_an_unexpected_error_gives_a_translated_500_without_a_trace(app, browser):
+    def explode() -> str:
+        raise RuntimeError("internal detail that must not leak")
+
+    from app.auth.guard import public
+
+    app.add_url_rule("/explode", "explode", public(explode))
+    response = browser.client.get("/explode", headers={"Accept-Language": "sv"})
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "internal detail" not in html and "Traceback" not in html
+    assert "Något gick fel" in html
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_forbidden_page_is_a_translated_403(browser, make_account, log_in):
+    log_in(browser, make_account())
+    response = browser.client.get("/admin/users", headers={"Accept-Language": "sv"})
+    assert response.status_code == 403
+    assert '<html lang="sv"' in response.get_data(as_text=True)
