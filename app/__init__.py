@@ -71,6 +71,11 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "DEMO_DATA": settings.demo_data,
+        "TEAM_PHONE": settings.team_phone,
+        "INTAKE_ORGANISATION": settings.intake_organisation,
+        "SMTP_HOST": settings.smtp_host,
+        "SMTP_PORT": settings.smtp_port,
+        "SMTP_SENDER": settings.smtp_sender,
     }
 
 
@@ -151,17 +156,21 @@ def register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
     from app.home import bp as home_bp
+    from app.intake import bp as intake_bp
+    from app.messages import bp as messages_bp
     from app.public import bp as public_bp
 
-    for blueprint in (public_bp, auth_bp, account_bp, home_bp, admin_bp):
+    for blueprint in (public_bp, auth_bp, account_bp, home_bp, admin_bp, intake_bp, messages_bp):
         app.register_blueprint(blueprint)
 
 
 def register_commands(app: Flask) -> None:
     from app.audit.cli import audit_cli
     from app.auth.cli import keys_cli, users_cli
+    from app.core.outbox import outbox_cli
     from app.demo import demo_cli
     from app.orgs.cli import orgs_cli
+    from app.retention.cli import retention_cli
 
-    for group in (audit_cli, users_cli, keys_cli, orgs_cli, demo_cli):
+    for group in (audit_cli, users_cli, keys_cli, orgs_cli, demo_cli, outbox_cli, retention_cli):
         app.cli.add_command(group)

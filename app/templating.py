@@ -12,6 +12,14 @@ from flask_login import current_user
 from app.auth.forms import ConfirmForm
 from app.auth.models import Role
 from app.i18n import available_languages, text_direction
+from app.intake.choices import (
+    AGE_BAND_LABELS,
+    INTERVENTIONS,
+    KIND_LABELS,
+    STATUS_LABELS,
+    URGENCY_LABELS,
+)
+from app.intake.models import AgeBand, RequestKind, RequestStatus, Urgency
 
 ROLE_LABELS = {
     Role.CLIENT: _l("Client"),
@@ -27,6 +35,29 @@ def role_label(role: Role) -> str:
     return str(ROLE_LABELS[role])
 
 
+def _label(labels: dict[Any, Any], kind: type[Any]) -> Any:
+    def label(code: object) -> str:
+        try:
+            return str(labels[kind(code)])
+        except ValueError:
+            return "–"
+
+    return label
+
+
+def intervention_labels(codes: list[str]) -> str:
+    return ", ".join(str(INTERVENTIONS[code]) for code in codes if code in INTERVENTIONS)
+
+
+LABEL_HELPERS = {
+    "kind_label": _label(KIND_LABELS, RequestKind),
+    "age_band_label": _label(AGE_BAND_LABELS, AgeBand),
+    "urgency_label": _label(URGENCY_LABELS, Urgency),
+    "status_label": _label(STATUS_LABELS, RequestStatus),
+    "intervention_labels": intervention_labels,
+}
+
+
 def template_context() -> dict[str, Any]:
     locale = str(get_locale() or "sv")
     return {
@@ -35,6 +66,7 @@ def template_context() -> dict[str, Any]:
         "languages": available_languages(),
         "quick_exit_url": current_app.config["QUICK_EXIT_URL"],
         "neutral_title": current_app.config["NEUTRAL_TITLE"],
+        "team_phone": current_app.config["TEAM_PHONE"],
         # formdata=None: rendering an error page must never read (or choke on) the body.
         "logout_form": ConfirmForm(formdata=None),
         "current_path": request.path,
@@ -46,5 +78,6 @@ def template_context() -> dict[str, Any]:
 
 def init_templating(app: Flask) -> None:
     app.context_processor(template_context)
+    app.jinja_env.globals.update(LABEL_HELPERS)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -22,7 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
 
 # Every listed language of the public side; staff pages speak only the first two.
-PUBLIC_LANGUAGES: tuple[str, ...] = ("sv", "en", "ar")
+PUBLIC_LANGUAGES: tuple[str, ...] = ("sv", "en", "ar", "fa", "so", "bs", "pl", "ku", "tr", "ti")
 STAFF_LANGUAGES: tuple[str, ...] = ("sv", "en")
 
 
@@ -61,6 +61,12 @@ class Settings:
     staff_languages: tuple[str, ...] = STAFF_LANGUAGES
     quick_exit_url: str = "https://www.svt.se/"
     neutral_title: str = "Kontakt"
+    team_phone: str = "040-34 10 00"
+    # Slug of the exit team that receives self-service requests; None: the only exit team.
+    intake_organisation: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "no-reply@utvag.invalid"
     max_content_length: int = 1024 * 1024
     # "fast-for-tests" swaps the production argon2 constant for a cheap one in the suite.
     password_hash_profile: Literal["standard", "fast-for-tests"] = "standard"  # noqa: S105
@@ -127,6 +133,11 @@ class Settings:
             demo_data=mode == "development" and _flag(env.get("DEMO_DATA", "1")),
             quick_exit_url=env.get("QUICK_EXIT_URL", "https://www.svt.se/"),
             neutral_title=env.get("NEUTRAL_TITLE", "Kontakt"),
+            team_phone=env.get("TEAM_PHONE", "040-34 10 00"),
+            intake_organisation=env.get("INTAKE_ORGANISATION") or None,
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_int(env, "SMTP_PORT", 25),
+            smtp_sender=env.get("SMTP_SENDER", "no-reply@utvag.invalid"),
         )
 
 

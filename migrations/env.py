@@ -53,9 +53,12 @@ def get_metadata():
 def render_item(type_, obj, autogen_context):
     """Migrations must not import the application: encrypted columns are plain text to SQL."""
     from app.core.crypto import EncryptedText
+    from app.core.db import UtcDateTime
 
     if type_ == "type" and isinstance(obj, EncryptedText):
         return "sa.Text()"
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
     return False
 
 

@@ -42,6 +42,10 @@ class User(PublicIdMixin, TimestampMixin, Base):
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     password_changed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # Clients only: the language notifications are written in, and an optional address for
+    # content-free "you have a new message" e-mails (encrypted; given only by opting in).
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
+    notify_email: Mapped[str | None] = mapped_column(EncryptedText)
 
     __table_args__ = (
         # Clients belong to no organisation; every member of staff belongs to exactly one.

@@ -1,7 +1,7 @@
 """Declarative base shared by every feature's models."""
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
@@ -18,10 +18,34 @@ NAMING_CONVENTION = {
 }
 
 
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC on every database.
+
+    SQLite drops the offset of an aware datetime without converting it, so a time in
+    Europe/Stockholm would silently come back an hour or two wrong; converting on the way
+    in and labelling on the way out keeps both databases exact.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use app.core.clock.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     registry = registry(
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
-        type_annotation_map={datetime: sa.DateTime(timezone=True)},
+        type_annotation_map={datetime: UtcDateTime},
     )
 
 

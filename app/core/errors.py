@@ -23,6 +23,10 @@ MESSAGES = {
     403: (_l("Not allowed"), _l("You do not have access to this page.")),
     404: (_l("Page not found"), _l("The page does not exist, or you do not have access to it.")),
     405: (_l("Not possible here"), _l("This page cannot be used that way.")),
+    409: (
+        _l("This can no longer be changed"),
+        _l("The request has been closed or withdrawn. Nothing was changed."),
+    ),
     413: (_l("Too much at once"), _l("What you sent is too large. Make it shorter and try again.")),
     429: (
         _l("Too many attempts"),

@@ -1,17 +1,24 @@
-"""The page a member of staff or a client lands on after logging in."""
+"""The page a member of staff lands on after logging in; clients go to their own pages."""
 
-from flask import render_template
+from typing import Any
+
+from flask import redirect, render_template, url_for
 from flask_login import current_user
 
 from app.auth import services
 from app.auth.permissions import can_manage_users
 from app.home import bp
+from app.intake.permissions import is_client
+from app.messages.permissions import can_use_team_inbox
 
 
 @bp.route("/")
-def index() -> str:
+def index() -> Any:
+    if is_client(current_user):
+        return redirect(url_for("intake.dashboard"))
     return render_template(
         "home/index.html",
         remaining_codes=services.remaining_recovery_codes(current_user),
         can_manage_users=can_manage_users(current_user),
+        can_use_team_inbox=can_use_team_inbox(current_user),
     )

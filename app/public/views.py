@@ -18,6 +18,18 @@ def index() -> str:
     return render_template("public/index.html")
 
 
+@bp.route("/privacy")
+@public
+def privacy() -> str:
+    return render_template("public/privacy.html")
+
+
+@bp.route("/accessibility")
+@public
+def accessibility() -> str:
+    return render_template("public/accessibility.html")
+
+
 @bp.route("/healthz")
 @public
 def healthz() -> tuple[Response, int]:

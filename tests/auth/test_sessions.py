@@ -44,9 +44,11 @@ def test_clients_have_30_minutes_of_idle_time(browser, make_account, log_in, clo
     account = make_account(Role.CLIENT)
     log_in(browser, account)
     clock.shift(25 * 60)
-    assert browser.get("/start/").status_code == 200
+    assert browser.get("/my/").status_code == 200
     clock.shift(31 * 60)
-    assert browser.get("/start/").status_code == 302
+    response = browser.get("/my/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
 
 
 def test_absolute_timeout_ends_even_an_active_session(browser, make_account, log_in, clock):

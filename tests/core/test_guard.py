@@ -3,7 +3,15 @@
 from app.auth.guard import access_of
 
 # Adding a public route means adding it here, on purpose.
-EXPECTED_PUBLIC = {"static", "public.index", "public.healthz", "auth.login"}
+EXPECTED_PUBLIC = {
+    "static",
+    "public.index",
+    "public.privacy",
+    "public.accessibility",
+    "public.healthz",
+    "auth.login",
+    "intake.register",
+}
 EXPECTED_SECOND_FACTOR_PENDING = {
     "auth.second_factor",
     "auth.recovery",

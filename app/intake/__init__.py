@@ -1,0 +1,7 @@
+"""Client self-service: registration, requests for help, status, the client's own data."""
+
+from flask import Blueprint
+
+bp = Blueprint("intake", __name__, url_prefix="/my")
+
+from app.intake import views  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,76 @@
+"""The words a client chooses from. Codes are stored; labels are translated at display."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from app.intake.models import AgeBand, RequestKind, RequestStatus, Urgency
+
+KIND_LABELS = {
+    RequestKind.DEFECTOR: _l("I want to leave crime"),
+    RequestKind.RELATIVE: _l("I am worried about someone close to me"),
+    RequestKind.THREATENED: _l("I am being threatened"),
+}
+
+# From the team's interventions (see the product brief), in plain words.
+INTERVENTIONS = {
+    "support_talks": _l("Someone to talk to"),
+    "motivational_calls": _l("Regular phone calls to keep me going"),
+    "financial_assistance": _l("Help with money"),
+    "debt": _l("Help with debts"),
+    "group": _l("A support group with others in the same situation"),
+    "addiction": _l("Help with alcohol or drugs"),
+    "employment": _l("Help to find work or studies"),
+    "contact_person": _l("A contact person"),
+    "relocation": _l("Help to move somewhere safe, with housing and support"),
+    "protection": _l("Protection and safety planning"),
+    "family": _l("Support for my family"),
+    "unsure": _l("I do not know yet"),
+}
+
+URGENCY_LABELS = {
+    Urgency.ACUTE: _l("I am in danger right now"),
+    Urgency.SOON: _l("Within a few days"),
+    Urgency.CAN_WAIT: _l("It can wait a little"),
+}
+
+AGE_BAND_LABELS = {
+    AgeBand.UNDER_15: _l("Under 15"),
+    AgeBand.FROM_15_TO_17: _l("15 to 17"),
+    AgeBand.FROM_18_TO_20: _l("18 to 20"),
+    AgeBand.FROM_21: _l("21 or older"),
+    AgeBand.UNKNOWN: _l("I do not know"),
+}
+
+RELATIONSHIPS = {
+    "parent": _l("I am their parent"),
+    "sibling": _l("I am their brother or sister"),
+    "partner": _l("I am their partner"),
+    "relative": _l("I am another relative"),
+    "friend": _l("I am a friend"),
+    "other": _l("Other"),
+}
+
+SAFE_TIMES = {
+    "weekday_morning": _l("Weekdays, morning"),
+    "weekday_afternoon": _l("Weekdays, afternoon"),
+    "weekday_evening": _l("Weekdays, evening"),
+    "weekend": _l("Weekends"),
+}
+
+STATUS_LABELS = {
+    RequestStatus.RECEIVED: _l("Received"),
+    RequestStatus.CONTACTED: _l("We have contacted you"),
+    RequestStatus.IN_PROGRESS: _l("In progress"),
+    RequestStatus.CLOSED: _l("Closed"),
+    RequestStatus.WITHDRAWN: _l("Withdrawn"),
+}
+
+STATUS_TIMELINE = [
+    RequestStatus.RECEIVED,
+    RequestStatus.CONTACTED,
+    RequestStatus.IN_PROGRESS,
+    RequestStatus.CLOSED,
+]
+
+YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]

@@ -1,0 +1,239 @@
+"""The client's forms: registration, the request's steps, additions, account choices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import phonenumbers
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.auth.passwords import MAX_PASSWORD_LENGTH
+from app.core.validators import Honeypot, PlainText, SingleLine
+from app.intake.choices import (
+    AGE_BAND_LABELS,
+    INTERVENTIONS,
+    KIND_LABELS,
+    RELATIONSHIPS,
+    SAFE_TIMES,
+    URGENCY_LABELS,
+    YES_NO,
+)
+
+MAX_STORY = 5000
+MAX_ADDITION = 3000
+MAX_MESSAGE = 3000
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def honeypot() -> StringField:
+    return StringField(
+        _l("Leave this field empty"),
+        validators=[Honeypot(), Length(max=200)],
+        render_kw={"autocomplete": "off", "tabindex": "-1"},
+    )
+
+
+class RegisterForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(message=_l("Choose a username.")),
+            Length(min=3, max=64, message=_l("Use 3 to 64 characters.")),
+            Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                message=_l("Use only letters a-z, digits, dots, hyphens and underscores."),
+            ),
+        ],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            DataRequired(message=_l("Choose a password.")),
+            Length(max=MAX_PASSWORD_LENGTH, message=_l("That password is too long.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm_password = PasswordField(
+        _l("Password again"),
+        validators=[
+            DataRequired(message=_l("Type the password again.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    website = honeypot()
+
+
+class KindForm(FlaskForm):
+    kind = RadioField(
+        _l("What is your situation?"),
+        choices=list(KIND_LABELS.items()),
+        validators=[DataRequired(message=_l("Choose the answer that fits you best."))],
+    )
+
+
+class PersonForm(FlaskForm):
+    relationship = RadioField(
+        _l("How are you related to the person?"),
+        choices=list(RELATIONSHIPS.items()),
+        validators=[DataRequired(message=_l("Choose one answer."))],
+    )
+    age_band = RadioField(
+        _l("How old is the person?"),
+        choices=list(AGE_BAND_LABELS.items()),
+        validators=[DataRequired(message=_l("Choose one answer."))],
+    )
+
+
+class HelpForm(FlaskForm):
+    help_wanted = CheckboxesField(
+        _l("What help would you like?"),
+        choices=list(INTERVENTIONS.items()),
+        validators=[
+            DataRequired(message=_l("Choose at least one, or \u201cI do not know yet\u201d."))
+        ],
+    )
+    urgency = RadioField(
+        _l("How urgent is it?"),
+        choices=list(URGENCY_LABELS.items()),
+        validators=[DataRequired(message=_l("Choose how urgent it is."))],
+    )
+
+
+def valid_phone(form: Any, field: Any) -> None:
+    if not field.data:
+        return
+    try:
+        number = phonenumbers.parse(field.data, "SE")
+    except phonenumbers.NumberParseException as error:
+        raise ValidationError(str(_l("This does not look like a phone number."))) from error
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(str(_l("This does not look like a phone number.")))
+
+
+class ContactForm(FlaskForm):
+    phone = StringField(
+        _l("A phone number where it is safe to call you"),
+        validators=[Optional(), Length(max=30), SingleLine(), valid_phone],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    safe_times = CheckboxesField(_l("When is it safe to call?"), choices=list(SAFE_TIMES.items()))
+    voicemail_ok = RadioField(
+        _l("Can we leave a voice message?"),
+        choices=YES_NO,
+        validators=[DataRequired(message=_l("Choose yes or no."))],
+    )
+    sms_ok = RadioField(
+        _l("Can we send a text message?"),
+        choices=YES_NO,
+        validators=[DataRequired(message=_l("Choose yes or no."))],
+    )
+    code_word = StringField(
+        _l("A code word we will say when we call"),
+        validators=[
+            Optional(),
+            Length(max=40, message=_l("Use at most 40 characters.")),
+            SingleLine(),
+        ],
+        render_kw={"autocomplete": "off"},
+    )
+    contact_language = SelectField(_l("Which language do you want to speak?"))
+    interpreter = RadioField(
+        _l("Do you need an interpreter?"),
+        choices=YES_NO,
+        validators=[DataRequired(message=_l("Choose yes or no."))],
+    )
+
+
+class IdentityForm(FlaskForm):
+    name = StringField(
+        _l("Your name (optional)"),
+        validators=[
+            Optional(),
+            Length(max=120, message=_l("Use at most 120 characters.")),
+            SingleLine(),
+        ],
+        render_kw={"autocomplete": "off"},
+    )
+    birth_year = StringField(
+        _l("Year you were born (optional)"),
+        validators=[
+            Optional(),
+            Regexp(r"^(19|20)\d{2}$", message=_l("Write the year with four digits, like 1998.")),
+        ],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+
+
+class StoryForm(FlaskForm):
+    account_text = TextAreaField(
+        _l("Tell us what is happening (optional)"),
+        validators=[
+            Optional(),
+            Length(max=MAX_STORY, message=_l("Use at most %(max)d characters.", max=MAX_STORY)),
+            PlainText(),
+        ],
+        render_kw={"rows": 8},
+    )
+
+
+class SubmitForm(FlaskForm):
+    website = honeypot()
+
+
+class AdditionForm(FlaskForm):
+    text = TextAreaField(
+        _l("Add information to your request"),
+        validators=[
+            DataRequired(message=_l("Write something to add.")),
+            Length(
+                max=MAX_ADDITION, message=_l("Use at most %(max)d characters.", max=MAX_ADDITION)
+            ),
+            PlainText(),
+        ],
+        render_kw={"rows": 4},
+    )
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField(
+        _l("Message"),
+        validators=[
+            DataRequired(message=_l("Write a message.")),
+            Length(max=MAX_MESSAGE, message=_l("Use at most %(max)d characters.", max=MAX_MESSAGE)),
+            PlainText(),
+        ],
+        render_kw={"rows": 4},
+    )
+
+
+class NotificationForm(FlaskForm):
+    email = StringField(
+        _l("E-mail address for notices (optional)"),
+        validators=[
+            Optional(),
+            Length(max=200),
+            SingleLine(),
+            Regexp(
+                r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                message=_l("This does not look like an e-mail address."),
+            ),
+        ],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )

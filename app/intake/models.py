@@ -1,0 +1,123 @@
+import enum
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.crypto import EncryptedText
+from app.core.db import Base, PublicIdMixin, TimestampMixin
+
+
+def _enum(e: type[enum.Enum]) -> sa.Enum:
+    return sa.Enum(e, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
+
+
+class RequestKind(enum.StrEnum):
+    DEFECTOR = "defector"
+    RELATIVE = "relative"
+    THREATENED = "threatened"
+
+
+class RequestStatus(enum.StrEnum):
+    RECEIVED = "received"
+    CONTACTED = "contacted"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class Urgency(enum.StrEnum):
+    ACUTE = "acute"
+    SOON = "soon"
+    CAN_WAIT = "can_wait"
+
+
+class AgeBand(enum.StrEnum):
+    UNDER_15 = "under_15"
+    FROM_15_TO_17 = "15_17"
+    FROM_18_TO_20 = "18_20"
+    FROM_21 = "21_plus"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_child(self) -> bool:
+        return self in (AgeBand.UNDER_15, AgeBand.FROM_15_TO_17)
+
+    @property
+    def is_under_21(self) -> bool:
+        return self.is_child or self is AgeBand.FROM_18_TO_20
+
+
+class ClientRequest(PublicIdMixin, TimestampMixin, Base):
+    """A request for help submitted through self-service. Everything that could tell who
+    asked, or why, is encrypted; what stays clear is what triage must sort and count by."""
+
+    __tablename__ = "client_requests"
+
+    reference: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    # Null once the client deleted their account while a case keeps the request.
+    client_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    client: Mapped[User | None] = relationship()
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
+    kind: Mapped[RequestKind] = mapped_column(_enum(RequestKind))
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), index=True)
+    urgency: Mapped[Urgency] = mapped_column(_enum(Urgency))
+    urgent: Mapped[bool] = mapped_column(default=False, index=True)
+    source: Mapped[str] = mapped_column(sa.String(20), default="self_service")
+    language: Mapped[str] = mapped_column(sa.String(8))
+    submitted_at: Mapped[datetime] = mapped_column(index=True)
+    # Relative's request: a person under 18 makes it a report of concern about a child.
+    age_band: Mapped[AgeBand | None] = mapped_column(_enum(AgeBand))
+    concerns_child: Mapped[bool] = mapped_column(default=False)
+    concerns_under_21: Mapped[bool] = mapped_column(default=False)
+    relationship_to_person: Mapped[str | None] = mapped_column(EncryptedText)
+    help_wanted: Mapped[str] = mapped_column(EncryptedText)  # JSON list of intervention codes
+    phone: Mapped[str | None] = mapped_column(EncryptedText)
+    safe_times: Mapped[str | None] = mapped_column(EncryptedText)
+    voicemail_ok: Mapped[bool] = mapped_column(default=False)
+    sms_ok: Mapped[bool] = mapped_column(default=False)
+    code_word: Mapped[str | None] = mapped_column(EncryptedText)
+    contact_language: Mapped[str | None] = mapped_column(sa.String(8))
+    interpreter_needed: Mapped[bool] = mapped_column(default=False)
+    identity_name: Mapped[str | None] = mapped_column(EncryptedText)
+    identity_birth_year: Mapped[str | None] = mapped_column(EncryptedText)
+    account_text: Mapped[str | None] = mapped_column(EncryptedText)
+    withdrawn_at: Mapped[datetime | None]
+    # Set by the team when the request becomes a case; from then on records are kept by law.
+    became_case_at: Mapped[datetime | None]
+
+    additions: Mapped[list["RequestAddition"]] = relationship(
+        back_populates="request",
+        order_by="RequestAddition.created_at",
+        cascade="all, delete-orphan",
+    )
+
+
+class RequestAddition(PublicIdMixin, TimestampMixin, Base):
+    """Information the client added after submitting."""
+
+    __tablename__ = "request_additions"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("client_requests.id", ondelete="CASCADE"), index=True
+    )
+    request: Mapped[ClientRequest] = relationship(back_populates="additions")
+    text: Mapped[str] = mapped_column(EncryptedText)
+
+
+class RequestDraft(TimestampMixin, Base):
+    """A request being written, kept between steps and across logouts (encrypted JSON)."""
+
+    __tablename__ = "request_drafts"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[str] = mapped_column(EncryptedText)
+    updated_at: Mapped[datetime]

@@ -1,0 +1,342 @@
+"""Client pages: registration, the request in steps, status, additions, the client's data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.auth import services as auth_services
+from app.auth.forms import ConfirmForm
+from app.auth.guard import public
+from app.auth.sessions import bind_to_browser, forget_in_browser
+from app.auth.stepup import step_up_required
+from app.auth.views import form_status
+from app.core.access import get_or_404
+from app.extensions import limiter
+from app.intake import bp, services
+from app.intake.choices import STATUS_TIMELINE
+from app.intake.forms import (
+    AdditionForm,
+    ContactForm,
+    HelpForm,
+    IdentityForm,
+    KindForm,
+    MessageForm,
+    NotificationForm,
+    PersonForm,
+    RegisterForm,
+    StoryForm,
+    SubmitForm,
+)
+from app.intake.models import ClientRequest, RequestKind
+from app.intake.permissions import is_client, owns_request
+from app.messages import services as messages
+
+STEP_FORMS: dict[str, type[FlaskForm]] = {
+    "kind": KindForm,
+    "person": PersonForm,
+    "help": HelpForm,
+    "contact": ContactForm,
+    "identity": IdentityForm,
+    "story": StoryForm,
+}
+STEP_FIELDS = {
+    "kind": ["kind"],
+    "person": ["relationship", "age_band"],
+    "help": ["help_wanted", "urgency"],
+    "contact": [
+        "phone",
+        "safe_times",
+        "voicemail_ok",
+        "sms_ok",
+        "code_word",
+        "contact_language",
+        "interpreter",
+    ],
+    "identity": ["name", "birth_year"],
+    "story": ["account_text"],
+}
+
+
+def steps_for(draft: dict[str, Any]) -> list[str]:
+    """The steps this request goes through; only a relative is asked about the person."""
+    steps = ["kind", "help", "contact", "identity", "story", "review"]
+    if draft.get("kind") == RequestKind.RELATIVE.value:
+        steps.insert(1, "person")
+    return steps
+
+
+def _language() -> str:
+    return str(get_locale() or "sv")
+
+
+@bp.before_request
+def clients_only() -> None:
+    endpoint = request.endpoint or ""
+    if endpoint == "intake.register":
+        return
+    if not is_client(current_user):
+        abort(403)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per hour", methods=["POST"])
+def register() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = RegisterForm()
+    if request.method == "GET":
+        form.username.data = services.suggest_username()
+    if form.validate_on_submit():
+        try:
+            _session, token = services.register_client(
+                form.username.data, form.password.data, _language()
+            )
+        except auth_services.WeakPassword as weak:
+            form.password.errors = weak.problems
+        except auth_services.AccountError:
+            form.username.errors = [_("That username is taken. Choose another one.")]
+        else:
+            bind_to_browser(token)
+            return redirect(url_for("auth.enrol"))
+        return render_template("intake/register.html", form=form), 400
+    return render_template("intake/register.html", form=form), form_status()
+
+
+@bp.route("/")
+def dashboard() -> str:
+    return render_template(
+        "intake/dashboard.html",
+        requests=services.requests_of(current_user),
+        has_draft=bool(services.load_draft(current_user)),
+        unread=messages.unread_for_client(current_user),
+    )
+
+
+def _not_a_submission() -> bool:
+    return (request.view_args or {}).get("step") != "review"
+
+
+@bp.route("/request/<step>", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"], exempt_when=_not_a_submission)
+def request_step(step: str) -> Any:
+    draft = services.load_draft(current_user)
+    steps = steps_for(draft)
+    if step == "review":
+        return _review(draft, steps)
+    if step not in STEP_FORMS or step not in steps:
+        abort(404)
+    form = STEP_FORMS[step](data=draft) if request.method == "GET" else STEP_FORMS[step]()
+    if isinstance(form, ContactForm):
+        form.contact_language.choices = _language_choices()
+    if form.validate_on_submit():
+        answers = {name: form[name].data for name in STEP_FIELDS[step]}
+        draft = services.save_draft(current_user, answers)
+        steps = steps_for(draft)
+        if request.form.get("back"):
+            return redirect(
+                url_for("intake.request_step", step=steps[max(steps.index(step) - 1, 0)])
+            )
+        return redirect(url_for("intake.request_step", step=steps[steps.index(step) + 1]))
+    if request.method == "POST" and request.form.get("back") and step != steps[0]:
+        # Going back never needs a valid page: nothing of this page is saved.
+        return redirect(url_for("intake.request_step", step=steps[steps.index(step) - 1]))
+    return (
+        render_template(
+            f"intake/step_{step}.html",
+            form=form,
+            step=step,
+            position=steps.index(step) + 1,
+            total=len(steps),
+            acute=draft.get("urgency") == "acute",
+        ),
+        form_status(),
+    )
+
+
+def _language_choices() -> list[tuple[str, str]]:
+    from app.i18n import language_name
+
+    codes = current_app.config["PUBLIC_LANGUAGES"]
+    return [(code, language_name(code)) for code in codes] + [("other", _("Another language"))]
+
+
+def _review(draft: dict[str, Any], steps: list[str]) -> Any:
+    form = SubmitForm()
+    if form.validate_on_submit():
+        return _submit()
+    status = form_status()
+    if not draft.get("kind"):
+        return redirect(url_for("intake.request_step", step="kind"))
+    return (
+        render_template(
+            "intake/review.html",
+            draft=draft,
+            form=form,
+            position=len(steps),
+            total=len(steps),
+            steps=steps,
+        ),
+        status,
+    )
+
+
+def _submit() -> Any:
+    try:
+        created = services.submit_request(current_user, _language())
+    except services.IntakeError as error:
+        flash(_("Some answers are missing. Please check each step."), "error")
+        step = error.reason if error.reason in STEP_FORMS else "kind"
+        if error.reason in ("help_wanted", "urgency"):
+            step = "help"
+        elif error.reason in ("voicemail_ok", "sms_ok", "interpreter"):
+            step = "contact"
+        elif error.reason == "no_team":
+            abort(503)
+        return redirect(url_for("intake.request_step", step=step))
+    session["just_submitted"] = str(created.id)
+    return redirect(url_for("intake.status", request_id=created.id))
+
+
+def _own_request(request_id: str) -> ClientRequest:
+    return get_or_404(ClientRequest, request_id, for_user=current_user, allowed=owns_request)
+
+
+@bp.route("/requests/<request_id>")
+def status(request_id: str) -> str:
+    client_request = _own_request(request_id)
+    services.view_request(client_request)
+    messages.mark_read(client_request, by_client=True)
+    return render_template(
+        "intake/status.html",
+        req=client_request,
+        timeline=STATUS_TIMELINE,
+        thread=messages.thread(client_request),
+        addition_form=AdditionForm(formdata=None),
+        message_form=MessageForm(formdata=None),
+        confirm_form=ConfirmForm(formdata=None),
+        just_submitted=session.pop("just_submitted", None) == str(client_request.id),
+    )
+
+
+@bp.route("/requests/<request_id>/add", methods=["POST"])
+def add_information(request_id: str) -> Any:
+    client_request = _own_request(request_id)
+    form = AdditionForm()
+    if not form.validate_on_submit():
+        return _status_with_errors(client_request, addition_form=form)
+    try:
+        services.add_information(client_request, form.text.data)
+    except services.IntakeError:
+        abort(409)
+    flash(_("Thank you. The information was added to your request."), "success")
+    return redirect(url_for("intake.status", request_id=client_request.id))
+
+
+@bp.route("/requests/<request_id>/messages", methods=["POST"])
+def send_message(request_id: str) -> Any:
+    client_request = _own_request(request_id)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        return _status_with_errors(client_request, message_form=form)
+    try:
+        messages.send_from_client(client_request, form.body.data)
+    except messages.MessagingClosed:
+        abort(409)
+    flash(_("Your message was sent."), "success")
+    return redirect(url_for("intake.status", request_id=client_request.id) + "#messages")
+
+
+def _status_with_errors(client_request: ClientRequest, **forms: Any) -> tuple[str, int]:
+    context = {
+        "addition_form": AdditionForm(formdata=None),
+        "message_form": MessageForm(formdata=None),
+        "confirm_form": ConfirmForm(formdata=None),
+        **forms,
+    }
+    return (
+        render_template(
+            "intake/status.html",
+            req=client_request,
+            timeline=STATUS_TIMELINE,
+            thread=messages.thread(client_request),
+            just_submitted=False,
+            **context,
+        ),
+        400,
+    )
+
+
+@bp.route("/requests/<request_id>/withdraw", methods=["GET", "POST"])
+def withdraw(request_id: str) -> Any:
+    client_request = _own_request(request_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.withdraw_request(client_request)
+        except services.IntakeError:
+            abort(409)
+        flash(_("Your request is withdrawn. You can send a new one at any time."), "info")
+        return redirect(url_for("intake.dashboard"))
+    return render_template("intake/withdraw.html", req=client_request, form=form), form_status()
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+def notifications() -> Any:
+    form = NotificationForm()
+    if request.method == "GET":
+        form.email.data = current_user.notify_email
+    if form.validate_on_submit():
+        services.set_notification_address(current_user, form.email.data)
+        flash(_("Your choice is saved."), "success")
+        return redirect(url_for("intake.dashboard"))
+    return render_template("intake/notifications.html", form=form), form_status()
+
+
+@bp.route("/data")
+def my_data() -> str:
+    return render_template("intake/my_data.html", data=services.export_client_data(current_user))
+
+
+@bp.route("/data.json")
+def my_data_json() -> Response:
+    response = jsonify(services.export_client_data(current_user))
+    response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return response
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@step_up_required
+def delete_account() -> Any:
+    form = ConfirmForm()
+    requests = services.requests_of(current_user)
+    if form.validate_on_submit():
+        services.delete_client_account(current_user)
+        forget_in_browser()
+        flash(_("Your account is deleted."), "info")
+        return redirect(url_for("public.index"))
+    return (
+        render_template(
+            "intake/delete.html",
+            form=form,
+            kept=[r for r in requests if r.became_case_at is not None],
+        ),
+        form_status(),
+    )

@@ -1,0 +1,124 @@
+"""Secure messages between a client and the team."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from app.audit.services import record
+from app.auth.models import User
+from app.core.clock import utcnow
+from app.core.outbox import enqueue_email
+from app.extensions import db
+from app.intake.models import ClientRequest, RequestStatus
+from app.messages.models import Message
+
+
+class MessagingClosed(Exception):
+    """The request no longer takes messages."""
+
+
+def thread(request: ClientRequest) -> list[Message]:
+    return list(
+        db.session.scalars(
+            sa.select(Message).where(Message.request_id == request.id).order_by(Message.created_at)
+        )
+    )
+
+
+def send_from_client(request: ClientRequest, body: str) -> Message:
+    """A client writes to the team about their request."""
+    if request.status is RequestStatus.WITHDRAWN:
+        raise MessagingClosed
+    message = Message(request_id=request.id, from_client=True, body=body)
+    db.session.add(message)
+    db.session.flush()
+    record(
+        "message.sent",
+        subject=request,
+        organisation_id=request.organisation_id,
+        details={"from": "client"},
+    )
+    return message
+
+
+def send_from_team(request: ClientRequest, author: User, body: str) -> Message:
+    """The team answers; the client gets a content-free notice if they asked for one."""
+    if request.client is None or request.status is RequestStatus.WITHDRAWN:
+        raise MessagingClosed
+    message = Message(
+        request_id=request.id, staff_author_id=author.id, from_client=False, body=body
+    )
+    db.session.add(message)
+    db.session.flush()
+    record(
+        "message.sent",
+        subject=request,
+        organisation_id=request.organisation_id,
+        details={"from": "team"},
+    )
+    client = request.client
+    if client.notify_email:
+        # Nothing about the request, the team or the sender: the mail may be read by others.
+        with force_locale(client.locale or "sv"):
+            enqueue_email(
+                client.notify_email,
+                _("You have a new message"),
+                _("You have a new message. Log in to read it."),
+            )
+    return message
+
+
+def mark_read(request: ClientRequest, *, by_client: bool) -> None:
+    """Mark the other side's messages read, and audit the reading."""
+    db.session.execute(
+        sa.update(Message)
+        .where(
+            Message.request_id == request.id,
+            Message.from_client.is_(not by_client),
+            Message.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+    )
+    record(
+        "message.read",
+        subject=request,
+        organisation_id=request.organisation_id,
+        details={"by": "client" if by_client else "team"},
+    )
+
+
+def unread_for_client(client: User) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Message.id))
+            .join(ClientRequest, ClientRequest.id == Message.request_id)
+            .where(
+                ClientRequest.client_id == client.id,
+                Message.from_client.is_(False),
+                Message.read_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def team_inbox(organisation_id: object) -> list[tuple[ClientRequest, int]]:
+    """The organisation's open requests with how many client messages are unread."""
+    unread = (
+        sa.select(sa.func.count(Message.id))
+        .where(
+            Message.request_id == ClientRequest.id,
+            Message.from_client.is_(True),
+            Message.read_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(ClientRequest, unread)
+        .where(ClientRequest.organisation_id == organisation_id)
+        .order_by(unread.desc(), ClientRequest.submitted_at.desc())
+        .limit(200)
+    ).all()
+    return [(row[0], row[1]) for row in rows]

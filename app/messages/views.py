@@ -1,0 +1,54 @@
+"""The team's side of secure messages: a minimal inbox and a thread per request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth.views import form_status
+from app.core.access import get_or_404
+from app.intake.forms import MessageForm
+from app.intake.models import ClientRequest
+from app.messages import bp, services
+from app.messages.permissions import can_message_about, can_use_team_inbox
+
+
+@bp.before_request
+def team_only() -> None:
+    if not can_use_team_inbox(current_user):
+        abort(403)
+
+
+@bp.route("/inbox")
+def inbox() -> str:
+    return render_template(
+        "messages/inbox.html", rows=services.team_inbox(current_user.organisation_id)
+    )
+
+
+@bp.route("/inbox/<request_id>", methods=["GET", "POST"])
+def conversation(request_id: str) -> Any:
+    client_request = get_or_404(
+        ClientRequest, request_id, for_user=current_user, allowed=can_message_about
+    )
+    form = MessageForm()
+    if form.validate_on_submit():
+        try:
+            services.send_from_team(client_request, current_user, form.body.data)
+        except services.MessagingClosed:
+            abort(409)
+        flash(_("Your message was sent."), "success")
+        return redirect(url_for("messages.conversation", request_id=client_request.id))
+    services.mark_read(client_request, by_client=False)
+    return (
+        render_template(
+            "messages/conversation.html",
+            req=client_request,
+            thread=services.thread(client_request),
+            form=form,
+        ),
+        form_status(),
+    )
