@@ -54,8 +54,12 @@ def test_a_taken_username_gets_a_clear_message(browser, client_browser, new_brow
 def test_the_registration_honeypot_refuses_bots(app, browser, organisation):
     response = browser.post(
         "/my/register",
-        {"username": "bot-1", "password": PASSWORD, "confirm_password": PASSWORD,
-         "website": "http://spam.example"},
+        {
+            "username": "bot-1",
+            "password": PASSWORD,
+            "confirm_password": PASSWORD,
+            "website": "http://spam.example",
+        },
     )
     assert response.status_code == 400
     with app.app_context():
@@ -67,7 +71,8 @@ def test_download_my_data_holds_everything(app, client_browser, fill_request):
     with app.app_context():
         request = db.session.scalars(sa.select(ClientRequest)).one()
     client_browser.post(
-        f"/my/requests/{request.id}/messages", {"body": "Hej, när ringer ni?"},
+        f"/my/requests/{request.id}/messages",
+        {"body": "Hej, när ringer ni?"},
         form_page=f"/my/requests/{request.id}",
     )
     response = client_browser.get("/my/data.json")
@@ -93,9 +98,7 @@ def test_deleting_the_account_removes_requests_that_are_not_cases(
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
         assert db.session.scalar(sa.select(sa.func.count(ClientRequest.id))) == 0
         assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 0
-    relogin = client_browser.post(
-        "/login", {"username": "stilla-flod-1234", "password": PASSWORD}
-    )
+    relogin = client_browser.post("/login", {"username": "stilla-flod-1234", "password": PASSWORD})
     assert relogin.status_code == 401
 
 

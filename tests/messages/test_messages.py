@@ -23,7 +23,8 @@ def test_client_and_team_exchange_messages(
     app, client_browser, submitted, new_browser, make_account, log_in
 ):
     client_browser.post(
-        f"/my/requests/{submitted.id}/messages", {"body": "Kan ni ringa i kväll?"},
+        f"/my/requests/{submitted.id}/messages",
+        {"body": "Kan ni ringa i kväll?"},
         form_page=f"/my/requests/{submitted.id}",
     )
     staff = new_browser()
