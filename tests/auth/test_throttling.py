@@ -100,3 +100,17 @@ def test_totp_guessing_is_throttled(strict_app):
     statuses = [browser.post("/login/code", {"code": f"{n:06d}"}).status_code for n in range(7)]
     assert statuses[-1] == 429
     assert set(statuses[:6]) == {401}
+
+
+def test_registration_is_throttled_per_address(strict_app):
+    browser = Browser(strict_app.test_client())
+    statuses = [
+        browser.post(
+            "/my/register",
+            {"username": f"ny-{n}", "password": "x", "confirm_password": "x"},
+            environ_base={"REMOTE_ADDR": "203.0.113.5"},
+        ).status_code
+        for n in range(11)
+    ]
+    assert statuses[:10] == [400] * 10
+    assert statuses[10] == 429
