@@ -155,13 +155,28 @@ def register_blueprints(app: Flask) -> None:
     from app.account import bp as account_bp
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.cases import bp as cases_bp
+    from app.cases.labels import init_labels
+    from app.consent import bp as consent_bp
     from app.home import bp as home_bp
     from app.intake import bp as intake_bp
     from app.messages import bp as messages_bp
     from app.public import bp as public_bp
 
-    for blueprint in (public_bp, auth_bp, account_bp, home_bp, admin_bp, intake_bp, messages_bp):
+    blueprints = (
+        public_bp,
+        auth_bp,
+        account_bp,
+        home_bp,
+        admin_bp,
+        intake_bp,
+        messages_bp,
+        cases_bp,
+        consent_bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    init_labels(app)
 
 
 def register_commands(app: Flask) -> None:

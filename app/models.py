@@ -2,6 +2,18 @@
 
 from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import RecoveryCode, User, UserSession
+from app.cases.models import (
+    AccessGrant,
+    Case,
+    CaseAssignment,
+    ContactAttempt,
+    Intervention,
+    JournalEntry,
+    NeedsAssessment,
+    ThreatAssessment,
+    ThreatGroup,
+)
+from app.consent.models import Consent, Disclosure
 from app.core.outbox import OutboxMessage
 from app.intake.models import ClientRequest, RequestAddition, RequestDraft
 from app.messages.models import Message
@@ -9,16 +21,27 @@ from app.orgs.models import Organisation
 from app.rules.models import Deadline
 
 __all__ = [
+    "AccessGrant",
     "AuditEvent",
     "AuditHead",
+    "Case",
+    "CaseAssignment",
     "ClientRequest",
+    "Consent",
+    "ContactAttempt",
     "Deadline",
+    "Disclosure",
+    "Intervention",
+    "JournalEntry",
     "Message",
+    "NeedsAssessment",
     "Organisation",
     "OutboxMessage",
     "RecoveryCode",
     "RequestAddition",
     "RequestDraft",
+    "ThreatAssessment",
+    "ThreatGroup",
     "User",
     "UserSession",
 ]

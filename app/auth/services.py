@@ -205,6 +205,14 @@ def step_up(user_session: UserSession, code: str) -> None:
     record("session.stepped_up", subject=user_session)
 
 
+def confirm_with_code(user_session: UserSession, code: str, purpose: str) -> None:
+    """A person confirms a decision of theirs (say, a consent) with a fresh TOTP code."""
+    if not _accept_totp(user_session.user, code):
+        _code_failed(user_session, purpose)
+        raise CodeRejected
+    record("code.confirmed", subject=user_session, details={"purpose": purpose})
+
+
 def regenerate_recovery_codes(user: User) -> list[str]:
     """Replace every recovery code; the old ones stop working at once."""
     codes = _issue_recovery_codes(user)

@@ -19,7 +19,7 @@ from app.extensions import limiter
 NEXT_KEY = "after_login"
 
 
-def _failed(response: Response) -> bool:
+def failed(response: Response) -> bool:
     # Only failures spend the budget, so a person who logs in right is never slowed down.
     return response.status_code >= 400
 
@@ -30,7 +30,7 @@ def _account_key() -> str:
     return "account:" + hashlib.sha256(username.encode()).hexdigest()
 
 
-def _session_user_key() -> str:
+def session_user_key() -> str:
     user_session = current_session()
     return f"user:{user_session.user_id}" if user_session else "anonymous"
 
@@ -52,12 +52,12 @@ def _after_login() -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: _limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: _limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], deduct_when=failed)
 @limiter.limit(
     lambda: _limit("LOGIN_LIMIT_PER_ACCOUNT"),
     key_func=_account_key,
     methods=["POST"],
-    deduct_when=_failed,
+    deduct_when=failed,
 )
 def login() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
@@ -81,9 +81,9 @@ def login() -> Response | tuple[str, int]:
 @second_factor_pending
 @limiter.limit(
     lambda: _limit("CODE_LIMIT_PER_USER"),
-    key_func=_session_user_key,
+    key_func=session_user_key,
     methods=["POST"],
-    deduct_when=_failed,
+    deduct_when=failed,
 )
 def second_factor() -> Response | tuple[str, int]:
     user_session = require_session()
@@ -107,9 +107,9 @@ def second_factor() -> Response | tuple[str, int]:
 @second_factor_pending
 @limiter.limit(
     lambda: _limit("CODE_LIMIT_PER_USER"),
-    key_func=_session_user_key,
+    key_func=session_user_key,
     methods=["POST"],
-    deduct_when=_failed,
+    deduct_when=failed,
 )
 def recovery() -> Response | tuple[str, int]:
     user_session = require_session()
@@ -140,9 +140,9 @@ def recovery() -> Response | tuple[str, int]:
 @second_factor_pending
 @limiter.limit(
     lambda: _limit("CODE_LIMIT_PER_USER"),
-    key_func=_session_user_key,
+    key_func=session_user_key,
     methods=["POST"],
-    deduct_when=_failed,
+    deduct_when=failed,
 )
 def enrol() -> Response | tuple[str, int] | str:
     user_session = require_session()
@@ -193,9 +193,9 @@ def logout() -> Response:
 @bp.route("/step-up", methods=["GET", "POST"])
 @limiter.limit(
     lambda: _limit("CODE_LIMIT_PER_USER"),
-    key_func=_session_user_key,
+    key_func=session_user_key,
     methods=["POST"],
-    deduct_when=_failed,
+    deduct_when=failed,
 )
 def step_up() -> Response | tuple[str, int]:
     user_session = require_session()

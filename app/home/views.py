@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.auth import services
 from app.auth.permissions import can_manage_users
+from app.cases.permissions import is_team_lead_of
 from app.home import bp
 from app.intake.permissions import is_client
 from app.messages.permissions import can_use_team_inbox
@@ -21,4 +22,5 @@ def index() -> Any:
         remaining_codes=services.remaining_recovery_codes(current_user),
         can_manage_users=can_manage_users(current_user),
         can_use_team_inbox=can_use_team_inbox(current_user),
+        is_team_lead=is_team_lead_of(current_user, current_user.organisation_id),
     )

@@ -61,7 +61,7 @@ class ClientRequest(PublicIdMixin, TimestampMixin, Base):
     client_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    client: Mapped[User | None] = relationship()
+    client: Mapped[User | None] = relationship(foreign_keys=[client_id])
     organisation_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("organisations.id"), index=True
     )
@@ -91,6 +91,18 @@ class ClientRequest(PublicIdMixin, TimestampMixin, Base):
     withdrawn_at: Mapped[datetime | None]
     # Set by the team when the request becomes a case; from then on records are kept by law.
     became_case_at: Mapped[datetime | None]
+    # Triage: who took it, when the person was first reached, why it closed without a case.
+    assigned_to_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
+    first_contact_at: Mapped[datetime | None]
+    closed_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    # The case this request opened (became_case_at set) or, for a relative's request, the
+    # case it was linked to; neither party ever sees the other through the portal.
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
 
     additions: Mapped[list["RequestAddition"]] = relationship(
         back_populates="request",

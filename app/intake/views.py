@@ -27,6 +27,7 @@ from app.auth.guard import public
 from app.auth.sessions import bind_to_browser, forget_in_browser
 from app.auth.stepup import step_up_required
 from app.auth.views import form_status
+from app.consent.permissions import consents_for_client
 from app.core.access import get_or_404
 from app.extensions import limiter
 from app.intake import bp, services
@@ -127,6 +128,7 @@ def dashboard() -> str:
         requests=services.requests_of(current_user),
         has_draft=bool(services.load_draft(current_user)),
         unread=messages.unread_for_client(current_user),
+        consents=consents_for_client(current_user),
     )
 
 

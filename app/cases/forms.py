@@ -1,0 +1,255 @@
+"""Staff forms for triage and cases (Swedish and English)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from app.cases.models import (
+    NEEDS,
+    CaseOutcome,
+    CaseStatus,
+    InterventionStatus,
+    ProtectionLevel,
+    ThreatLevel,
+)
+from app.cases.services import CONTACT_CHANNELS, CONTACT_OUTCOMES, REQUEST_CLOSE_REASONS
+from app.consent.models import ConsentMethod, Purpose
+from app.core.validators import PlainText, SingleLine
+from app.intake.forms import CheckboxesField
+
+REQUIRED = DataRequired(message=_l("This field is required."))
+
+CHANNEL_LABELS = {
+    "phone": _l("Phone"),
+    "sms": _l("Text message"),
+    "message": _l("Portal message"),
+    "meeting": _l("Meeting"),
+    "other": _l("Other"),
+}
+OUTCOME_LABELS = {
+    "reached": _l("Reached"),
+    "no_answer": _l("No answer"),
+    "voicemail": _l("Left a voice message"),
+    "wrong_number": _l("Wrong number"),
+    "unsafe": _l("Not safe to talk"),
+}
+CLOSE_REASON_LABELS = {
+    "not_reached": _l("Could not be reached"),
+    "no_longer_wanted": _l("No longer wants help"),
+    "referred": _l("Referred elsewhere"),
+    "duplicate": _l("Duplicate"),
+    "other": _l("Other"),
+}
+STATUS_LABELS = {
+    CaseStatus.NEW: _l("New"),
+    CaseStatus.ASSESSMENT: _l("Assessment"),
+    CaseStatus.CONSENT: _l("Consent"),
+    CaseStatus.CONSULTATION: _l("Consultation"),
+    CaseStatus.INTERVENTION: _l("Intervention"),
+    CaseStatus.FOLLOW_UP: _l("Follow-up"),
+    CaseStatus.CLOSED: _l("Closed"),
+}
+CASE_OUTCOME_LABELS = {
+    CaseOutcome.ESTABLISHED: _l("Established"),
+    CaseOutcome.WITHDREW: _l("Withdrew"),
+    CaseOutcome.PLAN_BROKEN: _l("Plan broken"),
+    CaseOutcome.REFERRED: _l("Referred elsewhere"),
+}
+PROTECTION_LABELS = {
+    ProtectionLevel.NONE: _l("None"),
+    ProtectionLevel.CONFIDENTIALITY_MARKING: _l("Confidentiality marking (sekretessmarkering)"),
+    ProtectionLevel.PROTECTED_REGISTRATION: _l("Protected registration (skyddad folkbokföring)"),
+    ProtectionLevel.FICTITIOUS_IDENTITY: _l("Fictitious identity (fingerade personuppgifter)"),
+}
+THREAT_LABELS = {
+    ThreatLevel.LOW: _l("Low"),
+    ThreatLevel.MEDIUM: _l("Medium"),
+    ThreatLevel.HIGH: _l("High"),
+    ThreatLevel.ACUTE: _l("Acute"),
+}
+NEED_LABELS = {
+    "housing": _l("Housing"),
+    "income": _l("Income"),
+    "debt": _l("Debt"),
+    "work_education": _l("Work or education"),
+    "addiction": _l("Addiction"),
+    "health": _l("Health"),
+    "family": _l("Family and children"),
+    "protection": _l("Protection"),
+}
+PURPOSE_LABELS = {
+    Purpose.CONSULTATION: _l("Consultation"),
+    Purpose.PLACEMENT: _l("Placement"),
+    Purpose.INFORMATION_EXCHANGE: _l("Information exchange"),
+    Purpose.REOFFENDING_FOLLOW_UP: _l("Follow-up of reoffending"),
+}
+INTERVENTION_STATUS_LABELS = {
+    InterventionStatus.PLANNED: _l("Planned"),
+    InterventionStatus.ONGOING: _l("Ongoing"),
+    InterventionStatus.DONE: _l("Done"),
+    InterventionStatus.CANCELLED: _l("Cancelled"),
+}
+YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
+
+
+def single_line(label: object, max_length: int, *, required: bool = False) -> StringField:
+    first = REQUIRED if required else Optional()
+    return StringField(label, validators=[first, Length(max=max_length), SingleLine()])
+
+
+def note(label: object, max_length: int = 5000, *, required: bool = False) -> TextAreaField:
+    first = REQUIRED if required else Optional()
+    return TextAreaField(label, validators=[first, Length(max=max_length), PlainText()])
+
+
+class AssignForm(FlaskForm):
+    assignee = SelectField(_l("Caseworker"), validators=[REQUIRED])
+
+
+class ContactAttemptForm(FlaskForm):
+    channel = SelectField(_l("Channel"), choices=[(c, CHANNEL_LABELS[c]) for c in CONTACT_CHANNELS])
+    outcome = SelectField(_l("Outcome"), choices=[(o, OUTCOME_LABELS[o]) for o in CONTACT_OUTCOMES])
+
+
+class CloseRequestForm(FlaskForm):
+    reason = SelectField(
+        _l("Reason"), choices=[(r, CLOSE_REASON_LABELS[r]) for r in REQUEST_CLOSE_REASONS]
+    )
+
+
+class LinkForm(FlaskForm):
+    reference = single_line(_l("Case reference"), 20, required=True)
+
+
+class GrantForm(FlaskForm):
+    reason = note(_l("Reason"), 500, required=True)
+
+
+class IdentityForm(FlaskForm):
+    full_name = single_line(_l("Name"), 200)
+    personal_number = StringField(
+        _l("Personal identity number"),
+        validators=[
+            Optional(),
+            Regexp(r"^\s*(\d{2})?\d{6}[-+]?\d{4}\s*$", message=_l("Write it as YYYYMMDD-NNNN.")),
+        ],
+    )
+    phone = single_line(_l("Phone"), 40)
+    address = single_line(_l("Address"), 200)
+    municipality = single_line(_l("Municipality of residence"), 100)
+    adults = IntegerField(
+        _l("Adults in the household"), default=1, validators=[Optional(), NumberRange(0, 20)]
+    )
+    children_ages = StringField(
+        _l("Children's ages"),
+        validators=[
+            Optional(),
+            Regexp(
+                r"^\s*(\d{1,2}\s*(,\s*\d{1,2}\s*)*)?$",
+                message=_l("Ages separated by commas, like 4, 9."),
+            ),
+        ],
+    )
+
+
+class ProtectionForm(FlaskForm):
+    level = SelectField(_l("Protected identity"), choices=list(PROTECTION_LABELS.items()))
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(
+        _l("Status"),
+        choices=[(s, STATUS_LABELS[s]) for s in CaseStatus if s is not CaseStatus.CLOSED],
+    )
+
+
+class CloseCaseForm(FlaskForm):
+    outcome = RadioField(
+        _l("Outcome"), choices=list(CASE_OUTCOME_LABELS.items()), validators=[REQUIRED]
+    )
+
+
+class JournalForm(FlaskForm):
+    occurred_on = DateField(_l("Date"), validators=[REQUIRED])
+    body = note(_l("Note"), required=True)
+
+
+class ThreatForm(FlaskForm):
+    level = RadioField(
+        _l("Threat level"), choices=list(THREAT_LABELS.items()), validators=[REQUIRED]
+    )
+    by_police = RadioField(
+        _l("Assessed by the team's police officer?"), choices=YES_NO, validators=[REQUIRED]
+    )
+    assessed_on = DateField(_l("Date of assessment"), validators=[REQUIRED])
+    sources = note(_l("Sources of threat"), 3000)
+    groups = CheckboxesField(_l("Groups"), choices=[])
+    areas_to_avoid = single_line(_l("Areas to avoid (municipalities, separated by commas)"), 500)
+    next_review_on = DateField(_l("Next review"), validators=[Optional()])
+
+
+class NeedsForm(FlaskForm):
+    housing = note(NEED_LABELS["housing"], 500)
+    income = note(NEED_LABELS["income"], 500)
+    debt = note(NEED_LABELS["debt"], 500)
+    work_education = note(NEED_LABELS["work_education"], 500)
+    addiction = note(NEED_LABELS["addiction"], 500)
+    health = note(NEED_LABELS["health"], 500)
+    family = note(NEED_LABELS["family"], 500)
+    protection = note(NEED_LABELS["protection"], 500)
+
+    def notes(self) -> dict[str, str]:
+        return {need: self[need].data or "" for need in NEEDS}
+
+
+class ConsentForm(FlaskForm):
+    agencies = CheckboxesField(_l("Agencies"), choices=[], validators=[REQUIRED])
+    purposes = CheckboxesField(
+        _l("Purposes"), choices=list(PURPOSE_LABELS.items()), validators=[REQUIRED]
+    )
+    method = RadioField(
+        _l("How"),
+        choices=[
+            (ConsentMethod.PAPER.value, _l("On paper, recorded by me")),
+            (ConsentMethod.DIGITAL.value, _l("Digitally: the client confirms in their portal")),
+        ],
+        validators=[REQUIRED],
+    )
+    given = RadioField(
+        _l("On paper, the client"),
+        choices=[("yes", _l("gave consent")), ("no", _l("refused"))],
+        default="yes",
+    )
+    valid_from = DateField(_l("Valid from"), validators=[REQUIRED])
+    valid_until = DateField(_l("Valid until"), validators=[Optional()])
+
+
+class InterventionForm(FlaskForm):
+    kind = SelectField(_l("Intervention"))
+    provider = single_line(_l("Provider"), 200)
+    starts_on = DateField(_l("Start"), validators=[Optional()])
+    ends_on = DateField(_l("End"), validators=[Optional()])
+
+
+class InterventionUpdateForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=list(INTERVENTION_STATUS_LABELS.items()))
+    outcome = note(_l("Outcome"), 2000)
+
+
+class CaseFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    reference = single_line(_l("Reference"), 20)
+    status = SelectField(
+        _l("Status"), choices=[("", _l("All")), *STATUS_LABELS.items()], validators=[Optional()]
+    )
+    protection = SelectField(
+        _l("Protected identity"),
+        choices=[("", _l("All")), *PROTECTION_LABELS.items()],
+        validators=[Optional()],
+    )
+    caseworker = SelectField(_l("Caseworker"), choices=[], validators=[Optional()])

@@ -1,0 +1,92 @@
+"""Translated names of the workspace's codes, for the templates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from app.cases.forms import (
+    CASE_OUTCOME_LABELS,
+    PROTECTION_LABELS,
+    PURPOSE_LABELS,
+    STATUS_LABELS,
+    THREAT_LABELS,
+)
+from app.cases.models import CaseOutcome, CaseStatus, ProtectionLevel, ThreatLevel
+from app.consent.forms import CLIENT_PURPOSE_LABELS
+from app.consent.models import Purpose
+
+TIMELINE_LABELS = {
+    "case.opened": _l("Case opened"),
+    "case.status_changed": _l("Status changed"),
+    "case.closed": _l("Case closed"),
+    "case.assigned": _l("Caseworker assigned"),
+    "case.unassigned": _l("Caseworker removed"),
+    "case.protection_changed": _l("Protected identity changed"),
+    "case.break_glass": _l("Opened in an emergency (break the glass)"),
+    "case.reveal_identity": _l("Identity revealed"),
+    "case.request_linked": _l("A relative's request was linked"),
+    "consent.answered": _l("The client answered a consent"),
+    "consent.withdrawn": _l("Consent withdrawn"),
+    "journal": _l("Note"),
+    "threat": _l("Threat assessment"),
+    "needs": _l("Needs assessment"),
+    "consent": _l("Consent recorded"),
+    "intervention": _l("Intervention added"),
+    "message_from_client": _l("Message from the client"),
+    "message_to_client": _l("Message to the client"),
+}
+
+DEADLINE_LABELS = {
+    "child_protection_assessment": _l("Protection assessment for a child"),
+    "child_investigation_decision": _l("Decision whether to investigate (child)"),
+    "child_investigation_completed": _l("Investigation finished (child)"),
+    "first_contact_acute": _l("First contact (urgent)"),
+    "first_contact_other": _l("First contact"),
+    "threat_review": _l("Review of the threat assessment"),
+}
+
+
+def case_status_label(status: CaseStatus) -> str:
+    return str(STATUS_LABELS[status])
+
+
+def case_outcome_label(outcome: CaseOutcome) -> str:
+    return str(CASE_OUTCOME_LABELS[outcome])
+
+
+def protection_label(level: ProtectionLevel) -> str:
+    return str(PROTECTION_LABELS[level])
+
+
+def threat_label(level: ThreatLevel) -> str:
+    return str(THREAT_LABELS[level])
+
+
+def purpose_labels(purposes: Iterable[Purpose]) -> str:
+    return ", ".join(str(PURPOSE_LABELS[p]) for p in sorted(purposes))
+
+
+def timeline_label(kind: str) -> str:
+    return str(TIMELINE_LABELS.get(kind, kind))
+
+
+def deadline_label(key: str) -> str:
+    return str(DEADLINE_LABELS.get(key, key))
+
+
+def init_labels(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        case_status_label=case_status_label,
+        case_outcome_label=case_outcome_label,
+        protection_label=protection_label,
+        threat_label=threat_label,
+        purpose_labels=purpose_labels,
+        timeline_label=timeline_label,
+        deadline_label=deadline_label,
+        client_purpose_label=lambda purpose: str(CLIENT_PURPOSE_LABELS[purpose]),
+    )
+    app.jinja_env.filters["from_json"] = json.loads

@@ -1,0 +1,255 @@
+"""Cases: what a request becomes once the team takes it on."""
+
+import enum
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.crypto import EncryptedText
+from app.core.db import Base, PublicIdMixin, TimestampMixin
+
+
+def _enum(e: type[enum.Enum]) -> sa.Enum:
+    return sa.Enum(e, native_enum=False, length=32, values_callable=lambda x: [m.value for m in x])
+
+
+class CaseStatus(enum.StrEnum):
+    NEW = "new"
+    ASSESSMENT = "assessment"
+    CONSENT = "consent"
+    CONSULTATION = "consultation"
+    INTERVENTION = "intervention"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+
+
+class CaseOutcome(enum.StrEnum):
+    ESTABLISHED = "established"
+    WITHDREW = "withdrew"
+    PLAN_BROKEN = "plan_broken"
+    REFERRED = "referred"
+
+
+class CaseSource(enum.StrEnum):
+    SELF_SERVICE = "self_service"
+    PHONE = "phone"
+    POLICE = "police"
+    PROBATION = "probation"
+    CALL_IN = "call_in"
+    CUSTOM_NOTIFICATION = "custom_notification"
+    RELATIVE = "relative"
+
+
+class ProtectionLevel(enum.StrEnum):
+    NONE = "none"
+    CONFIDENTIALITY_MARKING = "sekretessmarkering"
+    PROTECTED_REGISTRATION = "skyddad_folkbokforing"
+    FICTITIOUS_IDENTITY = "fingerade_personuppgifter"
+
+
+class Case(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "cases"
+
+    reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), index=True)
+    outcome: Mapped[CaseOutcome | None] = mapped_column(_enum(CaseOutcome))
+    source: Mapped[CaseSource] = mapped_column(_enum(CaseSource))
+    protection_level: Mapped[ProtectionLevel] = mapped_column(
+        _enum(ProtectionLevel), default=ProtectionLevel.NONE, index=True
+    )
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None]
+    # Identity and location: encrypted, and masked for anyone not assigned when protected.
+    full_name: Mapped[str | None] = mapped_column(EncryptedText)
+    personal_number: Mapped[str | None] = mapped_column(EncryptedText)
+    personal_number_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    phone: Mapped[str | None] = mapped_column(EncryptedText)
+    address: Mapped[str | None] = mapped_column(EncryptedText)
+    municipality: Mapped[str | None] = mapped_column(EncryptedText)
+    household: Mapped[str | None] = mapped_column(EncryptedText)  # JSON: adults, children's ages
+
+    assignments: Mapped[list["CaseAssignment"]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def is_protected(self) -> bool:
+        return self.protection_level is not ProtectionLevel.NONE
+
+    @property
+    def assignee_ids(self) -> set[uuid.UUID]:
+        return {a.user_id for a in self.assignments}
+
+
+class CaseAssignment(TimestampMixin, Base):
+    __tablename__ = "case_assignments"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    case: Mapped[Case] = relationship(back_populates="assignments")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class GrantKind(enum.StrEnum):
+    # An unassigned member of the team opens the case in an emergency.
+    BREAK_GLASS = "break_glass"
+    # Someone who may see the case, but not its protected identity, reveals it.
+    REVEAL_IDENTITY = "reveal_identity"
+
+
+class AccessGrant(PublicIdMixin, TimestampMixin, Base):
+    """Time-limited access beyond the usual rules, given with a reason and reviewed later."""
+
+    __tablename__ = "access_grants"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[GrantKind] = mapped_column(_enum(GrantKind))
+    reason: Mapped[str] = mapped_column(EncryptedText)
+    expires_at: Mapped[datetime]
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class JournalEntry(PublicIdMixin, TimestampMixin, Base):
+    """A dated note or a logged contact on a case."""
+
+    __tablename__ = "journal_entries"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    occurred_on: Mapped[date]
+    body: Mapped[str] = mapped_column(EncryptedText)
+
+
+class ContactAttempt(PublicIdMixin, TimestampMixin, Base):
+    """A try to reach the person behind a request (before or after it became a case)."""
+
+    __tablename__ = "contact_attempts"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("client_requests.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    attempted_at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+
+
+class ThreatLevel(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    ACUTE = "acute"
+
+
+class ThreatGroup(PublicIdMixin, TimestampMixin, Base):
+    """The team's own list of criminal groups, to link threat sources and check conflicts."""
+
+    __tablename__ = "threat_groups"
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "name"),)
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(120))
+
+
+threat_assessment_groups = sa.Table(
+    "threat_assessment_groups",
+    Base.metadata,
+    sa.Column(
+        "assessment_id",
+        sa.ForeignKey("threat_assessments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("group_id", sa.ForeignKey("threat_groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class ThreatAssessment(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "threat_assessments"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[ThreatLevel] = mapped_column(_enum(ThreatLevel))
+    assessed_by_police: Mapped[bool]
+    assessor_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    assessed_on: Mapped[date]
+    sources: Mapped[str | None] = mapped_column(EncryptedText)
+    areas_to_avoid: Mapped[str] = mapped_column(EncryptedText)  # JSON list of municipalities
+    next_review_on: Mapped[date | None] = mapped_column(index=True)
+    groups: Mapped[list[ThreatGroup]] = relationship(
+        secondary=threat_assessment_groups, lazy="selectin"
+    )
+
+
+NEEDS = (
+    "housing",
+    "income",
+    "debt",
+    "work_education",
+    "addiction",
+    "health",
+    "family",
+    "protection",
+)
+
+
+class NeedsAssessment(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "needs_assessments"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    assessor_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    assessed_on: Mapped[date]
+    notes: Mapped[str] = mapped_column(EncryptedText)  # JSON: need -> short note
+
+
+class InterventionStatus(enum.StrEnum):
+    PLANNED = "planned"
+    ONGOING = "ongoing"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Intervention(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "interventions"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    provider: Mapped[str | None] = mapped_column(sa.String(200))
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    status: Mapped[InterventionStatus] = mapped_column(_enum(InterventionStatus))
+    outcome: Mapped[str | None] = mapped_column(EncryptedText)

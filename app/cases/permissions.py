@@ -1,0 +1,106 @@
+"""Need-to-know on cases, as named predicates. Every case route goes through these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.auth.models import Role, User
+from app.cases.models import AccessGrant, Case, GrantKind
+from app.core.clock import utcnow
+from app.extensions import db
+from app.intake.models import ClientRequest
+
+TEAM_ROLES = (Role.CASEWORKER, Role.TEAM_LEAD)
+
+
+def is_team_member(user: User, organisation_id: object) -> bool:
+    return (
+        user.is_authenticated
+        and user.role in TEAM_ROLES
+        and user.organisation_id == organisation_id
+    )
+
+
+def is_team_lead_of(user: User, organisation_id: object) -> bool:
+    return is_team_member(user, organisation_id) and user.role is Role.TEAM_LEAD
+
+
+def is_assigned(user: User, case: Case) -> bool:
+    return user.is_authenticated and user.id in case.assignee_ids
+
+
+def has_grant(user: User, case: Case, kind: GrantKind) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(AccessGrant.id)
+            .where(
+                AccessGrant.case_id == case.id,
+                AccessGrant.user_id == user.id,
+                AccessGrant.kind == kind,
+                AccessGrant.expires_at > utcnow(),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def can_view_case(user: User, case: Case) -> bool:
+    """Assigned caseworkers and the team lead; others of the team only through break-glass.
+
+    Another team's cases are never reachable, whatever the role.
+    """
+    if not is_team_member(user, case.organisation_id):
+        return False
+    return (
+        is_assigned(user, case)
+        or user.role is Role.TEAM_LEAD
+        or has_grant(user, case, GrantKind.BREAK_GLASS)
+    )
+
+
+def can_edit_case(user: User, case: Case) -> bool:
+    return can_view_case(user, case)
+
+
+def can_break_glass(user: User, case: Case) -> bool:
+    return (
+        is_team_member(user, case.organisation_id)
+        and user.role is Role.CASEWORKER
+        and not is_assigned(user, case)
+    )
+
+
+def can_see_identity(user: User, case: Case) -> bool:
+    """Identity and location of a protected case are for its assigned caseworkers only,
+    unless someone who may view the case reveals them with a reason."""
+    if not can_view_case(user, case):
+        return False
+    if not case.is_protected or is_assigned(user, case):
+        return True
+    return has_grant(user, case, GrantKind.REVEAL_IDENTITY)
+
+
+def can_assign_cases(user: User, case: Case) -> bool:
+    return is_team_lead_of(user, case.organisation_id)
+
+
+def can_triage(user: User, request: ClientRequest) -> bool:
+    """Every caseworker and the team lead of the receiving team may triage its requests."""
+    return is_team_member(user, request.organisation_id)
+
+
+def can_open_or_break_glass(user: User, case: Case) -> bool:
+    return can_view_case(user, case) or can_break_glass(user, case)
+
+
+def can_review_grant(user: User, grant: AccessGrant) -> bool:
+    case = db.session.get(Case, grant.case_id)
+    return case is not None and is_team_lead_of(user, case.organisation_id)
+
+
+def belongs_to_case(case: Case, item: Any) -> bool:
+    """For loading a case's parts: the part must be of the case already authorised."""
+    return bool(item.case_id == case.id)

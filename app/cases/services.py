@@ -1,0 +1,454 @@
+"""What the team does with requests and cases. Every operation audits itself and flushes;
+the request that called it commits."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.audit.services import record
+from app.auth.models import User
+from app.cases.identity import InvalidPersonalNumber, normalise_personal_number
+from app.cases.models import (
+    NEEDS,
+    AccessGrant,
+    Case,
+    CaseAssignment,
+    CaseOutcome,
+    CaseSource,
+    CaseStatus,
+    ContactAttempt,
+    GrantKind,
+    Intervention,
+    InterventionStatus,
+    JournalEntry,
+    NeedsAssessment,
+    ProtectionLevel,
+    ThreatAssessment,
+    ThreatGroup,
+    ThreatLevel,
+)
+from app.core.clock import utcnow
+from app.core.crypto import blind_index
+from app.extensions import db
+from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
+from app.rules import rule
+
+GRANT_VALIDITY = timedelta(hours=8)
+CONTACT_CHANNELS = ("phone", "sms", "message", "meeting", "other")
+CONTACT_OUTCOMES = ("reached", "no_answer", "voicemail", "wrong_number", "unsafe")
+REQUEST_CLOSE_REASONS = ("not_reached", "no_longer_wanted", "referred", "duplicate", "other")
+
+
+class CaseError(ValueError):
+    """The operation does not fit the case's state; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _audit(action: str, case: Case, **details: str | int | bool | None) -> None:
+    record(action, subject=case, organisation_id=case.organisation_id, details=details)
+
+
+def _audit_request(action: str, request: ClientRequest, **details: str | int | bool | None) -> None:
+    record(action, subject=request, organisation_id=request.organisation_id, details=details)
+
+
+# Triage ------------------------------------------------------------------------------
+
+
+def first_contact_due(request: ClientRequest) -> datetime:
+    key = "first_contact_acute" if request.urgency is Urgency.ACUTE else "first_contact_other"
+    return rule(key).due(request.submitted_at)
+
+
+def triage_queue(organisation_id: object) -> list[ClientRequest]:
+    """Requests still waiting for the team: urgent first, then the longest waiting."""
+    return list(
+        db.session.scalars(
+            sa.select(ClientRequest)
+            .where(
+                ClientRequest.organisation_id == organisation_id,
+                ClientRequest.status.in_([RequestStatus.RECEIVED, RequestStatus.CONTACTED]),
+                ClientRequest.case_id.is_(None),
+            )
+            .order_by(ClientRequest.urgent.desc(), ClientRequest.submitted_at)
+            .limit(500)
+        )
+    )
+
+
+def view_request_for_triage(request: ClientRequest) -> None:
+    _audit_request("request.viewed", request)
+
+
+def assign_request(request: ClientRequest, assignee: User) -> None:
+    """Claim a request (assignee is oneself) or give it to a colleague of the same team."""
+    if assignee.organisation_id != request.organisation_id:
+        raise CaseError("other_team")
+    request.assigned_to = assignee
+    _audit_request("request.assigned", request, assignee=str(assignee.id))
+
+
+def log_contact_attempt(
+    request: ClientRequest, author: User, channel: str, outcome: str, at: datetime
+) -> ContactAttempt:
+    if channel not in CONTACT_CHANNELS or outcome not in CONTACT_OUTCOMES:
+        raise CaseError("invalid_choice")
+    attempt = ContactAttempt(
+        request_id=request.id,
+        author_id=author.id,
+        attempted_at=at,
+        channel=channel,
+        outcome=outcome,
+    )
+    db.session.add(attempt)
+    if outcome == "reached" and request.first_contact_at is None:
+        request.first_contact_at = at
+        if request.status is RequestStatus.RECEIVED:
+            request.status = RequestStatus.CONTACTED
+    db.session.flush()
+    _audit_request("request.contact_logged", request, channel=channel, outcome=outcome)
+    return attempt
+
+
+def contact_attempts(request: ClientRequest) -> list[ContactAttempt]:
+    return list(
+        db.session.scalars(
+            sa.select(ContactAttempt)
+            .where(ContactAttempt.request_id == request.id)
+            .order_by(ContactAttempt.attempted_at)
+        )
+    )
+
+
+def close_request(request: ClientRequest, reason: str) -> None:
+    if reason not in REQUEST_CLOSE_REASONS:
+        raise CaseError("invalid_choice")
+    if request.case_id is not None:
+        raise CaseError("has_case")
+    request.status = RequestStatus.CLOSED
+    request.closed_reason = reason
+    _audit_request("request.closed", request, reason=reason)
+
+
+def _new_reference() -> str:
+    year = utcnow().year
+    while True:
+        reference = f"K-{year}-{secrets.randbelow(900000) + 100000}"
+        if not db.session.scalar(sa.select(Case.id).where(Case.reference == reference)):
+            return reference
+
+
+def open_case(request: ClientRequest, opened_by: User) -> Case:
+    """Turn a request into a case assigned to whoever opens it."""
+    if request.case_id is not None:
+        raise CaseError("has_case")
+    now = utcnow()
+    case = Case(
+        reference=_new_reference(),
+        organisation_id=request.organisation_id,
+        status=CaseStatus.NEW,
+        source=CaseSource.RELATIVE
+        if request.kind is RequestKind.RELATIVE
+        else CaseSource.SELF_SERVICE,
+        opened_at=now,
+        full_name=request.identity_name,
+        phone=request.phone,
+    )
+    db.session.add(case)
+    db.session.flush()
+    case.assignments.append(CaseAssignment(user_id=opened_by.id))
+    request.case_id = case.id
+    request.became_case_at = now
+    request.status = RequestStatus.IN_PROGRESS
+    db.session.flush()
+    _audit("case.opened", case, request=str(request.id))
+    _audit_request("request.became_case", request, case=str(case.id))
+    return case
+
+
+def link_request(request: ClientRequest, case: Case) -> None:
+    """Attach a relative's request to an existing case; nothing of it is shown to the client."""
+    if request.case_id is not None or request.organisation_id != case.organisation_id:
+        raise CaseError("cannot_link")
+    request.case_id = case.id
+    request.status = RequestStatus.IN_PROGRESS
+    _audit("case.request_linked", case, request=str(request.id))
+
+
+def find_case_by_reference(organisation_id: object, reference: str) -> Case | None:
+    return db.session.scalar(
+        sa.select(Case).where(
+            Case.organisation_id == organisation_id, Case.reference == reference.strip().upper()
+        )
+    )
+
+
+# The case ----------------------------------------------------------------------------
+
+
+def view_case(case: Case, *, identity_shown: bool) -> None:
+    _audit("case.viewed", case, identity_shown=identity_shown)
+
+
+def assign_case(case: Case, assignee: User) -> None:
+    if assignee.organisation_id != case.organisation_id:
+        raise CaseError("other_team")
+    if assignee.id not in case.assignee_ids:
+        case.assignments.append(CaseAssignment(user_id=assignee.id))
+        db.session.flush()
+    _audit("case.assigned", case, assignee=str(assignee.id))
+
+
+def unassign_case(case: Case, assignee_id: object) -> None:
+    case.assignments = [a for a in case.assignments if a.user_id != assignee_id]
+    _audit("case.unassigned", case, assignee=str(assignee_id))
+
+
+def grant_access(case: Case, user: User, kind: GrantKind, reason: str) -> AccessGrant:
+    """Break the glass, or reveal a protected identity: with a reason, flagged for review."""
+    grant = AccessGrant(
+        case_id=case.id,
+        user_id=user.id,
+        kind=kind,
+        reason=reason,
+        expires_at=utcnow() + GRANT_VALIDITY,
+    )
+    db.session.add(grant)
+    db.session.flush()
+    _audit(f"case.{kind.value}", case, flagged=True)
+    return grant
+
+
+def grants_to_review(organisation_id: object) -> list[AccessGrant]:
+    return list(
+        db.session.scalars(
+            sa.select(AccessGrant)
+            .join(Case, Case.id == AccessGrant.case_id)
+            .where(Case.organisation_id == organisation_id, AccessGrant.reviewed_at.is_(None))
+            .order_by(AccessGrant.created_at)
+        )
+    )
+
+
+def review_grant(grant: AccessGrant, reviewer: User) -> None:
+    grant.reviewed_at = utcnow()
+    grant.reviewed_by_id = reviewer.id
+    record("access_grant.reviewed", subject=grant, details={"case": str(grant.case_id)})
+
+
+@dataclass(frozen=True)
+class IdentityChange:
+    full_name: str | None
+    personal_number: str | None
+    phone: str | None
+    address: str | None
+    municipality: str | None
+    adults: int
+    children_ages: list[int]
+
+
+def update_identity(case: Case, change: IdentityChange) -> list[str]:
+    """Save identity and household; returns references of other cases with the same number."""
+    number = None
+    if change.personal_number:
+        try:
+            number = normalise_personal_number(change.personal_number)
+        except InvalidPersonalNumber as error:
+            raise CaseError("personal_number") from error
+    case.full_name = change.full_name or None
+    case.personal_number = number
+    case.personal_number_index = blind_index(number, "personal-number") if number else None
+    case.phone = change.phone or None
+    case.address = change.address or None
+    case.municipality = change.municipality or None
+    case.household = json.dumps({"adults": change.adults, "children_ages": change.children_ages})
+    _audit("case.identity_updated", case)
+    if not number:
+        return []
+    duplicates = db.session.scalars(
+        sa.select(Case.reference).where(
+            Case.personal_number_index == case.personal_number_index, Case.id != case.id
+        )
+    ).all()
+    return list(duplicates)
+
+
+def set_protection_level(case: Case, level: ProtectionLevel) -> None:
+    case.protection_level = level
+    _audit("case.protection_changed", case, level=level.value)
+
+
+STATUS_ORDER = list(CaseStatus)
+
+
+def change_status(case: Case, status: CaseStatus) -> None:
+    if case.status is CaseStatus.CLOSED:
+        raise CaseError("closed")
+    if status is CaseStatus.CLOSED:
+        raise CaseError("use_close")
+    case.status = status
+    _audit("case.status_changed", case, status=status.value)
+
+
+def close_case(case: Case, outcome: CaseOutcome) -> None:
+    if case.status is CaseStatus.CLOSED:
+        raise CaseError("closed")
+    case.status = CaseStatus.CLOSED
+    case.outcome = outcome
+    case.closed_at = utcnow()
+    for request in db.session.scalars(
+        sa.select(ClientRequest).where(ClientRequest.case_id == case.id)
+    ):
+        request.status = RequestStatus.CLOSED
+    _audit("case.closed", case, outcome=outcome.value)
+
+
+def add_journal_entry(case: Case, author: User, occurred_on: date, body: str) -> JournalEntry:
+    entry = JournalEntry(case_id=case.id, author_id=author.id, occurred_on=occurred_on, body=body)
+    db.session.add(entry)
+    db.session.flush()
+    _audit("case.journal_added", case)
+    return entry
+
+
+def record_threat_assessment(
+    case: Case,
+    assessor: User,
+    *,
+    level: ThreatLevel,
+    by_police: bool,
+    assessed_on: date,
+    sources: str | None,
+    group_ids: list[str],
+    areas_to_avoid: list[str],
+    next_review_on: date | None,
+) -> ThreatAssessment:
+    groups = list(
+        db.session.scalars(
+            sa.select(ThreatGroup).where(
+                ThreatGroup.organisation_id == case.organisation_id,
+                ThreatGroup.id.in_([_uuid(g) for g in group_ids]),
+            )
+        )
+    )
+    assessment = ThreatAssessment(
+        case_id=case.id,
+        level=level,
+        assessed_by_police=by_police,
+        assessor_id=assessor.id,
+        assessed_on=assessed_on,
+        sources=sources or None,
+        areas_to_avoid=json.dumps(areas_to_avoid, ensure_ascii=False),
+        next_review_on=next_review_on,
+        groups=groups,
+    )
+    db.session.add(assessment)
+    db.session.flush()
+    _audit("case.threat_assessed", case, level=level.value)
+    return assessment
+
+
+def _uuid(raw: str) -> object:
+    import uuid
+
+    try:
+        return uuid.UUID(raw)
+    except ValueError as error:
+        raise CaseError("invalid_choice") from error
+
+
+def latest_threat_assessment(case: Case) -> ThreatAssessment | None:
+    return db.session.scalar(
+        sa.select(ThreatAssessment)
+        .where(ThreatAssessment.case_id == case.id)
+        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.created_at.desc())
+        .limit(1)
+    )
+
+
+def record_needs_assessment(
+    case: Case, assessor: User, assessed_on: date, notes: dict[str, str]
+) -> NeedsAssessment:
+    unknown = set(notes) - set(NEEDS)
+    if unknown:
+        raise CaseError("invalid_choice")
+    assessment = NeedsAssessment(
+        case_id=case.id,
+        assessor_id=assessor.id,
+        assessed_on=assessed_on,
+        notes=json.dumps({k: v for k, v in notes.items() if v}, ensure_ascii=False),
+    )
+    db.session.add(assessment)
+    db.session.flush()
+    _audit("case.needs_assessed", case)
+    return assessment
+
+
+def add_intervention(
+    case: Case, kind: str, provider: str | None, starts_on: date | None, ends_on: date | None
+) -> Intervention:
+    from app.intake.choices import INTERVENTIONS
+
+    if kind not in INTERVENTIONS or kind == "unsure":
+        raise CaseError("invalid_choice")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise CaseError("dates")
+    intervention = Intervention(
+        case_id=case.id,
+        kind=kind,
+        provider=provider or None,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        status=InterventionStatus.PLANNED,
+    )
+    db.session.add(intervention)
+    db.session.flush()
+    _audit("case.intervention_added", case, kind=kind)
+    return intervention
+
+
+def update_intervention(
+    intervention: Intervention, case: Case, status: InterventionStatus, outcome: str | None
+) -> None:
+    intervention.status = status
+    intervention.outcome = outcome or None
+    _audit("case.intervention_updated", case, status=status.value)
+
+
+def team_cases(
+    organisation_id: object,
+    *,
+    reference: str | None = None,
+    status: CaseStatus | None = None,
+    caseworker_id: object | None = None,
+    protection: ProtectionLevel | None = None,
+    only_for: User | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[Case], int]:
+    """A page of the team's cases with filters; `only_for` keeps a caseworker's own."""
+    query = sa.select(Case).where(Case.organisation_id == organisation_id)
+    if only_for is not None or caseworker_id is not None:
+        person = only_for.id if only_for is not None else caseworker_id
+        query = query.where(
+            Case.id.in_(sa.select(CaseAssignment.case_id).where(CaseAssignment.user_id == person))
+        )
+    if reference:
+        query = query.where(Case.reference == reference.strip().upper())
+    if status is not None:
+        query = query.where(Case.status == status)
+    if protection is not None:
+        query = query.where(Case.protection_level == protection)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    cases = db.session.scalars(
+        query.order_by(Case.opened_at.desc(), Case.id).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return list(cases), total

@@ -1,0 +1,84 @@
+"""Everything that happened on a case, in order, for the case page."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, time
+
+import sqlalchemy as sa
+
+from app.audit.models import AuditEvent
+from app.cases.models import Case, Intervention, JournalEntry, NeedsAssessment, ThreatAssessment
+from app.consent.models import Consent
+from app.core.clock import as_utc
+from app.extensions import db
+from app.intake.models import ClientRequest
+from app.messages.models import Message
+from app.rules import LOCAL_TIME
+
+# Audit events that are part of the case's story (reads are not).
+STORY_ACTIONS = (
+    "case.opened",
+    "case.status_changed",
+    "case.closed",
+    "case.assigned",
+    "case.unassigned",
+    "case.protection_changed",
+    "case.break_glass",
+    "case.reveal_identity",
+    "case.request_linked",
+    "consent.answered",
+    "consent.withdrawn",
+)
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str
+    text: str | None = None
+    detail: str | None = None
+
+
+def _day(value: object) -> datetime:
+    return datetime.combine(value, time(12), tzinfo=LOCAL_TIME)  # type: ignore[arg-type]
+
+
+def case_timeline(case: Case) -> list[TimelineItem]:
+    items: list[TimelineItem] = []
+    for event in db.session.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.subject_type == "cases",
+            AuditEvent.subject_id == str(case.id),
+            AuditEvent.action.in_(STORY_ACTIONS),
+        )
+    ):
+        details = json.loads(event.details)
+        detail = details.get("status") or details.get("outcome") or details.get("level")
+        items.append(TimelineItem(as_utc(event.occurred_at), event.action, None, detail))
+    for entry in db.session.scalars(sa.select(JournalEntry).where(JournalEntry.case_id == case.id)):
+        items.append(TimelineItem(_day(entry.occurred_on), "journal", entry.body))
+    for threat in db.session.scalars(
+        sa.select(ThreatAssessment).where(ThreatAssessment.case_id == case.id)
+    ):
+        items.append(TimelineItem(_day(threat.assessed_on), "threat", None, threat.level.value))
+    for needs in db.session.scalars(
+        sa.select(NeedsAssessment).where(NeedsAssessment.case_id == case.id)
+    ):
+        items.append(TimelineItem(_day(needs.assessed_on), "needs"))
+    for consent in db.session.scalars(sa.select(Consent).where(Consent.case_id == case.id)):
+        items.append(
+            TimelineItem(as_utc(consent.created_at), "consent", None, consent.method.value)
+        )
+    for intervention in db.session.scalars(
+        sa.select(Intervention).where(Intervention.case_id == case.id)
+    ):
+        items.append(
+            TimelineItem(as_utc(intervention.created_at), "intervention", None, intervention.kind)
+        )
+    requests = sa.select(ClientRequest.id).where(ClientRequest.case_id == case.id)
+    for message in db.session.scalars(sa.select(Message).where(Message.request_id.in_(requests))):
+        kind = "message_from_client" if message.from_client else "message_to_client"
+        items.append(TimelineItem(as_utc(message.created_at), kind, message.body))
+    return sorted(items, key=lambda item: item.at, reverse=True)

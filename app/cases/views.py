@@ -1,0 +1,626 @@
+"""The team's workspace: triage, cases, deadlines, the team lead's overview."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.auth.models import Role, User
+from app.cases import bp, services
+from app.cases.deadlines import deadlines_for, open_deadlines
+from app.cases.forms import (
+    AssignForm,
+    CaseFilterForm,
+    CloseCaseForm,
+    CloseRequestForm,
+    ConsentForm,
+    ContactAttemptForm,
+    GrantForm,
+    IdentityForm,
+    InterventionForm,
+    InterventionUpdateForm,
+    JournalForm,
+    LinkForm,
+    NeedsForm,
+    ProtectionForm,
+    StatusForm,
+    ThreatForm,
+)
+from app.cases.models import (
+    AccessGrant,
+    Case,
+    CaseOutcome,
+    CaseStatus,
+    GrantKind,
+    Intervention,
+    InterventionStatus,
+    ProtectionLevel,
+    ThreatGroup,
+    ThreatLevel,
+)
+from app.cases.permissions import (
+    belongs_to_case,
+    can_assign_cases,
+    can_edit_case,
+    can_open_or_break_glass,
+    can_review_grant,
+    can_see_identity,
+    can_triage,
+    can_view_case,
+    is_team_lead_of,
+    is_team_member,
+)
+from app.cases.timeline import case_timeline
+from app.consent import services as consent_services
+from app.consent.models import Consent, ConsentMethod, Purpose
+from app.core.access import get_or_404, parse_public_id
+from app.core.clock import utcnow
+from app.extensions import db
+from app.intake.choices import INTERVENTIONS
+from app.intake.models import ClientRequest
+from app.messages import services as messages
+from app.orgs.models import Organisation, OrgKind
+
+PER_PAGE = 50
+
+
+@bp.before_request
+def team_only() -> None:
+    if not is_team_member(current_user, current_user.organisation_id):
+        abort(403)
+
+
+def _team() -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.organisation_id == current_user.organisation_id,
+                User.role.in_([Role.CASEWORKER, Role.TEAM_LEAD]),
+                User.active.is_(True),
+            )
+            .order_by(User.username)
+        )
+    )
+
+
+def _assign_choices() -> list[tuple[str, str]]:
+    return [(str(u.id), u.username) for u in _team()]
+
+
+# Triage ------------------------------------------------------------------------------
+
+
+def _triage_request(request_id: str) -> ClientRequest:
+    return get_or_404(ClientRequest, request_id, for_user=current_user, allowed=can_triage)
+
+
+@bp.route("/triage")
+def triage() -> str:
+    queue = services.triage_queue(current_user.organisation_id)
+    due = {r.id: services.first_contact_due(r) for r in queue}
+    return render_template("cases/triage.html", queue=queue, due=due, now=utcnow())
+
+
+@bp.route("/triage/<request_id>")
+def triage_request(request_id: str) -> Any:
+    client_request = _triage_request(request_id)
+    services.view_request_for_triage(client_request)
+    return _render_triage(client_request)
+
+
+def _render_triage(client_request: ClientRequest, status: int = 200, **forms: Any) -> Any:
+    assign = AssignForm(formdata=None, assignee=str(current_user.id))
+    assign.assignee.choices = _assign_choices()
+    context = {
+        "assign_form": assign,
+        "contact_form": ContactAttemptForm(formdata=None),
+        "close_form": CloseRequestForm(formdata=None),
+        "link_form": LinkForm(formdata=None),
+        **forms,
+    }
+    return (
+        render_template(
+            "cases/triage_request.html",
+            req=client_request,
+            attempts=services.contact_attempts(client_request),
+            due=services.first_contact_due(client_request),
+            help_wanted=json.loads(client_request.help_wanted),
+            safe_times=json.loads(client_request.safe_times or "[]"),
+            thread=messages.thread(client_request),
+            **context,
+        ),
+        status,
+    )
+
+
+@bp.route("/triage/<request_id>/assign", methods=["POST"])
+def assign_request(request_id: str) -> Any:
+    client_request = _triage_request(request_id)
+    form = AssignForm()
+    form.assignee.choices = _assign_choices()
+    if not form.validate_on_submit():
+        return _render_triage(client_request, 400, assign_form=form)
+    assignee = db.session.get(User, parse_public_id(form.assignee.data))
+    if assignee is None:
+        abort(400)
+    services.assign_request(client_request, assignee)
+    flash(_("The request is assigned to %(name)s.", name=assignee.username), "success")
+    return redirect(url_for("cases.triage_request", request_id=client_request.id))
+
+
+@bp.route("/triage/<request_id>/contact", methods=["POST"])
+def log_contact(request_id: str) -> Any:
+    client_request = _triage_request(request_id)
+    form = ContactAttemptForm()
+    if not form.validate_on_submit():
+        return _render_triage(client_request, 400, contact_form=form)
+    services.log_contact_attempt(
+        client_request, current_user, form.channel.data, form.outcome.data, utcnow()
+    )
+    flash(_("The contact attempt is logged."), "success")
+    return redirect(url_for("cases.triage_request", request_id=client_request.id))
+
+
+@bp.route("/triage/<request_id>/close", methods=["POST"])
+def close_request(request_id: str) -> Any:
+    client_request = _triage_request(request_id)
+    form = CloseRequestForm()
+    if not form.validate_on_submit():
+        return _render_triage(client_request, 400, close_form=form)
+    try:
+        services.close_request(client_request, form.reason.data)
+    except services.CaseError:
+        abort(409)
+    flash(_("The request is closed."), "success")
+    return redirect(url_for("cases.triage"))
+
+
+@bp.route("/triage/<request_id>/open-case", methods=["POST"])
+def open_case(request_id: str) -> Any:
+    client_request = _triage_request(request_id)
+    # CSRFProtect has checked the token: a button with no fields needs no form object.
+    try:
+        case = services.open_case(client_request, current_user)
+    except services.CaseError:
+        abort(409)
+    flash(
+        _("Case %(reference)s is opened and assigned to you.", reference=case.reference), "success"
+    )
+    return redirect(url_for("cases.case", case_id=case.id))
+
+
+@bp.route("/triage/<request_id>/link", methods=["POST"])
+def link_request(request_id: str) -> Any:
+    client_request = _triage_request(request_id)
+    form = LinkForm()
+    if not form.validate_on_submit():
+        return _render_triage(client_request, 400, link_form=form)
+    case = services.find_case_by_reference(current_user.organisation_id, form.reference.data)
+    if case is None or not can_view_case(current_user, case):
+        form.reference.errors = [_("No case of yours has that reference.")]
+        return _render_triage(client_request, 400, link_form=form)
+    try:
+        services.link_request(client_request, case)
+    except services.CaseError:
+        abort(409)
+    flash(_("The request is linked to case %(reference)s.", reference=case.reference), "success")
+    return redirect(url_for("cases.case", case_id=case.id))
+
+
+# Cases -------------------------------------------------------------------------------
+
+
+def get_case_or_404(case_id: str, *, for_user: User) -> Case:
+    return get_or_404(Case, case_id, for_user=for_user, allowed=can_view_case)
+
+
+@bp.route("/cases")
+def cases() -> str:
+    form = CaseFilterForm(request.args)
+    form.caseworker.choices = [("", _("All")), *_assign_choices()]
+    lead = is_team_lead_of(current_user, current_user.organisation_id)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    found, total = services.team_cases(
+        current_user.organisation_id,
+        reference=form.reference.data or None,
+        status=CaseStatus(form.status.data) if form.status.data else None,
+        protection=ProtectionLevel(form.protection.data) if form.protection.data else None,
+        caseworker_id=parse_public_id(form.caseworker.data) if form.caseworker.data else None,
+        only_for=None if lead else current_user,
+        page=page,
+        per_page=PER_PAGE,
+    )
+    return render_template(
+        "cases/list.html", form=form, cases=found, total=total, page=page, per_page=PER_PAGE
+    )
+
+
+def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
+    identity_visible = can_see_identity(current_user, case)
+    threat = ThreatForm(formdata=None, level=None, by_police=None)
+    threat.groups.choices = _group_choices()
+    consent = ConsentForm(formdata=None)
+    consent.agencies.choices = _agency_choices()
+    intervention = InterventionForm(formdata=None)
+    intervention.kind.choices = _intervention_choices()
+    assign = AssignForm(formdata=None)
+    assign.assignee.choices = _assign_choices()
+    context = {
+        "identity_form": IdentityForm(formdata=None, **_identity_defaults(case))
+        if identity_visible
+        else None,
+        "protection_form": ProtectionForm(formdata=None, level=case.protection_level.value),
+        "status_form": StatusForm(formdata=None, status=case.status.value),
+        "close_form": CloseCaseForm(formdata=None),
+        "journal_form": JournalForm(formdata=None, occurred_on=utcnow().date()),
+        "threat_form": threat,
+        "needs_form": NeedsForm(formdata=None),
+        "consent_form": consent,
+        "intervention_form": intervention,
+        "update_form": InterventionUpdateForm(formdata=None),
+        "assign_form": assign,
+        "reveal_form": GrantForm(formdata=None),
+        **forms,
+    }
+    services.view_case(case, identity_shown=identity_visible)
+    return (
+        render_template(
+            "cases/case.html",
+            case=case,
+            identity_visible=identity_visible,
+            household=json.loads(case.household) if case.household and identity_visible else None,
+            threat=services.latest_threat_assessment(case),
+            consents=consent_services.consents_of(case),
+            interventions=_interventions(case),
+            timeline=case_timeline(case),
+            can_assign=can_assign_cases(current_user, case),
+            team=_team(),
+            **context,
+        ),
+        status,
+    )
+
+
+def _identity_defaults(case: Case) -> dict[str, Any]:
+    household = json.loads(case.household) if case.household else {}
+    return {
+        "full_name": case.full_name,
+        "personal_number": case.personal_number,
+        "phone": case.phone,
+        "address": case.address,
+        "municipality": case.municipality,
+        "adults": household.get("adults", 1),
+        "children_ages": ", ".join(str(a) for a in household.get("children_ages", [])),
+    }
+
+
+def _group_choices() -> list[tuple[str, str]]:
+    groups = db.session.scalars(
+        sa.select(ThreatGroup)
+        .where(ThreatGroup.organisation_id == current_user.organisation_id)
+        .order_by(ThreatGroup.name)
+    )
+    return [(str(g.id), g.name) for g in groups]
+
+
+def _agency_choices() -> list[tuple[str, str]]:
+    agencies = db.session.scalars(
+        sa.select(Organisation)
+        .where(
+            Organisation.kind.in_([OrgKind.AGENCY, OrgKind.PARTNER]), Organisation.active.is_(True)
+        )
+        .order_by(Organisation.name)
+    )
+    return [(str(a.id), a.name) for a in agencies]
+
+
+def _intervention_choices() -> list[tuple[str, str]]:
+    return [(code, str(label)) for code, label in INTERVENTIONS.items() if code != "unsure"]
+
+
+def _interventions(case: Case) -> list[Intervention]:
+    return list(
+        db.session.scalars(
+            sa.select(Intervention)
+            .where(Intervention.case_id == case.id)
+            .order_by(Intervention.created_at)
+        )
+    )
+
+
+@bp.route("/cases/<case_id>")
+def case(case_id: str) -> Any:
+    found = get_case_or_404(case_id, for_user=current_user)
+    return _render_case(found)
+
+
+def _editable(case_id: str) -> Case:
+    found = get_or_404(Case, case_id, for_user=current_user, allowed=can_edit_case)
+    if found.status is CaseStatus.CLOSED and request.endpoint not in ("cases.journal",):
+        abort(409)
+    return found
+
+
+def _back(case: Case, anchor: str = "") -> Response:
+    return redirect(url_for("cases.case", case_id=case.id) + anchor)
+
+
+@bp.route("/cases/<case_id>/identity", methods=["POST"])
+def identity(case_id: str) -> Any:
+    found = _editable(case_id)
+    if not can_see_identity(current_user, found):
+        abort(403)
+    form = IdentityForm()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, identity_form=form)
+    ages = [int(a) for a in (form.children_ages.data or "").replace(" ", "").split(",") if a]
+    try:
+        duplicates = services.update_identity(
+            found,
+            services.IdentityChange(
+                form.full_name.data,
+                form.personal_number.data,
+                form.phone.data,
+                form.address.data,
+                form.municipality.data,
+                form.adults.data or 0,
+                ages,
+            ),
+        )
+    except services.CaseError:
+        form.personal_number.errors = [_("This is not a valid personal identity number.")]
+        return _render_case(found, 400, identity_form=form)
+    if duplicates:
+        flash(
+            _(
+                "Warning: the same personal identity number is on case %(reference)s.",
+                reference=", ".join(duplicates),
+            ),
+            "warning",
+        )
+    flash(_("Identity and household saved."), "success")
+    return _back(found, "#identity")
+
+
+@bp.route("/cases/<case_id>/protection", methods=["POST"])
+def protection(case_id: str) -> Any:
+    found = _editable(case_id)
+    form = ProtectionForm()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, protection_form=form)
+    services.set_protection_level(found, ProtectionLevel(form.level.data))
+    flash(_("Protected identity level saved."), "success")
+    return _back(found, "#identity")
+
+
+@bp.route("/cases/<case_id>/reveal", methods=["POST"])
+def reveal(case_id: str) -> Any:
+    found = get_case_or_404(case_id, for_user=current_user)
+    form = GrantForm()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, reveal_form=form)
+    services.grant_access(found, current_user, GrantKind.REVEAL_IDENTITY, form.reason.data)
+    flash(_("Identity revealed. This is recorded and reviewed by the team lead."), "warning")
+    return _back(found, "#identity")
+
+
+@bp.route("/cases/<case_id>/break-glass", methods=["GET", "POST"])
+def break_glass(case_id: str) -> Any:
+    found = get_or_404(Case, case_id, for_user=current_user, allowed=can_open_or_break_glass)
+    if can_view_case(current_user, found):
+        return _back(found)
+    form = GrantForm()
+    if form.validate_on_submit():
+        services.grant_access(found, current_user, GrantKind.BREAK_GLASS, form.reason.data)
+        return _back(found)
+    return render_template(
+        "cases/break_glass.html", case=found, form=form
+    ), 400 if request.method == "POST" else 200
+
+
+@bp.route("/cases/<case_id>/status", methods=["POST"])
+def status(case_id: str) -> Any:
+    found = _editable(case_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, status_form=form)
+    services.change_status(found, CaseStatus(form.status.data))
+    flash(_("Status saved."), "success")
+    return _back(found)
+
+
+@bp.route("/cases/<case_id>/close", methods=["POST"])
+def close(case_id: str) -> Any:
+    found = _editable(case_id)
+    form = CloseCaseForm()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, close_form=form)
+    services.close_case(found, CaseOutcome(form.outcome.data))
+    flash(_("The case is closed."), "success")
+    return _back(found)
+
+
+@bp.route("/cases/<case_id>/journal", methods=["POST"])
+def journal(case_id: str) -> Any:
+    found = get_or_404(Case, case_id, for_user=current_user, allowed=can_edit_case)
+    form = JournalForm()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, journal_form=form)
+    services.add_journal_entry(found, current_user, form.occurred_on.data, form.body.data)
+    flash(_("The note is saved."), "success")
+    return _back(found, "#timeline")
+
+
+@bp.route("/cases/<case_id>/threat", methods=["POST"])
+def threat(case_id: str) -> Any:
+    found = _editable(case_id)
+    form = ThreatForm()
+    form.groups.choices = _group_choices()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, threat_form=form)
+    areas = [a.strip() for a in (form.areas_to_avoid.data or "").split(",") if a.strip()]
+    services.record_threat_assessment(
+        found,
+        current_user,
+        level=ThreatLevel(form.level.data),
+        by_police=form.by_police.data == "yes",
+        assessed_on=form.assessed_on.data,
+        sources=form.sources.data,
+        group_ids=form.groups.data or [],
+        areas_to_avoid=areas,
+        next_review_on=form.next_review_on.data,
+    )
+    flash(_("The threat assessment is saved."), "success")
+    return _back(found, "#threat")
+
+
+@bp.route("/cases/<case_id>/needs", methods=["POST"])
+def needs(case_id: str) -> Any:
+    found = _editable(case_id)
+    form = NeedsForm()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, needs_form=form)
+    services.record_needs_assessment(found, current_user, utcnow().date(), form.notes())
+    flash(_("The needs assessment is saved."), "success")
+    return _back(found, "#needs")
+
+
+@bp.route("/cases/<case_id>/consents", methods=["POST"])
+def add_consent(case_id: str) -> Any:
+    found = _editable(case_id)
+    form = ConsentForm()
+    form.agencies.choices = _agency_choices()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, consent_form=form)
+    agencies = list(
+        db.session.scalars(
+            sa.select(Organisation).where(
+                Organisation.id.in_([parse_public_id(a) for a in form.agencies.data])
+            )
+        )
+    )
+    try:
+        consent_services.record_consent(
+            found,
+            current_user,
+            agencies=agencies,
+            purposes={Purpose(p) for p in form.purposes.data},
+            method=ConsentMethod(form.method.data),
+            given=form.given.data == "yes",
+            valid_from=form.valid_from.data,
+            valid_until=form.valid_until.data,
+        )
+    except ValueError:
+        form.valid_until.errors = [_("The end date is before the start date.")]
+        return _render_case(found, 400, consent_form=form)
+    flash(_("The consent is saved."), "success")
+    return _back(found, "#consent")
+
+
+@bp.route("/cases/<case_id>/consents/<consent_id>/withdraw", methods=["POST"])
+def withdraw_consent(case_id: str, consent_id: str) -> Any:
+    found = _editable(case_id)
+    consent = get_or_404(Consent, consent_id, for_user=found, allowed=belongs_to_case)
+    consent_services.withdraw_consent(consent, found)
+    flash(_("The consent is withdrawn."), "success")
+    return _back(found, "#consent")
+
+
+@bp.route("/cases/<case_id>/interventions", methods=["POST"])
+def add_intervention(case_id: str) -> Any:
+    found = _editable(case_id)
+    form = InterventionForm()
+    form.kind.choices = _intervention_choices()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, intervention_form=form)
+    try:
+        services.add_intervention(
+            found, form.kind.data, form.provider.data, form.starts_on.data, form.ends_on.data
+        )
+    except services.CaseError:
+        form.ends_on.errors = [_("The end date is before the start date.")]
+        return _render_case(found, 400, intervention_form=form)
+    flash(_("The intervention is added."), "success")
+    return _back(found, "#interventions")
+
+
+@bp.route("/cases/<case_id>/interventions/<intervention_id>", methods=["POST"])
+def update_intervention(case_id: str, intervention_id: str) -> Any:
+    found = _editable(case_id)
+    item = get_or_404(Intervention, intervention_id, for_user=found, allowed=belongs_to_case)
+    form = InterventionUpdateForm()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, update_form=form)
+    services.update_intervention(
+        item, found, InterventionStatus(form.status.data), form.outcome.data
+    )
+    flash(_("The intervention is updated."), "success")
+    return _back(found, "#interventions")
+
+
+@bp.route("/cases/<case_id>/assign", methods=["POST"])
+def assign_case(case_id: str) -> Any:
+    found = get_or_404(Case, case_id, for_user=current_user, allowed=can_assign_cases)
+    form = AssignForm()
+    form.assignee.choices = _assign_choices()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, assign_form=form)
+    assignee = db.session.get(User, parse_public_id(form.assignee.data))
+    if assignee is None:
+        abort(400)
+    services.assign_case(found, assignee)
+    flash(_("%(name)s is assigned to the case.", name=assignee.username), "success")
+    return _back(found)
+
+
+@bp.route("/cases/<case_id>/unassign/<user_id>", methods=["POST"])
+def unassign_case(case_id: str, user_id: str) -> Any:
+    found = get_or_404(Case, case_id, for_user=current_user, allowed=can_assign_cases)
+    services.unassign_case(found, parse_public_id(user_id))
+    flash(_("The assignment is removed."), "success")
+    return _back(found)
+
+
+# Deadlines and the team lead's overview -------------------------------------------------
+
+
+@bp.route("/deadlines")
+def my_deadlines() -> str:
+    return render_template("cases/deadlines.html", items=deadlines_for(current_user), mine=True)
+
+
+@bp.route("/overview")
+def overview() -> str:
+    if not is_team_lead_of(current_user, current_user.organisation_id):
+        abort(403)
+    team = _team()
+    workload = {
+        member.id: services.team_cases(current_user.organisation_id, only_for=member, per_page=1)[1]
+        for member in team
+    }
+    items = open_deadlines(current_user.organisation_id)
+    return render_template(
+        "cases/overview.html",
+        team=team,
+        workload=workload,
+        items=[i for i in items if i.overdue],
+        grants=services.grants_to_review(current_user.organisation_id),
+        users={u.id: u for u in team},
+        form=GrantForm(formdata=None),
+    )
+
+
+@bp.route("/overview/grants/<grant_id>/reviewed", methods=["POST"])
+def review_grant(grant_id: str) -> Response:
+    if not is_team_lead_of(current_user, current_user.organisation_id):
+        abort(403)
+    grant = get_or_404(AccessGrant, grant_id, for_user=current_user, allowed=can_review_grant)
+    services.review_grant(grant, current_user)
+    return redirect(url_for("cases.overview"))

@@ -1,0 +1,7 @@
+"""Consent to share information, and the record of every disclosure made on it."""
+
+from flask import Blueprint
+
+bp = Blueprint("consent", __name__, url_prefix="/my/consents")
+
+from app.consent import views  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,36 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField
+from wtforms.validators import DataRequired
+
+from app.auth.forms import CODE_VALIDATORS
+from app.consent.models import Purpose
+
+# What each purpose means, in words for the client.
+CLIENT_PURPOSE_LABELS = {
+    Purpose.CONSULTATION: _l("Meetings where the agencies plan your support together"),
+    Purpose.PLACEMENT: _l("Finding a safe place to live in another municipality"),
+    Purpose.INFORMATION_EXCHANGE: _l("Sharing information between the agencies that help you"),
+    Purpose.REOFFENDING_FOLLOW_UP: _l("Following up whether you are suspected of new crimes"),
+}
+
+
+def code_field() -> StringField:
+    return StringField(
+        _l("6-digit code from your app"),
+        validators=CODE_VALIDATORS,
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class ConsentAnswerForm(FlaskForm):
+    answer = RadioField(
+        _l("Your answer"),
+        choices=[("yes", _l("Yes, I agree")), ("no", _l("No, I do not agree"))],
+        validators=[DataRequired(message=_l("Choose yes or no."))],
+    )
+    code = code_field()
+
+
+class ConsentWithdrawForm(FlaskForm):
+    code = code_field()

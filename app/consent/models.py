@@ -1,0 +1,88 @@
+import enum
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, PublicIdMixin, TimestampMixin
+from app.orgs.models import Organisation
+
+
+class Purpose(enum.StrEnum):
+    CONSULTATION = "consultation"
+    PLACEMENT = "placement"
+    INFORMATION_EXCHANGE = "information_exchange"
+    REOFFENDING_FOLLOW_UP = "reoffending_follow_up"
+
+
+class ConsentMethod(enum.StrEnum):
+    PAPER = "paper"
+    DIGITAL = "digital"
+
+
+consent_agencies = sa.Table(
+    "consent_agencies",
+    Base.metadata,
+    sa.Column("consent_id", sa.ForeignKey("consents.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("organisation_id", sa.ForeignKey("organisations.id"), primary_key=True),
+)
+
+
+class Consent(PublicIdMixin, TimestampMixin, Base):
+    """One decision by the client: to these agencies, for these purposes, given or refused.
+
+    A digital consent is created as a pending proposal by the caseworker and becomes
+    given (or refused) only when the client confirms it in their portal with a TOTP code.
+    """
+
+    __tablename__ = "consents"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    purposes: Mapped[str] = mapped_column(sa.String(200))  # comma-separated Purpose values
+    method: Mapped[ConsentMethod] = mapped_column(
+        sa.Enum(
+            ConsentMethod,
+            native_enum=False,
+            length=10,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    # None while a digital consent awaits the client's answer.
+    given: Mapped[bool | None]
+    answered_at: Mapped[datetime | None]
+    valid_from: Mapped[date]
+    valid_until: Mapped[date | None]
+    withdrawn_at: Mapped[datetime | None]
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    agencies: Mapped[list[Organisation]] = relationship(secondary=consent_agencies, lazy="selectin")
+
+    @property
+    def purpose_set(self) -> set["Purpose"]:
+        return {Purpose(p) for p in self.purposes.split(",") if p}
+
+
+class Disclosure(PublicIdMixin, TimestampMixin, Base):
+    """What was shared about a case, with whom, and on which ground."""
+
+    __tablename__ = "disclosures"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    recipient_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    what: Mapped[str] = mapped_column(sa.String(200))
+    purpose: Mapped[str] = mapped_column(sa.String(40))
+    consent_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("consents.id", ondelete="SET NULL")
+    )
+    # A named secrecy-breaking provision, when the ground is the law rather than consent.
+    legal_ground: Mapped[str | None] = mapped_column(sa.String(200))
+    disclosed_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )

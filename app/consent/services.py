@@ -1,0 +1,161 @@
+"""The one check every disclosure goes through, and the record it leaves."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from app.audit.services import record
+from app.auth.models import User
+from app.cases.models import Case
+from app.consent.models import Consent, ConsentMethod, Disclosure, Purpose
+from app.core.clock import utcnow
+from app.extensions import db
+from app.orgs.models import Organisation
+from app.rules import LOCAL_TIME
+
+
+class NotCovered(Exception):
+    """No valid consent covers this disclosure."""
+
+
+def _in_force(consent: Consent) -> bool:
+    today = utcnow().astimezone(LOCAL_TIME).date()
+    return (
+        consent.withdrawn_at is None
+        and consent.valid_from <= today
+        and (consent.valid_until is None or today <= consent.valid_until)
+    )
+
+
+def deciding_consent(case: Case, agency: Organisation, purpose: Purpose) -> Consent | None:
+    """The client's latest answer that names this agency and purpose, if any.
+
+    A later refusal or a withdrawal outweighs an earlier yes: the newest decision is the
+    one that counts.
+    """
+    consents = db.session.scalars(
+        sa.select(Consent)
+        .where(Consent.case_id == case.id, Consent.given.is_not(None))
+        .order_by(Consent.answered_at.desc())
+    )
+    for consent in consents:
+        if purpose in consent.purpose_set and any(a.id == agency.id for a in consent.agencies):
+            return consent
+    return None
+
+
+def consent_covers(case: Case, agency: Organisation, purpose: Purpose) -> bool:
+    """True only if the deciding consent is a yes that is still in force."""
+    consent = deciding_consent(case, agency, purpose)
+    return consent is not None and bool(consent.given) and _in_force(consent)
+
+
+def record_disclosure(
+    case: Case, agency: Organisation, purpose: Purpose, what: str, by: User | None
+) -> Disclosure:
+    """Record a disclosure made on consent; refuses (and audits) one no consent covers."""
+    consent = deciding_consent(case, agency, purpose)
+    if consent is None or not consent_covers(case, agency, purpose):
+        record(
+            "disclosure.refused",
+            subject=case,
+            organisation_id=case.organisation_id,
+            details={"recipient": str(agency.id), "purpose": purpose.value},
+        )
+        raise NotCovered
+    disclosure = Disclosure(
+        case_id=case.id,
+        recipient_id=agency.id,
+        what=what,
+        purpose=purpose.value,
+        consent_id=consent.id,
+        disclosed_by_id=by.id if by else None,
+    )
+    db.session.add(disclosure)
+    db.session.flush()
+    record(
+        "disclosure.made",
+        subject=case,
+        organisation_id=case.organisation_id,
+        details={"recipient": str(agency.id), "purpose": purpose.value, "what": what[:200]},
+    )
+    return disclosure
+
+
+def record_consent(
+    case: Case,
+    recorded_by: User,
+    *,
+    agencies: list[Organisation],
+    purposes: set[Purpose],
+    method: ConsentMethod,
+    given: bool,
+    valid_from: date,
+    valid_until: date | None,
+) -> Consent:
+    """Record a paper consent (given or refused) or propose a digital one to the client.
+
+    A digital proposal stays unanswered until the client confirms or refuses it.
+    """
+    if not agencies or not purposes:
+        raise ValueError("a consent names at least one agency and one purpose")
+    if valid_until is not None and valid_until < valid_from:
+        raise ValueError("valid_until before valid_from")
+    paper = method is ConsentMethod.PAPER
+    consent = Consent(
+        case_id=case.id,
+        purposes=",".join(sorted(p.value for p in purposes)),
+        method=method,
+        given=given if paper else None,
+        answered_at=utcnow() if paper else None,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        recorded_by_id=recorded_by.id,
+        agencies=agencies,
+    )
+    db.session.add(consent)
+    db.session.flush()
+    record(
+        "consent.recorded" if paper else "consent.proposed",
+        subject=case,
+        organisation_id=case.organisation_id,
+        details={"consent": str(consent.id), "given": consent.given, "method": method.value},
+    )
+    return consent
+
+
+def answer_consent(consent: Consent, case: Case, *, given: bool, language: str) -> None:
+    """The client's own answer, after a TOTP confirmation checked by the caller."""
+    if consent.given is not None or consent.method is not ConsentMethod.DIGITAL:
+        raise ValueError("already answered")
+    consent.given = given
+    consent.answered_at = utcnow()
+    consent.language = language
+    record(
+        "consent.answered",
+        subject=case,
+        organisation_id=case.organisation_id,
+        details={"consent": str(consent.id), "given": given},
+    )
+
+
+def withdraw_consent(consent: Consent, case: Case) -> None:
+    if consent.withdrawn_at is not None:
+        return
+    consent.withdrawn_at = utcnow()
+    record(
+        "consent.withdrawn",
+        subject=case,
+        organisation_id=case.organisation_id,
+        details={"consent": str(consent.id)},
+    )
+
+
+def consents_of(case: Case) -> list[Consent]:
+    return list(
+        db.session.scalars(
+            sa.select(Consent).where(Consent.case_id == case.id).order_by(Consent.created_at)
+        )
+    )

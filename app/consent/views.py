@@ -1,0 +1,96 @@
+"""The client's side of consent: read it in their language, answer with a code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth import services as auth_services
+from app.auth.sessions import require_session
+from app.auth.views import failed, form_status, session_user_key
+from app.cases.models import Case
+from app.consent import bp, services
+from app.consent.forms import ConsentAnswerForm, ConsentWithdrawForm
+from app.consent.models import Consent
+from app.consent.permissions import owns_consent
+from app.core.access import get_or_404
+from app.extensions import db, limiter
+from app.intake.permissions import is_client
+
+
+@bp.before_request
+def clients_only() -> None:
+    if not is_client(current_user):
+        abort(403)
+
+
+def _consent(consent_id: str) -> tuple[Consent, Case]:
+    consent = get_or_404(Consent, consent_id, for_user=current_user, allowed=owns_consent)
+    case = db.session.get(Case, consent.case_id)
+    if case is None:
+        abort(404)
+    return consent, case
+
+
+def _code_limit() -> str:
+    limit: str = current_app.config["CODE_LIMIT_PER_USER"]
+    return limit
+
+
+@bp.route("/<consent_id>", methods=["GET", "POST"])
+@limiter.limit(_code_limit, key_func=session_user_key, methods=["POST"], deduct_when=failed)
+def answer(consent_id: str) -> Any:
+    consent, case = _consent(consent_id)
+    form = ConsentAnswerForm()
+    withdraw_form = ConsentWithdrawForm(formdata=None)
+    if consent.given is None and form.validate_on_submit():
+        try:
+            auth_services.confirm_with_code(require_session(), form.code.data, "consent")
+        except auth_services.CodeRejected:
+            form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
+        else:
+            services.answer_consent(
+                consent, case, given=form.answer.data == "yes", language=str(get_locale() or "sv")
+            )
+            flash(_("Thank you. Your answer is saved."), "success")
+            return redirect(url_for("intake.dashboard"))
+        return render_template(
+            "consent/answer.html", consent=consent, form=form, withdraw_form=withdraw_form
+        ), 401
+    return (
+        render_template(
+            "consent/answer.html", consent=consent, form=form, withdraw_form=withdraw_form
+        ),
+        form_status(),
+    )
+
+
+@bp.route("/<consent_id>/withdraw", methods=["POST"])
+@limiter.limit(_code_limit, key_func=session_user_key, deduct_when=failed)
+def withdraw(consent_id: str) -> Any:
+    consent, case = _consent(consent_id)
+    form = ConsentWithdrawForm()
+    if not consent.given or consent.withdrawn_at is not None:
+        abort(409)
+    if form.validate_on_submit():
+        try:
+            auth_services.confirm_with_code(require_session(), form.code.data, "consent_withdrawal")
+        except auth_services.CodeRejected:
+            form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
+        else:
+            services.withdraw_consent(consent, case)
+            flash(_("Your consent is withdrawn. We will not share anything more on it."), "success")
+            return redirect(url_for("intake.dashboard"))
+    return (
+        render_template(
+            "consent/answer.html",
+            consent=consent,
+            form=ConsentAnswerForm(formdata=None),
+            withdraw_form=form,
+        ),
+        400,
+    )
