@@ -1,0 +1,345 @@
+"""The case itself: protected identity, consent, deadlines, and an audit row for everything."""
+
+from datetime import date, timedelta
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from app.audit.models import AuditEvent
+from app.auth.models import Role
+from app.cases.deadlines import deadlines_for, open_deadlines
+from app.cases.models import Case, CaseOutcome, CaseStatus
+from app.consent.models import Consent, ConsentMethod, Purpose
+from app.consent.services import NotCovered, consent_covers, record_consent, record_disclosure
+from app.extensions import db
+from app.orgs.models import Organisation
+from app.rules import LOCAL_TIME, rule
+
+NAME = "Adam Testsson"
+NUMBER = "19811218-9876"
+
+
+def save_identity(scene, **extra):
+    return scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/identity",
+        {
+            "full_name": NAME,
+            "personal_number": NUMBER,
+            "phone": "0701234567",
+            "address": "Hemliga gatan 1",
+            "municipality": "Malmö",
+            "adults": "1",
+            "children_ages": "4, 9",
+            **extra,
+        },
+        form_page=f"/team/cases/{scene.case_id}",
+    )
+
+
+def protect(scene):
+    scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/protection",
+        {"level": "skyddad_folkbokforing"},
+        form_page=f"/team/cases/{scene.case_id}",
+    )
+
+
+def test_an_invalid_personal_number_is_refused(scene):
+    response = save_identity(scene, personal_number="19811218-9875")
+    assert response.status_code == 400
+    assert "This is not a valid personal identity number." in response.get_data(as_text=True)
+
+
+def test_a_duplicate_personal_number_is_warned_about(app, scene):
+    save_identity(scene)
+    with app.app_context():
+        other = Case(
+            reference="K-2026-000001",
+            organisation_id=db.session.get(Case, scene.case_id).organisation_id,
+            status=CaseStatus.NEW,
+            source="phone",
+            opened_at=db.session.get(Case, scene.case_id).opened_at,
+        )
+        db.session.add(other)
+        db.session.commit()
+        other_id = other.id
+    from app.cases.models import CaseAssignment
+
+    with app.app_context():
+        db.session.add(CaseAssignment(case_id=other_id, user_id=scene.owner.id))
+        db.session.commit()
+    response = scene.owner_browser.post(
+        f"/team/cases/{other_id}/identity",
+        {"personal_number": "811218-9876", "adults": "1"},
+        form_page=f"/team/cases/{other_id}",
+    )
+    assert response.status_code == 302
+    page = scene.owner_browser.get(f"/team/cases/{other_id}").get_data(as_text=True)
+    assert "same personal identity number" in page
+
+
+def test_a_protected_identity_never_reaches_an_unassigned_users_html(
+    app, scene, make_account, new_browser, log_in
+):
+    """Given a protected case, the team lead (not assigned) sees no name, number or address."""
+    save_identity(scene)
+    protect(scene)
+    lead = new_browser()
+    log_in(lead, make_account(Role.TEAM_LEAD))
+    pages = [
+        f"/team/cases/{scene.case_id}",
+        "/team/cases",
+        "/team/overview",
+        "/team/deadlines",
+        "/team/triage",
+        "/inbox",
+    ]
+    for url in pages:
+        html = lead.get(url).get_data(as_text=True)
+        for secret in (NAME, NUMBER, "9876", "Hemliga gatan", "Malmö</"):
+            assert secret not in html, (url, secret)
+    # The assigned caseworker sees it.
+    assert NAME in scene.owner_browser.get(f"/team/cases/{scene.case_id}").get_data(as_text=True)
+
+
+def test_revealing_a_protected_identity_takes_a_reason_and_is_flagged(
+    app, scene, make_account, new_browser, log_in
+):
+    save_identity(scene)
+    protect(scene)
+    lead = new_browser()
+    log_in(lead, make_account(Role.TEAM_LEAD))
+    refused = lead.post(f"/team/cases/{scene.case_id}/reveal", {"reason": ""})
+    assert refused.status_code == 400 and NAME not in refused.get_data(as_text=True)
+    lead.post(f"/team/cases/{scene.case_id}/reveal", {"reason": "Polisen behöver adressen i dag."})
+    assert NAME in lead.get(f"/team/cases/{scene.case_id}").get_data(as_text=True)
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).where(AuditEvent.action == "case.reveal_identity")
+            )
+            == 1
+        )
+
+
+def test_the_raw_database_holds_no_identity_in_plaintext(app, scene):
+    save_identity(scene)
+    with app.app_context():
+        dump = repr(db.session.execute(sa.text("SELECT * FROM cases")).all())
+    for secret in (NAME, NUMBER, "811218", "Hemliga", "Malmö"):
+        assert secret not in dump
+
+
+@pytest.fixture
+def agency(app, other_orgs):
+    with app.app_context():
+        return db.session.scalar(sa.select(Organisation).where(Organisation.slug == "polisen"))
+
+
+def consent(app, scene, agency, *, given, purposes=(Purpose.CONSULTATION,), until=None):
+    with app.app_context():
+        case = db.session.get(Case, scene.case_id)
+        from app.auth.models import User
+
+        record_consent(
+            case,
+            db.session.get(User, scene.owner.id),
+            agencies=[db.session.get(Organisation, agency.id)],
+            purposes=set(purposes),
+            method=ConsentMethod.PAPER,
+            given=given,
+            valid_from=date(2020, 1, 1),
+            valid_until=until,
+        )
+        db.session.commit()
+
+
+def covers(app, scene, agency, purpose=Purpose.CONSULTATION):
+    with app.app_context():
+        return consent_covers(
+            db.session.get(Case, scene.case_id), db.session.get(Organisation, agency.id), purpose
+        )
+
+
+def test_no_consent_covers_nothing(app, scene, agency):
+    assert not covers(app, scene, agency)
+
+
+def test_a_given_consent_covers_its_agency_and_purpose_only(app, scene, agency):
+    consent(app, scene, agency, given=True)
+    assert covers(app, scene, agency)
+    assert not covers(app, scene, agency, Purpose.PLACEMENT)
+
+
+def test_a_refusal_blocks_the_consent_check(app, scene, agency):
+    consent(app, scene, agency, given=True)
+    consent(app, scene, agency, given=False)
+    assert not covers(app, scene, agency)
+    with app.app_context():
+        with pytest.raises(NotCovered):
+            record_disclosure(
+                db.session.get(Case, scene.case_id),
+                db.session.get(Organisation, agency.id),
+                Purpose.CONSULTATION,
+                "needs",
+                None,
+            )
+        db.session.commit()  # as a refused request does: the refusal's audit row is kept
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).where(AuditEvent.action == "disclosure.refused")
+            )
+            == 1
+        )
+
+
+def test_withdrawal_and_expiry_block_the_consent_check(app, scene, agency):
+    consent(app, scene, agency, given=True, until=date(2021, 1, 1))
+    assert not covers(app, scene, agency)
+    consent(app, scene, agency, given=True)
+    assert covers(app, scene, agency)
+    with app.app_context():
+        latest = db.session.scalars(sa.select(Consent).order_by(Consent.created_at.desc())).first()
+        from app.consent.services import withdraw_consent
+
+        withdraw_consent(latest, db.session.get(Case, scene.case_id))
+        db.session.commit()
+    assert not covers(app, scene, agency)
+
+
+def test_a_disclosure_on_consent_is_recorded(app, scene, agency):
+    consent(app, scene, agency, given=True)
+    with app.app_context():
+        disclosure = record_disclosure(
+            db.session.get(Case, scene.case_id),
+            db.session.get(Organisation, agency.id),
+            Purpose.CONSULTATION,
+            "needs and threat level",
+            None,
+        )
+        db.session.commit()
+        assert disclosure.consent_id is not None
+
+
+def test_the_client_gives_digital_consent_with_a_code(app, clock, scene, agency, client_browser):
+    scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/consents",
+        {
+            "agencies": [str(agency.id)],
+            "purposes": ["consultation", "information_exchange"],
+            "method": "digital",
+            "given": "yes",
+            "valid_from": "2026-01-01",
+        },
+        form_page=f"/team/cases/{scene.case_id}",
+    )
+    assert not covers(app, scene, agency)
+    with app.app_context():
+        consent_id = db.session.scalars(sa.select(Consent.id)).one()
+    dashboard = client_browser.get("/my/").get_data(as_text=True)
+    assert f"/my/consents/{consent_id}" in dashboard
+    page = client_browser.get(f"/my/consents/{consent_id}").get_data(as_text=True)
+    assert "Polisen" in page
+    wrong = client_browser.post(f"/my/consents/{consent_id}", {"answer": "yes", "code": "000000"})
+    assert wrong.status_code == 401
+    assert not covers(app, scene, agency)
+    clock.shift(30)
+    code = pyotp.TOTP(client_browser.secret).now()
+    ok = client_browser.post(f"/my/consents/{consent_id}", {"answer": "yes", "code": code})
+    assert ok.status_code == 302
+    assert covers(app, scene, agency)
+    assert covers(app, scene, agency, Purpose.INFORMATION_EXCHANGE)
+
+
+def test_a_relative_linked_to_the_case_cannot_answer_its_consents(
+    app, scene, agency, new_browser, make_account, log_in
+):
+    relative = new_browser()
+    log_in(relative, make_account(Role.CLIENT))
+    consent(app, scene, agency, given=True)
+    with app.app_context():
+        consent_id = db.session.scalars(sa.select(Consent.id)).one()
+    assert relative.get(f"/my/consents/{consent_id}").status_code == 404
+
+
+def test_child_deadlines_come_from_the_rules_data_under_a_frozen_clock(
+    app, clock, client_browser, fill_request, make_account, new_browser, log_in
+):
+    fill_request(
+        client_browser,
+        kind={"kind": "relative"},
+        person={"relationship": "parent", "age_band": "under_15"},
+    )
+    worker_account = make_account(Role.CASEWORKER)
+    worker = new_browser()
+    log_in(worker, worker_account)
+    from app.intake.models import ClientRequest
+
+    with app.app_context():
+        request_id = db.session.scalars(sa.select(ClientRequest.id)).one()
+    worker.post(f"/team/triage/{request_id}/open-case", {}, form_page=f"/team/triage/{request_id}")
+    with app.app_context():
+        from app.auth.models import User
+
+        items = {i.rule_key: i for i in deadlines_for(db.session.get(User, worker_account.id))}
+        submitted = db.session.get(ClientRequest, request_id).submitted_at
+    assert set(items) >= {"child_protection_assessment", "child_investigation_decision"}
+    local_day = submitted.astimezone(LOCAL_TIME).date()
+    assert items["child_protection_assessment"].due_at.astimezone(LOCAL_TIME).date() == local_day
+    days = rule("child_investigation_decision").value
+    assert items["child_investigation_decision"].due_at.astimezone(
+        LOCAL_TIME
+    ).date() == local_day + timedelta(days=days)
+    page = worker.get("/team/deadlines").get_data(as_text=True)
+    assert "Protection assessment for a child" in page
+    clock.shift(timedelta(days=1))
+    with app.app_context():
+        overdue = [
+            i
+            for i in open_deadlines(db.session.get(User, worker_account.id).organisation_id)
+            if i.overdue
+        ]
+    assert any(i.rule_key == "child_protection_assessment" for i in overdue)
+
+
+def test_every_view_and_change_of_a_case_leaves_an_audit_row(app, scene):
+    def count():
+        with app.app_context():
+            return db.session.scalar(
+                sa.select(sa.func.count()).where(AuditEvent.subject_id == str(scene.case_id))
+            )
+
+    browser, case_url = scene.owner_browser, f"/team/cases/{scene.case_id}"
+    actions = [
+        ("GET", case_url, None),
+        ("POST", f"{case_url}/identity", {"full_name": "X", "adults": "1"}),
+        ("POST", f"{case_url}/status", {"status": "assessment"}),
+        ("POST", f"{case_url}/journal", {"occurred_on": "2026-11-20", "body": "Första samtalet."}),
+        (
+            "POST",
+            f"{case_url}/threat",
+            {
+                "level": "high",
+                "by_police": "yes",
+                "assessed_on": "2026-11-20",
+                "areas_to_avoid": "Malmö, Lund",
+                "next_review_on": "2026-12-20",
+            },
+        ),
+        ("POST", f"{case_url}/needs", {"housing": "Behöver skyddat boende."}),
+        ("POST", f"{case_url}/interventions", {"kind": "support_talks", "provider": "Teamet"}),
+        ("POST", f"{case_url}/close", {"outcome": "established"}),
+    ]
+    for method, url, data in actions:
+        before = count()
+        if method == "GET":
+            assert browser.get(url).status_code == 200
+        else:
+            response = browser.post(url, data, form_page=case_url)
+            assert response.status_code == 302, (url, response.get_data(as_text=True)[-1500:])
+        assert count() > before, url
+    with app.app_context():
+        case = db.session.get(Case, scene.case_id)
+        assert case.status is CaseStatus.CLOSED and case.outcome is CaseOutcome.ESTABLISHED

@@ -1,0 +1,90 @@
+"""Triage: the queue, first contact, claiming, opening or closing."""
+
+import sqlalchemy as sa
+
+from app.audit.models import AuditEvent
+from app.auth.models import Role
+from app.cases.services import first_contact_due
+from app.extensions import db
+from app.intake.models import ClientRequest, RequestStatus
+from app.rules import rule
+
+
+def test_the_queue_shows_safe_contact_and_the_code_word(
+    app, submitted_request, make_account, new_browser, log_in
+):
+    worker = new_browser()
+    log_in(worker, make_account(Role.CASEWORKER))
+    queue = worker.get("/team/triage").get_data(as_text=True)
+    with app.app_context():
+        request = db.session.get(ClientRequest, submitted_request)
+        assert request.reference in queue
+        due = first_contact_due(request)
+        assert due == rule("first_contact_other").due(request.submitted_at)
+    page = worker.get(f"/team/triage/{submitted_request}").get_data(as_text=True)
+    assert '<dd class="code-word">blåbär</dd>' in page
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).where(
+                    AuditEvent.action == "request.viewed",
+                    AuditEvent.subject_id == str(submitted_request),
+                )
+            )
+            == 1
+        )
+
+
+def test_a_reached_contact_marks_first_contact(
+    app, submitted_request, make_account, new_browser, log_in
+):
+    worker = new_browser()
+    log_in(worker, make_account(Role.CASEWORKER))
+    worker.post(
+        f"/team/triage/{submitted_request}/contact",
+        {"channel": "phone", "outcome": "no_answer"},
+        form_page=f"/team/triage/{submitted_request}",
+    )
+    with app.app_context():
+        assert db.session.get(ClientRequest, submitted_request).first_contact_at is None
+    worker.post(
+        f"/team/triage/{submitted_request}/contact",
+        {"channel": "phone", "outcome": "reached"},
+        form_page=f"/team/triage/{submitted_request}",
+    )
+    with app.app_context():
+        request = db.session.get(ClientRequest, submitted_request)
+        assert request.first_contact_at is not None
+        assert request.status is RequestStatus.CONTACTED
+
+
+def test_opening_a_case_assigns_it_and_tells_the_client_it_is_in_progress(
+    app, scene, client_browser
+):
+    with app.app_context():
+        request = db.session.get(ClientRequest, scene.request_id)
+        assert request.status is RequestStatus.IN_PROGRESS and request.became_case_at is not None
+    page = client_browser.get(f"/my/requests/{scene.request_id}").get_data(as_text=True)
+    assert 'aria-current="step">In progress' in page
+    assert scene.owner_browser.get(f"/team/cases/{scene.case_id}").status_code == 200
+
+
+def test_closing_a_request_without_a_case_needs_a_known_reason(
+    app, submitted_request, make_account, new_browser, log_in
+):
+    worker = new_browser()
+    log_in(worker, make_account(Role.CASEWORKER))
+    bad = worker.post(
+        f"/team/triage/{submitted_request}/close",
+        {"reason": "whatever"},
+        form_page=f"/team/triage/{submitted_request}",
+    )
+    assert bad.status_code == 400
+    ok = worker.post(
+        f"/team/triage/{submitted_request}/close",
+        {"reason": "not_reached"},
+        form_page=f"/team/triage/{submitted_request}",
+    )
+    assert ok.status_code == 302
+    with app.app_context():
+        assert db.session.get(ClientRequest, submitted_request).status is RequestStatus.CLOSED
