@@ -182,10 +182,21 @@ def register_blueprints(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from app.audit.cli import audit_cli
     from app.auth.cli import keys_cli, users_cli
+    from app.cases.cli import deadlines_cli
     from app.core.outbox import outbox_cli
     from app.demo import demo_cli
     from app.orgs.cli import orgs_cli
     from app.retention.cli import retention_cli
 
-    for group in (audit_cli, users_cli, keys_cli, orgs_cli, demo_cli, outbox_cli, retention_cli):
+    groups = (
+        audit_cli,
+        users_cli,
+        keys_cli,
+        orgs_cli,
+        demo_cli,
+        outbox_cli,
+        retention_cli,
+        deadlines_cli,
+    )
+    for group in groups:
         app.cli.add_command(group)

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +104,9 @@ def empty_all_tables() -> None:
 
 @pytest.fixture
 def clock() -> Iterator[time_machine.Coordinates]:
-    """Time under the test's control; it still ticks, so requests see it move."""
-    with time_machine.travel("2026-11-23 09:00:00+00:00", tick=True) as traveller:
+    """Time under the test's control, starting now (so fixtures made before it stay valid);
+    it still ticks, so requests see it move."""
+    with time_machine.travel(datetime.now(UTC), tick=True) as traveller:
         yield traveller
 
 

@@ -253,3 +253,7 @@ class CaseFilterForm(FlaskForm):
         validators=[Optional()],
     )
     caseworker = SelectField(_l("Caseworker"), choices=[], validators=[Optional()])
+
+
+class GroupForm(FlaskForm):
+    name = single_line(_l("Name of the group"), 120, required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -357,8 +358,6 @@ def record_threat_assessment(
 
 
 def _uuid(raw: str) -> object:
-    import uuid
-
     try:
         return uuid.UUID(raw)
     except ValueError as error:
@@ -452,3 +451,31 @@ def team_cases(
         query.order_by(Case.opened_at.desc(), Case.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return list(cases), total
+
+
+def team_groups(organisation_id: object) -> list[ThreatGroup]:
+    return list(
+        db.session.scalars(
+            sa.select(ThreatGroup)
+            .where(ThreatGroup.organisation_id == organisation_id)
+            .order_by(ThreatGroup.name)
+        )
+    )
+
+
+def add_group(organisation_id: uuid.UUID, name: str) -> ThreatGroup:
+    """Add a group to the team's list; the same name twice is refused."""
+    name = " ".join(name.split())
+    exists = db.session.scalar(
+        sa.select(ThreatGroup.id).where(
+            ThreatGroup.organisation_id == organisation_id,
+            sa.func.lower(ThreatGroup.name) == name.lower(),
+        )
+    )
+    if exists:
+        raise CaseError("duplicate")
+    group = ThreatGroup(organisation_id=organisation_id, name=name)
+    db.session.add(group)
+    db.session.flush()
+    record("threat_group.added", subject=group, organisation_id=organisation_id)
+    return group

@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth.models import Role, User
+from app.auth.views import form_status
 from app.cases import bp, services
 from app.cases.deadlines import deadlines_for, open_deadlines
 from app.cases.forms import (
@@ -22,6 +23,7 @@ from app.cases.forms import (
     ConsentForm,
     ContactAttemptForm,
     GrantForm,
+    GroupForm,
     IdentityForm,
     InterventionForm,
     InterventionUpdateForm,
@@ -624,3 +626,22 @@ def review_grant(grant_id: str) -> Response:
     grant = get_or_404(AccessGrant, grant_id, for_user=current_user, allowed=can_review_grant)
     services.review_grant(grant, current_user)
     return redirect(url_for("cases.overview"))
+
+
+@bp.route("/groups", methods=["GET", "POST"])
+def groups() -> Any:
+    form = GroupForm()
+    if form.validate_on_submit():
+        try:
+            services.add_group(current_user.organisation_id, form.name.data)
+        except services.CaseError:
+            form.name.errors = [_("That group is on the list already.")]
+        else:
+            flash(_("The group is added."), "success")
+            return redirect(url_for("cases.groups"))
+        status = 400
+    else:
+        status = form_status()
+    return render_template(
+        "cases/groups.html", groups=services.team_groups(current_user.organisation_id), form=form
+    ), status

@@ -13,8 +13,15 @@ def can_use_team_inbox(user: User) -> bool:
 
 
 def can_message_about(user: User, request: ClientRequest) -> bool:
-    """The team that received the request answers it; nobody else sees the thread.
+    """The team that received the request answers it; once it is a case, only those who
+    may see the case do."""
+    if not (can_use_team_inbox(user) and user.organisation_id == request.organisation_id):
+        return False
+    if request.case_id is None:
+        return True
+    from app.cases.models import Case
+    from app.cases.permissions import can_view_case
+    from app.extensions import db
 
-    The caseworker workspace narrows this to the caseworkers assigned to the case.
-    """
-    return can_use_team_inbox(user) and user.organisation_id == request.organisation_id
+    case = db.session.get(Case, request.case_id)
+    return case is not None and can_view_case(user, case)

@@ -24,9 +24,9 @@ def team_only() -> None:
 
 @bp.route("/inbox")
 def inbox() -> str:
-    return render_template(
-        "messages/inbox.html", rows=services.team_inbox(current_user.organisation_id)
-    )
+    rows = services.team_inbox(current_user.organisation_id)
+    visible = [(req, unread) for req, unread in rows if can_message_about(current_user, req)]
+    return render_template("messages/inbox.html", rows=visible)
 
 
 @bp.route("/inbox/<request_id>", methods=["GET", "POST"])

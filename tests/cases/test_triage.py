@@ -88,3 +88,34 @@ def test_closing_a_request_without_a_case_needs_a_known_reason(
     assert ok.status_code == 302
     with app.app_context():
         assert db.session.get(ClientRequest, submitted_request).status is RequestStatus.CLOSED
+
+
+def test_the_team_keeps_a_list_of_groups(app, make_account, new_browser, log_in):
+    worker = new_browser()
+    log_in(worker, make_account(Role.CASEWORKER))
+    assert worker.post("/team/groups", {"name": "Nordligan"}).status_code == 302
+    again = worker.post("/team/groups", {"name": " nordligan "})
+    assert again.status_code == 400
+    assert "That group is on the list already." in again.get_data(as_text=True)
+    assert "Nordligan" in worker.get("/team/groups").get_data(as_text=True)
+
+
+def test_deadline_reminders_carry_counts_only(app, clock, scene):
+    from app.auth.models import User
+    from app.core.outbox import OutboxMessage
+    from app.intake.models import ClientRequest
+
+    with app.app_context():
+        db.session.get(User, scene.owner.id).notify_email = "handlaggare@example.org"
+        db.session.commit()
+    scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/threat",
+        {"level": "high", "by_police": "no", "assessed_on": "2026-11-20", "next_review_on": "2026-11-24"},
+        form_page=f"/team/cases/{scene.case_id}",
+    )
+    result = app.test_cli_runner().invoke(args=["deadlines", "remind"])
+    assert "queued 1 reminders" in result.output
+    with app.app_context():
+        message = db.session.scalars(sa.select(OutboxMessage)).one()
+        reference = db.session.scalar(sa.select(ClientRequest.reference))
+        assert "1" in message.body and reference not in message.body and "K-" not in message.body
