@@ -1,5 +1,7 @@
 """Triage: the queue, first contact, claiming, opening or closing."""
 
+from datetime import date, timedelta
+
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
@@ -110,7 +112,12 @@ def test_deadline_reminders_carry_counts_only(app, clock, scene):
         db.session.commit()
     scene.owner_browser.post(
         f"/team/cases/{scene.case_id}/threat",
-        {"level": "high", "by_police": "no", "assessed_on": "2026-11-20", "next_review_on": "2026-11-24"},
+        {
+            "level": "high",
+            "by_police": "no",
+            "assessed_on": date.today().isoformat(),
+            "next_review_on": (date.today() + timedelta(days=1)).isoformat(),
+        },
         form_page=f"/team/cases/{scene.case_id}",
     )
     result = app.test_cli_runner().invoke(args=["deadlines", "remind"])
