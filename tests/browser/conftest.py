@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -141,3 +141,22 @@ def no_js_page(chromium: Browser, live_server: str) -> Iterator[Page]:
     context = _new_context(chromium, live_server, java_script_enabled=False)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def new_context(chromium: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
+    """Further fresh browser contexts (other people, other devices), closed after the test.
+
+    Keyword options go to `Browser.new_context` (viewport, java_script_enabled, ...); the
+    timeouts and the local-only routing are the same as for `page`.
+    """
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        context = _new_context(chromium, live_server, **options)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()

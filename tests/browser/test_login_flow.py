@@ -132,7 +132,7 @@ def test_client_keeps_quick_exit_after_login(page: Page, live_server: str) -> No
     expect(page.locator("#quick-exit")).to_be_visible()
 
     log_in(page, live_server, "klient")
-    assert page.url.endswith("/start/")
+    assert page.url.endswith("/my/")  # clients land on their own pages
     link = page.locator("#quick-exit")
     expect(link).to_be_visible()
     target = link.get_attribute("href")
