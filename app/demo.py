@@ -22,8 +22,22 @@ DEMO_PASSWORD = "lugna-tallar-vid-havet"  # noqa: S105
 DEMO_ORGANISATIONS = [
     ("malmo-team", "Konsultationsteamet Malmö", OrgKind.EXIT_TEAM),
     ("polisen-syd", "Polisen Region Syd", OrgKind.AGENCY),
+    ("frivarden-malmo", "Kriminalvården, frivården Malmö", OrgKind.AGENCY),
+    ("soc-ekonomi", "Socialtjänsten Malmö, ekonomiskt bistånd", OrgKind.AGENCY),
+    ("soc-vuxen", "Socialtjänsten Malmö, vuxenenheten", OrgKind.AGENCY),
+    ("soc-barn", "Socialtjänsten Malmö, barn och unga", OrgKind.AGENCY),
+    ("skatteverket", "Skatteverket", OrgKind.AGENCY),
+    ("kronofogden", "Kronofogden", OrgKind.AGENCY),
+    ("arbetsformedlingen", "Arbetsförmedlingen", OrgKind.AGENCY),
+    ("forsakringskassan", "Försäkringskassan", OrgKind.AGENCY),
+    ("migrationsverket", "Migrationsverket", OrgKind.AGENCY),
+    ("mkb", "MKB Fastighets AB", OrgKind.AGENCY),
+    ("region-beroende", "Region Skåne, beroendevården", OrgKind.AGENCY),
+    ("ideell-stod", "Föreningen Nytt Liv", OrgKind.AGENCY),
     ("vaxjo-kommun", "Växjö kommun", OrgKind.PARTNER),
 ]
+
+DEMO_GROUPS = ["Nordligan", "Södra nätverket", "Grupp C"]
 
 DEMO_ACCOUNTS = [
     ("admin", Role.ADMIN, "malmo-team"),
@@ -62,7 +76,38 @@ def seed_demo() -> int:
             username, DEMO_PASSWORD, role, organisation, totp_secret=demo_secret(username)
         )
         created += 1
+    if created:
+        _seed_team_work()
     return created
+
+
+def _seed_team_work() -> None:
+    """A few requests waiting in triage and the team's list of groups, for a realistic start."""
+    from app.cases.services import add_group
+    from app.intake import services as intake
+
+    team = get_organisation_by_slug("malmo-team")
+    client = services.find_user("klient")
+    assert team is not None and client is not None
+    for name in DEMO_GROUPS:
+        add_group(team.id, name)
+    intake.save_draft(
+        client,
+        {
+            "kind": "defector",
+            "help_wanted": ["support_talks", "relocation"],
+            "urgency": "soon",
+            "phone": "070-123 45 67",
+            "safe_times": ["weekday_evening"],
+            "voicemail_ok": "no",
+            "sms_ok": "yes",
+            "code_word": "blåbär",
+            "contact_language": "sv",
+            "interpreter": "no",
+            "account_text": "Jag vill bort från gänget innan något händer.",
+        },
+    )
+    intake.submit_request(client, "sv")
 
 
 @demo_cli.command("seed")
