@@ -104,3 +104,8 @@ def can_review_grant(user: User, grant: AccessGrant) -> bool:
 def belongs_to_case(case: Case, item: Any) -> bool:
     """For loading a case's parts: the part must be of the case already authorised."""
     return bool(item.case_id == case.id)
+
+
+def deadline_of_case(case: Case, deadline: Any) -> bool:
+    request = db.session.get(ClientRequest, deadline.request_id)
+    return request is not None and request.case_id == case.id

@@ -38,6 +38,7 @@ from app.core.crypto import blind_index
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
 from app.rules import rule
+from app.rules.models import Deadline
 
 GRANT_VALIDITY = timedelta(hours=8)
 CONTACT_CHANNELS = ("phone", "sms", "message", "meeting", "other")
@@ -479,3 +480,48 @@ def add_group(organisation_id: uuid.UUID, name: str) -> ThreatGroup:
     db.session.flush()
     record("threat_group.added", subject=group, organisation_id=organisation_id)
     return group
+
+
+def case_deadlines(case: Case) -> list[Deadline]:
+    """The legal deadlines running on the requests behind a case."""
+    requests = sa.select(ClientRequest.id).where(ClientRequest.case_id == case.id)
+    return list(
+        db.session.scalars(
+            sa.select(Deadline).where(Deadline.request_id.in_(requests)).order_by(Deadline.due_at)
+        )
+    )
+
+
+def meet_deadline(case: Case, deadline: Deadline) -> None:
+    if deadline.met_at is None:
+        deadline.met_at = utcnow()
+        _audit("case.deadline_met", case, rule=deadline.rule_key)
+
+
+def open_child_investigation(case: Case) -> Deadline:
+    """The decision to investigate is made: it meets that deadline and starts the 4 months."""
+    deadlines = case_deadlines(case)
+    decision = next((d for d in deadlines if d.rule_key == "child_investigation_decision"), None)
+    if decision is None or any(d.rule_key == "child_investigation_completed" for d in deadlines):
+        raise CaseError("no_child_concern")
+    meet_deadline(case, decision)
+    applied = rule("child_investigation_completed")
+    investigation = Deadline(
+        request_id=decision.request_id,
+        rule_key=applied.key,
+        citation=applied.citation,
+        due_at=applied.due(utcnow()),
+    )
+    db.session.add(investigation)
+    db.session.flush()
+    _audit("case.child_investigation_opened", case)
+    return investigation
+
+
+def originating_request(case: Case) -> ClientRequest | None:
+    """The request the case was opened from (not a relative's linked request)."""
+    return db.session.scalar(
+        sa.select(ClientRequest).where(
+            ClientRequest.case_id == case.id, ClientRequest.became_case_at.is_not(None)
+        )
+    )

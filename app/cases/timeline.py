@@ -9,7 +9,14 @@ from datetime import datetime, time
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
-from app.cases.models import Case, Intervention, JournalEntry, NeedsAssessment, ThreatAssessment
+from app.cases.models import (
+    Case,
+    ContactAttempt,
+    Intervention,
+    JournalEntry,
+    NeedsAssessment,
+    ThreatAssessment,
+)
 from app.consent.models import Consent
 from app.core.clock import as_utc
 from app.extensions import db
@@ -28,6 +35,8 @@ STORY_ACTIONS = (
     "case.break_glass",
     "case.reveal_identity",
     "case.request_linked",
+    "case.deadline_met",
+    "case.child_investigation_opened",
     "consent.answered",
     "consent.withdrawn",
 )
@@ -78,6 +87,11 @@ def case_timeline(case: Case) -> list[TimelineItem]:
             TimelineItem(as_utc(intervention.created_at), "intervention", None, intervention.kind)
         )
     requests = sa.select(ClientRequest.id).where(ClientRequest.case_id == case.id)
+    for attempt in db.session.scalars(
+        sa.select(ContactAttempt).where(ContactAttempt.request_id.in_(requests))
+    ):
+        detail = f"{attempt.channel}, {attempt.outcome}"
+        items.append(TimelineItem(as_utc(attempt.attempted_at), "contact_attempt", None, detail))
     for message in db.session.scalars(sa.select(Message).where(Message.request_id.in_(requests))):
         kind = "message_from_client" if message.from_client else "message_to_client"
         items.append(TimelineItem(as_utc(message.created_at), kind, message.body))

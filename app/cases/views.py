@@ -55,6 +55,7 @@ from app.cases.permissions import (
     can_see_identity,
     can_triage,
     can_view_case,
+    deadline_of_case,
     is_team_lead_of,
     is_team_member,
 )
@@ -68,6 +69,7 @@ from app.intake.choices import INTERVENTIONS
 from app.intake.models import ClientRequest
 from app.messages import services as messages
 from app.orgs.models import Organisation, OrgKind
+from app.rules.models import Deadline
 
 PER_PAGE = 50
 
@@ -282,6 +284,8 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
             consents=consent_services.consents_of(case),
             interventions=_interventions(case),
             timeline=case_timeline(case),
+            deadlines=services.case_deadlines(case),
+            origin=services.originating_request(case),
             can_assign=can_assign_cases(current_user, case),
             team=_team(),
             **context,
@@ -645,3 +649,23 @@ def groups() -> Any:
     return render_template(
         "cases/groups.html", groups=services.team_groups(current_user.organisation_id), form=form
     ), status
+
+
+@bp.route("/cases/<case_id>/deadlines/<deadline_id>/met", methods=["POST"])
+def meet_deadline(case_id: str, deadline_id: str) -> Response:
+    found = _editable(case_id)
+    deadline = get_or_404(Deadline, deadline_id, for_user=found, allowed=deadline_of_case)
+    services.meet_deadline(found, deadline)
+    flash(_("The deadline is marked as met."), "success")
+    return _back(found, "#deadlines")
+
+
+@bp.route("/cases/<case_id>/child-investigation", methods=["POST"])
+def open_child_investigation(case_id: str) -> Response:
+    found = _editable(case_id)
+    try:
+        services.open_child_investigation(found)
+    except services.CaseError:
+        abort(409)
+    flash(_("The investigation is opened; it must be finished within four months."), "success")
+    return _back(found, "#deadlines")

@@ -343,3 +343,40 @@ def test_every_view_and_change_of_a_case_leaves_an_audit_row(app, scene):
     with app.app_context():
         case = db.session.get(Case, scene.case_id)
         assert case.status is CaseStatus.CLOSED and case.outcome is CaseOutcome.ESTABLISHED
+
+
+def test_opening_a_child_investigation_starts_the_four_months(
+    app, client_browser, fill_request, make_account, new_browser, log_in
+):
+    from app.intake.models import ClientRequest
+    from app.rules.models import Deadline
+
+    fill_request(
+        client_browser,
+        kind={"kind": "relative"},
+        person={"relationship": "parent", "age_band": "15_17"},
+    )
+    worker = new_browser()
+    log_in(worker, make_account(Role.CASEWORKER))
+    with app.app_context():
+        request_id = db.session.scalars(sa.select(ClientRequest.id)).one()
+    worker.post(f"/team/triage/{request_id}/open-case", {}, form_page=f"/team/triage/{request_id}")
+    with app.app_context():
+        case_id = db.session.scalars(sa.select(Case.id)).one()
+    page = worker.get(f"/team/cases/{case_id}").get_data(as_text=True)
+    assert rule("child_investigation_decision").citation in page
+    response = worker.post(
+        f"/team/cases/{case_id}/child-investigation", {}, form_page=f"/team/cases/{case_id}"
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        deadlines = {d.rule_key: d for d in db.session.scalars(sa.select(Deadline))}
+    assert deadlines["child_investigation_decision"].met_at is not None
+    completed = deadlines["child_investigation_completed"]
+    months = rule("child_investigation_completed").value
+    expected_month = (completed.created_at.astimezone(LOCAL_TIME).month - 1 + months) % 12 + 1
+    assert completed.due_at.astimezone(LOCAL_TIME).month == expected_month
+    again = worker.post(
+        f"/team/cases/{case_id}/child-investigation", {}, form_page=f"/team/cases/{case_id}"
+    )
+    assert again.status_code == 409
