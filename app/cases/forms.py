@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from app.cases.models import (
     NEEDS,
     CaseOutcome,
+    CaseSource,
     CaseStatus,
     InterventionStatus,
     ProtectionLevel,
@@ -239,6 +240,26 @@ class InterventionUpdateForm(FlaskForm):
     outcome = note(_l("Outcome"), 2000)
 
 
+SOURCE_LABELS = {
+    CaseSource.SELF_SERVICE: _l("Self-service"),
+    CaseSource.PHONE: _l("Phone"),
+    CaseSource.POLICE: _l("Police"),
+    CaseSource.PROBATION: _l("Probation service"),
+    CaseSource.CALL_IN: _l("Call-in"),
+    CaseSource.CUSTOM_NOTIFICATION: _l("Custom notification"),
+    CaseSource.RELATIVE: _l("Relative"),
+}
+DEADLINE_FILTERS = {"overdue": _l("Overdue"), "week": _l("Due within 7 days")}
+
+
+class NewCaseForm(FlaskForm):
+    source = SelectField(
+        _l("Where the request came from"),
+        choices=[(k, v) for k, v in SOURCE_LABELS.items() if k is not CaseSource.SELF_SERVICE],
+    )
+    full_name = single_line(_l("Name"), 200)
+
+
 class CaseFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form changes nothing
@@ -253,6 +274,11 @@ class CaseFilterForm(FlaskForm):
         validators=[Optional()],
     )
     caseworker = SelectField(_l("Caseworker"), choices=[], validators=[Optional()])
+    deadline = SelectField(
+        _l("Deadline"),
+        choices=[("", _l("All")), *DEADLINE_FILTERS.items()],
+        validators=[Optional()],
+    )
 
 
 class GroupForm(FlaskForm):

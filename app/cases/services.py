@@ -37,7 +37,7 @@ from app.core.clock import utcnow
 from app.core.crypto import blind_index
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
-from app.rules import rule
+from app.rules import LOCAL_TIME, rule
 from app.rules.models import Deadline
 
 GRANT_VALIDITY = timedelta(hours=8)
@@ -430,6 +430,7 @@ def team_cases(
     status: CaseStatus | None = None,
     caseworker_id: object | None = None,
     protection: ProtectionLevel | None = None,
+    deadline_before: datetime | None = None,
     only_for: User | None = None,
     page: int = 1,
     per_page: int = 50,
@@ -447,6 +448,20 @@ def team_cases(
         query = query.where(Case.status == status)
     if protection is not None:
         query = query.where(Case.protection_level == protection)
+    if deadline_before is not None:
+        # An unmet legal deadline, or a threat review, falls due before the given moment.
+        legal = (
+            sa.select(ClientRequest.case_id)
+            .join(Deadline, Deadline.request_id == ClientRequest.id)
+            .where(Deadline.met_at.is_(None), Deadline.due_at < deadline_before)
+        )
+        review_day = deadline_before.astimezone(LOCAL_TIME).date()
+        reviews = sa.select(ThreatAssessment.case_id).where(
+            ThreatAssessment.next_review_on < review_day
+        )
+        query = query.where(
+            Case.status != CaseStatus.CLOSED, sa.or_(Case.id.in_(legal), Case.id.in_(reviews))
+        )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     cases = db.session.scalars(
         query.order_by(Case.opened_at.desc(), Case.id).limit(per_page).offset((page - 1) * per_page)
@@ -525,3 +540,25 @@ def originating_request(case: Case) -> ClientRequest | None:
             ClientRequest.case_id == case.id, ClientRequest.became_case_at.is_not(None)
         )
     )
+
+
+def create_case(
+    organisation_id: uuid.UUID, source: CaseSource, full_name: str | None, by: User
+) -> Case:
+    """A case that came by phone, from the police, probation, a call-in or a custom notification."""
+    if source is CaseSource.SELF_SERVICE:
+        raise CaseError("invalid_choice")
+    case = Case(
+        reference=_new_reference(),
+        organisation_id=organisation_id,
+        status=CaseStatus.NEW,
+        source=source,
+        opened_at=utcnow(),
+        full_name=full_name or None,
+    )
+    db.session.add(case)
+    db.session.flush()
+    case.assignments.append(CaseAssignment(user_id=by.id))
+    db.session.flush()
+    _audit("case.opened", case, source=source.value)
+    return case

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from app.cases.forms import (
     JournalForm,
     LinkForm,
     NeedsForm,
+    NewCaseForm,
     ProtectionForm,
     StatusForm,
     ThreatForm,
@@ -38,6 +40,7 @@ from app.cases.models import (
     AccessGrant,
     Case,
     CaseOutcome,
+    CaseSource,
     CaseStatus,
     GrantKind,
     Intervention,
@@ -237,6 +240,7 @@ def cases() -> str:
         status=CaseStatus(form.status.data) if form.status.data else None,
         protection=ProtectionLevel(form.protection.data) if form.protection.data else None,
         caseworker_id=parse_public_id(form.caseworker.data) if form.caseworker.data else None,
+        deadline_before=_deadline_limit(form.deadline.data),
         only_for=None if lead else current_user,
         page=page,
         per_page=PER_PAGE,
@@ -244,6 +248,32 @@ def cases() -> str:
     return render_template(
         "cases/list.html", form=form, cases=found, total=total, page=page, per_page=PER_PAGE
     )
+
+
+def _deadline_limit(choice: str | None) -> datetime | None:
+    if choice == "overdue":
+        return utcnow()
+    if choice == "week":
+        return utcnow() + timedelta(days=7)
+    return None
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+def new_case() -> Any:
+    form = NewCaseForm()
+    if form.validate_on_submit():
+        created = services.create_case(
+            current_user.organisation_id,
+            CaseSource(form.source.data),
+            form.full_name.data,
+            current_user,
+        )
+        flash(
+            _("Case %(reference)s is opened and assigned to you.", reference=created.reference),
+            "success",
+        )
+        return redirect(url_for("cases.case", case_id=created.id))
+    return render_template("cases/new.html", form=form), form_status()
 
 
 def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:

@@ -126,3 +126,44 @@ def test_deadline_reminders_carry_counts_only(app, clock, scene):
         message = db.session.scalars(sa.select(OutboxMessage)).one()
         reference = db.session.scalar(sa.select(ClientRequest.reference))
         assert "1" in message.body and reference not in message.body and "K-" not in message.body
+
+
+def test_a_case_from_the_police_is_opened_by_hand(app, make_account, new_browser, log_in):
+    from app.cases.models import Case, CaseSource
+
+    worker = new_browser()
+    log_in(worker, make_account(Role.CASEWORKER))
+    bad = worker.post("/team/cases/new", {"source": "self_service"})
+    assert bad.status_code == 400
+    response = worker.post("/team/cases/new", {"source": "police", "full_name": "Okänd"})
+    assert response.status_code == 302
+    with app.app_context():
+        case = db.session.scalars(sa.select(Case)).one()
+        assert case.source is CaseSource.POLICE
+    assert worker.get(response.headers["Location"]).status_code == 200
+
+
+def test_cases_can_be_filtered_by_overdue_deadline(app, clock, scene):
+    scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/threat",
+        {
+            "level": "medium",
+            "by_police": "no",
+            "assessed_on": date.today().isoformat(),
+            "next_review_on": (date.today() + timedelta(days=3)).isoformat(),
+        },
+        form_page=f"/team/cases/{scene.case_id}",
+    )
+    listing = scene.owner_browser.get("/team/cases?deadline=overdue").get_data(as_text=True)
+    assert f"/team/cases/{scene.case_id}" not in listing
+    week = scene.owner_browser.get("/team/cases?deadline=week").get_data(as_text=True)
+    assert f"/team/cases/{scene.case_id}" in week
+    clock.shift(timedelta(days=5))  # the session has long expired; ask the service directly
+    from app.cases.models import Case
+    from app.cases.services import team_cases
+    from app.core.clock import utcnow
+
+    with app.app_context():
+        case = db.session.get(Case, scene.case_id)
+        found, total = team_cases(case.organisation_id, deadline_before=utcnow())
+    assert total == 1 and found[0].id == scene.case_id
