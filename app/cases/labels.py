@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import date
 
 from flask import Flask
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
 from app.cases.forms import (
     CASE_OUTCOME_LABELS,
+    CHANNEL_LABELS,
+    INTERVENTION_STATUS_LABELS,
+    NEED_LABELS,
+    OUTCOME_LABELS,
     PROTECTION_LABELS,
     PURPOSE_LABELS,
     STATUS_LABELS,
@@ -18,6 +24,7 @@ from app.cases.forms import (
 from app.cases.models import CaseOutcome, CaseStatus, ProtectionLevel, ThreatLevel
 from app.consent.forms import CLIENT_PURPOSE_LABELS
 from app.consent.models import Purpose
+from app.intake.choices import INTERVENTIONS, SAFE_TIMES
 
 TIMELINE_LABELS = {
     "case.opened": _l("Case opened"),
@@ -81,6 +88,40 @@ def deadline_label(key: str) -> str:
     return str(DEADLINE_LABELS.get(key, key))
 
 
+METHOD_LABELS = {"paper": _l("on paper"), "digital": _l("digitally")}
+
+
+def timeline_detail(kind: str, detail: str | None) -> str:
+    """The detail of a timeline entry in words, not codes."""
+    if not detail:
+        return ""
+    try:
+        if kind == "case.status_changed":
+            return str(STATUS_LABELS[CaseStatus(detail)])
+        if kind == "case.closed":
+            return str(CASE_OUTCOME_LABELS[CaseOutcome(detail)])
+        if kind == "case.protection_changed":
+            return str(PROTECTION_LABELS[ProtectionLevel(detail)])
+        if kind == "threat":
+            return str(THREAT_LABELS[ThreatLevel(detail)])
+        if kind == "journal":
+            return str(format_date(date.fromisoformat(detail), "short"))
+    except ValueError:
+        return detail
+    if kind == "consent":
+        return str(METHOD_LABELS.get(detail, detail))
+    if kind == "intervention":
+        return str(INTERVENTIONS.get(detail, detail))
+    if kind == "contact_attempt":
+        channel, _sep, outcome = detail.partition("|")
+        return contact_label(channel, outcome)
+    return ""
+
+
+def contact_label(channel: str, outcome: str) -> str:
+    return f"{CHANNEL_LABELS.get(channel, channel)} – {OUTCOME_LABELS.get(outcome, outcome)}"
+
+
 def init_labels(app: Flask) -> None:
     app.jinja_env.globals.update(
         case_status_label=case_status_label,
@@ -90,6 +131,11 @@ def init_labels(app: Flask) -> None:
         purpose_labels=purpose_labels,
         timeline_label=timeline_label,
         deadline_label=deadline_label,
+        timeline_detail=timeline_detail,
+        need_label=lambda need: str(NEED_LABELS.get(need, need)),
+        intervention_status_label=lambda status: str(INTERVENTION_STATUS_LABELS[status]),
+        safe_time_labels=lambda codes: ", ".join(str(SAFE_TIMES.get(c, c)) for c in codes),
+        contact_label=contact_label,
         client_purpose_label=lambda purpose: str(CLIENT_PURPOSE_LABELS[purpose]),
     )
     app.jinja_env.filters["from_json"] = json.loads

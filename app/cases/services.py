@@ -562,3 +562,12 @@ def create_case(
     db.session.flush()
     _audit("case.opened", case, source=source.value)
     return case
+
+
+def latest_needs_assessment(case: Case) -> NeedsAssessment | None:
+    return db.session.scalar(
+        sa.select(NeedsAssessment)
+        .where(NeedsAssessment.case_id == case.id)
+        .order_by(NeedsAssessment.assessed_on.desc(), NeedsAssessment.created_at.desc())
+        .limit(1)
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -22,7 +22,6 @@ from app.core.clock import as_utc
 from app.extensions import db
 from app.intake.models import ClientRequest
 from app.messages.models import Message
-from app.rules import LOCAL_TIME
 
 # Audit events that are part of the case's story (reads are not).
 STORY_ACTIONS = (
@@ -50,10 +49,6 @@ class TimelineItem:
     detail: str | None = None
 
 
-def _day(value: object) -> datetime:
-    return datetime.combine(value, time(12), tzinfo=LOCAL_TIME)  # type: ignore[arg-type]
-
-
 def case_timeline(case: Case) -> list[TimelineItem]:
     items: list[TimelineItem] = []
     for event in db.session.scalars(
@@ -67,15 +62,20 @@ def case_timeline(case: Case) -> list[TimelineItem]:
         detail = details.get("status") or details.get("outcome") or details.get("level")
         items.append(TimelineItem(as_utc(event.occurred_at), event.action, None, detail))
     for entry in db.session.scalars(sa.select(JournalEntry).where(JournalEntry.case_id == case.id)):
-        items.append(TimelineItem(_day(entry.occurred_on), "journal", entry.body))
+        # Ordered by when it was written; the day it is about is shown with it.
+        items.append(
+            TimelineItem(
+                as_utc(entry.created_at), "journal", entry.body, entry.occurred_on.isoformat()
+            )
+        )
     for threat in db.session.scalars(
         sa.select(ThreatAssessment).where(ThreatAssessment.case_id == case.id)
     ):
-        items.append(TimelineItem(_day(threat.assessed_on), "threat", None, threat.level.value))
+        items.append(TimelineItem(as_utc(threat.created_at), "threat", None, threat.level.value))
     for needs in db.session.scalars(
         sa.select(NeedsAssessment).where(NeedsAssessment.case_id == case.id)
     ):
-        items.append(TimelineItem(_day(needs.assessed_on), "needs"))
+        items.append(TimelineItem(as_utc(needs.created_at), "needs"))
     for consent in db.session.scalars(sa.select(Consent).where(Consent.case_id == case.id)):
         items.append(
             TimelineItem(as_utc(consent.created_at), "consent", None, consent.method.value)
@@ -90,7 +90,7 @@ def case_timeline(case: Case) -> list[TimelineItem]:
     for attempt in db.session.scalars(
         sa.select(ContactAttempt).where(ContactAttempt.request_id.in_(requests))
     ):
-        detail = f"{attempt.channel}, {attempt.outcome}"
+        detail = f"{attempt.channel}|{attempt.outcome}"
         items.append(TimelineItem(as_utc(attempt.attempted_at), "contact_attempt", None, detail))
     for message in db.session.scalars(sa.select(Message).where(Message.request_id.in_(requests))):
         kind = "message_from_client" if message.from_client else "message_to_client"

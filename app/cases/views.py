@@ -311,6 +311,7 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
             identity_visible=identity_visible,
             household=json.loads(case.household) if case.household and identity_visible else None,
             threat=services.latest_threat_assessment(case),
+            needs=services.latest_needs_assessment(case),
             consents=consent_services.consents_of(case),
             interventions=_interventions(case),
             timeline=case_timeline(case),
@@ -379,7 +380,9 @@ def case(case_id: str) -> Any:
 
 def _editable(case_id: str) -> Case:
     found = get_or_404(Case, case_id, for_user=current_user, allowed=can_edit_case)
-    if found.status is CaseStatus.CLOSED and request.endpoint not in ("cases.journal",):
+    # A closed case still takes journal notes and a recorded withdrawal of consent.
+    still_open = ("cases.journal", "cases.withdraw_consent")
+    if found.status is CaseStatus.CLOSED and request.endpoint not in still_open:
         abort(409)
     return found
 
