@@ -76,6 +76,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": settings.smtp_port,
         "SMTP_SENDER": settings.smtp_sender,
+        "CONSULTATION_ACCESS_DAYS": settings.consultation_access_days,
     }
 
 
@@ -158,6 +159,8 @@ def register_blueprints(app: Flask) -> None:
     from app.cases import bp as cases_bp
     from app.cases.labels import init_labels
     from app.consent import bp as consent_bp
+    from app.consultations import agency_bp
+    from app.consultations import bp as consultations_bp
     from app.home import bp as home_bp
     from app.intake import bp as intake_bp
     from app.messages import bp as messages_bp
@@ -173,6 +176,8 @@ def register_blueprints(app: Flask) -> None:
         messages_bp,
         cases_bp,
         consent_bp,
+        consultations_bp,
+        agency_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -14,6 +14,7 @@ from app.cases.models import (
     ThreatGroup,
 )
 from app.consent.models import Consent, Disclosure
+from app.consultations.models import Action, Consultation, Decision, Invitation
 from app.core.outbox import OutboxMessage
 from app.intake.models import ClientRequest, RequestAddition, RequestDraft
 from app.messages.models import Message
@@ -22,16 +23,20 @@ from app.rules.models import Deadline
 
 __all__ = [
     "AccessGrant",
+    "Action",
     "AuditEvent",
     "AuditHead",
     "Case",
     "CaseAssignment",
     "ClientRequest",
     "Consent",
+    "Consultation",
     "ContactAttempt",
     "Deadline",
+    "Decision",
     "Disclosure",
     "Intervention",
+    "Invitation",
     "JournalEntry",
     "Message",
     "NeedsAssessment",

@@ -67,6 +67,8 @@ class Settings:
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "no-reply@utvag.invalid"
+    # A representative sees a consultation this long after it, except actions still open.
+    consultation_access_days: int = 14
     max_content_length: int = 1024 * 1024
     # "fast-for-tests" swaps the production argon2 constant for a cheap one in the suite.
     password_hash_profile: Literal["standard", "fast-for-tests"] = "standard"  # noqa: S105
@@ -138,6 +140,7 @@ class Settings:
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_int(env, "SMTP_PORT", 25),
             smtp_sender=env.get("SMTP_SENDER", "no-reply@utvag.invalid"),
+            consultation_access_days=_int(env, "CONSULTATION_ACCESS_DAYS", 14),
         )
 
 

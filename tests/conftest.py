@@ -26,7 +26,9 @@ from flask_migrate import upgrade
 from app import create_app
 from app.auth import services, totp
 from app.auth.models import Role, User
+from app.cases.models import Case
 from app.extensions import db
+from app.intake.models import ClientRequest
 from app.orgs.models import Organisation, OrgKind
 from app.orgs.services import create_organisation
 from config import Settings, new_fernet_key, normalise_database_url
@@ -280,3 +282,44 @@ def fill_request():
         return browser.post("/my/request/review", {})
 
     return fill
+
+
+# A team with a request turned into a case: shared by the workspace and consultation tests.
+@dataclass
+class Scene:
+    request_id: Any
+    case_id: Any
+    owner: Any
+    owner_browser: Any
+
+
+@pytest.fixture
+def other_orgs(app, organisation):
+    with app.app_context():
+        create_organisation("annat-team", "Annat team", OrgKind.EXIT_TEAM)
+        create_organisation("polisen", "Polisen", OrgKind.AGENCY)
+        create_organisation("vaxjo", "Växjö kommun", OrgKind.PARTNER)
+        db.session.commit()
+
+
+@pytest.fixture
+def submitted_request(app, client_browser, fill_request):
+    fill_request(client_browser)
+    with app.app_context():
+        return db.session.scalars(sa.select(ClientRequest.id)).one()
+
+
+@pytest.fixture
+def scene(app, submitted_request, make_account, new_browser, log_in):
+    owner = make_account(Role.CASEWORKER, username="agare")
+    owner_browser = new_browser()
+    log_in(owner_browser, owner)
+    response = owner_browser.post(
+        f"/team/triage/{submitted_request}/open-case",
+        {},
+        form_page=f"/team/triage/{submitted_request}",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    with app.app_context():
+        case_id = db.session.scalars(sa.select(Case.id)).one()
+    return Scene(submitted_request, case_id, owner, owner_browser)

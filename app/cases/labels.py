@@ -41,6 +41,7 @@ TIMELINE_LABELS = {
     "case.deadline_met": _l("Deadline met"),
     "case.child_investigation_opened": _l("Investigation about a child opened"),
     "contact_attempt": _l("Contact attempt"),
+    "consultation": _l("Consultation"),
     "journal": _l("Note"),
     "threat": _l("Threat assessment"),
     "needs": _l("Needs assessment"),

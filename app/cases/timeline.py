@@ -18,6 +18,7 @@ from app.cases.models import (
     ThreatAssessment,
 )
 from app.consent.models import Consent
+from app.consultations.models import Consultation
 from app.core.clock import as_utc
 from app.extensions import db
 from app.intake.models import ClientRequest
@@ -86,6 +87,10 @@ def case_timeline(case: Case) -> list[TimelineItem]:
         items.append(
             TimelineItem(as_utc(intervention.created_at), "intervention", None, intervention.kind)
         )
+    for consultation in db.session.scalars(
+        sa.select(Consultation).where(Consultation.case_id == case.id)
+    ):
+        items.append(TimelineItem(as_utc(consultation.starts_at), "consultation", None, None))
     requests = sa.select(ClientRequest.id).where(ClientRequest.case_id == case.id)
     for attempt in db.session.scalars(
         sa.select(ContactAttempt).where(ContactAttempt.request_id.in_(requests))

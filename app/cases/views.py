@@ -65,6 +65,7 @@ from app.cases.permissions import (
 from app.cases.timeline import case_timeline
 from app.consent import services as consent_services
 from app.consent.models import Consent, ConsentMethod, Purpose
+from app.consultations import services as consultation_services
 from app.core.access import get_or_404, parse_public_id
 from app.core.clock import utcnow
 from app.extensions import db
@@ -312,6 +313,8 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
             household=json.loads(case.household) if case.household and identity_visible else None,
             threat=services.latest_threat_assessment(case),
             needs=services.latest_needs_assessment(case),
+            consultations=consultation_services.consultations_of_case(case.id),
+            case_actions=consultation_services.actions_of_case(case.id),
             consents=consent_services.consents_of(case),
             interventions=_interventions(case),
             timeline=case_timeline(case),

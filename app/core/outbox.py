@@ -35,6 +35,9 @@ class OutboxMessage(PublicIdMixin, TimestampMixin, Base):
     recipient: Mapped[str] = mapped_column(EncryptedText)
     subject: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
+    # An iCalendar attachment (a meeting invitation or cancellation), and its METHOD.
+    calendar: Mapped[str | None] = mapped_column(sa.Text)
+    calendar_method: Mapped[str | None] = mapped_column(sa.String(10))
     message_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(index=True)
@@ -43,12 +46,21 @@ class OutboxMessage(PublicIdMixin, TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(sa.String(200))
 
 
-def enqueue_email(recipient: str, subject: str, body: str) -> OutboxMessage:
+def enqueue_email(
+    recipient: str,
+    subject: str,
+    body: str,
+    *,
+    calendar: str | None = None,
+    calendar_method: str | None = None,
+) -> OutboxMessage:
     """Queue an e-mail inside the caller's transaction. Never put case content in it."""
     message = OutboxMessage(
         recipient=recipient,
         subject=subject,
         body=body,
+        calendar=calendar,
+        calendar_method=calendar_method,
         message_id=make_msgid(idstring=uuid.uuid4().hex, domain="utvag.invalid"),
         next_attempt_at=utcnow(),
     )
@@ -87,6 +99,14 @@ def _send(message: OutboxMessage) -> None:
     email["Subject"] = message.subject
     email["Message-ID"] = message.message_id
     email.set_content(message.body)
+    if message.calendar:
+        email.add_attachment(
+            message.calendar.encode(),
+            maintype="text",
+            subtype="calendar",
+            filename="invite.ics",
+            params={"method": message.calendar_method or "REQUEST"},
+        )
     with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=15) as smtp:
         smtp.send_message(email)
 

@@ -1,0 +1,77 @@
+"""Forms for convening and recording consultations (staff: Swedish and English)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, RadioField, SelectField, TimeField
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from app.cases.forms import note, single_line
+from app.consultations.models import ActionStatus, Response
+from app.intake.forms import CheckboxesField
+
+REQUIRED = DataRequired(message=_l("This field is required."))
+
+ACTION_STATUS_LABELS = {
+    ActionStatus.OPEN: _l("Open"),
+    ActionStatus.IN_PROGRESS: _l("In progress"),
+    ActionStatus.DONE: _l("Done"),
+    ActionStatus.CANCELLED: _l("Cancelled"),
+}
+RESPONSE_LABELS = {
+    Response.PENDING: _l("Not answered"),
+    Response.ACCEPTED: _l("Accepted"),
+    Response.DECLINED: _l("Declined"),
+    Response.PROPOSED: _l("Proposed another time"),
+}
+
+
+class PlanFields(FlaskForm):
+    starts_on = DateField(_l("Date"), validators=[REQUIRED])
+    starts_time = TimeField(_l("Time (Swedish time)"), validators=[REQUIRED])
+    duration = IntegerField(
+        _l("Duration in minutes"), default=90, validators=[REQUIRED, NumberRange(15, 480)]
+    )
+    place = single_line(_l("Place or video link"), 300, required=True)
+
+
+class ConveneForm(PlanFields):
+    agencies = CheckboxesField(_l("Agencies"), choices=[], validators=[REQUIRED])
+    representatives = CheckboxesField(_l("Representatives"), choices=[], validators=[Optional()])
+    agenda = note(_l("Agenda"), 3000)
+    previous = SelectField(_l("Follows up"), choices=[], validators=[Optional()])
+
+
+class RescheduleForm(PlanFields):
+    pass
+
+
+class MinutesForm(FlaskForm):
+    attended = CheckboxesField(_l("Attended"), choices=[], validators=[Optional()])
+    minutes = note(_l("Minutes"), 20000, required=True)
+    decisions = note(_l("Decisions (one per line)"), 5000)
+
+
+class ActionForm(FlaskForm):
+    owner = SelectField(_l("Owner"), validators=[REQUIRED])
+    description = note(_l("Action"), 1000, required=True)
+    due_on = DateField(_l("Due"), validators=[REQUIRED])
+
+
+class RespondForm(FlaskForm):
+    response = RadioField(
+        _l("Your answer"),
+        choices=[
+            (r.value, RESPONSE_LABELS[r])
+            for r in (Response.ACCEPTED, Response.DECLINED, Response.PROPOSED)
+        ],
+        validators=[REQUIRED],
+    )
+    proposed_on = DateField(_l("Proposed date"), validators=[Optional()])
+    proposed_time = TimeField(_l("Proposed time"), validators=[Optional()])
+
+
+class ActionUpdateForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=list(ACTION_STATUS_LABELS.items()))
+    outcome = note(_l("Outcome"), 2000)

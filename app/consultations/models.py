@@ -1,0 +1,123 @@
+"""Consultations: the agencies a case needs, meeting around it, and the actions they take."""
+
+import enum
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.crypto import EncryptedText
+from app.core.db import Base, PublicIdMixin, TimestampMixin
+from app.orgs.models import Organisation
+
+
+def _enum(e: type[enum.Enum]) -> sa.Enum:
+    return sa.Enum(e, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
+
+
+class ConsultationStatus(enum.StrEnum):
+    PLANNED = "planned"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class Response(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    PROPOSED = "proposed"
+
+
+class ActionStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Consultation(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "consultations"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
+    previous_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("consultations.id", ondelete="SET NULL")
+    )
+    convened_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    status: Mapped[ConsultationStatus] = mapped_column(_enum(ConsultationStatus), index=True)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    duration_minutes: Mapped[int]
+    place: Mapped[str] = mapped_column(EncryptedText)
+    agenda: Mapped[str | None] = mapped_column(EncryptedText)
+    minutes: Mapped[str | None] = mapped_column(EncryptedText)
+    # iCalendar identity: the UID never changes; SEQUENCE grows with every reschedule.
+    ical_uid: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+
+    invitations: Mapped[list["Invitation"]] = relationship(
+        back_populates="consultation", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class Invitation(PublicIdMixin, TimestampMixin, Base):
+    """One agency, and the representative who speaks for it, invited to a consultation."""
+
+    __tablename__ = "consultation_invitations"
+    __table_args__ = (sa.UniqueConstraint("consultation_id", "organisation_id", "user_id"),)
+
+    consultation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    consultation: Mapped[Consultation] = relationship(back_populates="invitations")
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    user: Mapped[User | None] = relationship(lazy="joined")
+    response: Mapped[Response] = mapped_column(_enum(Response), default=Response.PENDING)
+    proposed_starts_at: Mapped[datetime | None]
+    attended: Mapped[bool | None]
+
+
+class Decision(PublicIdMixin, TimestampMixin, Base):
+    __tablename__ = "consultation_decisions"
+
+    consultation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(EncryptedText)
+
+
+class Action(PublicIdMixin, TimestampMixin, Base):
+    """Something an agency undertook at a consultation, followed to its end."""
+
+    __tablename__ = "consultation_actions"
+
+    consultation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    owner_organisation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
+    owner_organisation: Mapped[Organisation] = relationship(lazy="joined")
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    description: Mapped[str] = mapped_column(EncryptedText)
+    due_on: Mapped[date] = mapped_column(index=True)
+    status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus), default=ActionStatus.OPEN)
+    outcome: Mapped[str | None] = mapped_column(EncryptedText)

@@ -1,0 +1,383 @@
+"""Convening consultations, inviting agencies on consent, and following actions."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from app.audit.services import record
+from app.auth.models import Role, User
+from app.cases.models import Case, NeedsAssessment
+from app.cases.services import latest_threat_assessment
+from app.consent.models import Purpose
+from app.consent.services import NotCovered, consent_covers, record_disclosure
+from app.consultations import ical
+from app.consultations.models import (
+    Action,
+    ActionStatus,
+    Consultation,
+    ConsultationStatus,
+    Decision,
+    Invitation,
+    Response,
+)
+from app.core.outbox import enqueue_email
+from app.extensions import db
+from app.orgs.models import Organisation, OrgKind
+
+
+class ConsultationError(ValueError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _audit(action: str, consultation: Consultation, **details: str | int | bool | None) -> None:
+    record(
+        action,
+        subject=consultation,
+        organisation_id=consultation.organisation_id,
+        details={"case": str(consultation.case_id), **details},
+    )
+
+
+def agency_choices(case: Case) -> list[tuple[Organisation, bool]]:
+    """Every agency, and whether the client's consent lets it be invited to consult."""
+    agencies = db.session.scalars(
+        sa.select(Organisation)
+        .where(Organisation.kind == OrgKind.AGENCY, Organisation.active.is_(True))
+        .order_by(Organisation.name)
+    )
+    return [(agency, consent_covers(case, agency, Purpose.CONSULTATION)) for agency in agencies]
+
+
+def representatives_of(organisation_ids: list[uuid.UUID]) -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.organisation_id.in_(organisation_ids),
+                User.role == Role.AGENCY_REP,
+                User.active.is_(True),
+            )
+            .order_by(User.username)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    starts_at: datetime
+    duration_minutes: int
+    place: str
+    agenda: str | None
+
+
+def conflicts(people: list[User], plan: Plan, ignore: Consultation | None = None) -> list[User]:
+    """Invited staff who already have a planned consultation overlapping this one."""
+    end = plan.starts_at + timedelta(minutes=plan.duration_minutes)
+    busy: list[User] = []
+    for person in people:
+        overlapping = db.session.scalars(
+            sa.select(Consultation)
+            .join(Invitation, Invitation.consultation_id == Consultation.id)
+            .where(
+                Invitation.user_id == person.id,
+                Consultation.status == ConsultationStatus.PLANNED,
+                Consultation.starts_at < end,
+            )
+        ).all()
+        for other in overlapping:
+            other_end = other.starts_at + timedelta(minutes=other.duration_minutes)
+            if other_end > plan.starts_at and (ignore is None or other.id != ignore.id):
+                busy.append(person)
+                break
+    return busy
+
+
+def convene(
+    case: Case,
+    convener: User,
+    plan: Plan,
+    agency_ids: list[uuid.UUID],
+    representative_ids: list[uuid.UUID],
+    previous: Consultation | None = None,
+) -> Consultation:
+    """Create a consultation and invite agencies — only those the client's consent covers.
+
+    A request that names an agency without consent (say, a crafted POST) is refused whole
+    and audited; nothing of it is saved.
+    """
+    agencies = list(
+        db.session.scalars(sa.select(Organisation).where(Organisation.id.in_(agency_ids)))
+    )
+    if not agencies or len(agencies) != len(set(agency_ids)):
+        raise ConsultationError("agencies")
+    for agency in agencies:
+        if agency.kind is not OrgKind.AGENCY or not consent_covers(
+            case, agency, Purpose.CONSULTATION
+        ):
+            record(
+                "consultation.refused_agency",
+                subject=case,
+                organisation_id=case.organisation_id,
+                details={"agency": str(agency.id)},
+            )
+            raise NotCovered
+    wanted = set(representative_ids)
+    representatives = [u for u in representatives_of([a.id for a in agencies]) if u.id in wanted]
+    if len(representatives) != len(set(representative_ids)):
+        raise ConsultationError("representatives")
+    if plan.duration_minutes <= 0 or plan.duration_minutes > 8 * 60:
+        raise ConsultationError("duration")
+    consultation = Consultation(
+        case_id=case.id,
+        organisation_id=case.organisation_id,
+        previous_id=previous.id if previous else None,
+        convened_by_id=convener.id,
+        status=ConsultationStatus.PLANNED,
+        starts_at=plan.starts_at,
+        duration_minutes=plan.duration_minutes,
+        place=plan.place,
+        agenda=plan.agenda or None,
+        ical_uid=f"{uuid.uuid4()}@utvag",
+        sequence=0,
+    )
+    db.session.add(consultation)
+    db.session.flush()
+    invited_orgs = {r.organisation_id for r in representatives}
+    for rep in representatives:
+        consultation.invitations.append(
+            Invitation(organisation_id=rep.organisation_id, user_id=rep.id)
+        )
+    for agency in agencies:
+        if agency.id not in invited_orgs:
+            consultation.invitations.append(Invitation(organisation_id=agency.id))
+    consultation.invitations.append(
+        Invitation(
+            organisation_id=case.organisation_id, user_id=convener.id, response=Response.ACCEPTED
+        )
+    )
+    db.session.flush()
+    _audit("consultation.convened", consultation, agencies=len(agencies))
+    _send(consultation, case, "REQUEST")
+    return consultation
+
+
+def _send(consultation: Consultation, case: Case, method: str) -> None:
+    """Queue the invitation (or cancellation) for every invited person with an address."""
+    for invitation in consultation.invitations:
+        person = invitation.user
+        if person is None or not person.notify_email or person.id == consultation.convened_by_id:
+            continue
+        with force_locale(person.locale or "sv"):
+            summary = _("Consultation %(reference)s", reference=case.reference)
+            body = (
+                _("The consultation is cancelled.")
+                if method == "CANCEL"
+                else _("You are invited to a consultation. Answer in Utväg.")
+            )
+            enqueue_email(
+                person.notify_email,
+                summary,
+                body,
+                calendar=ical.invitation(consultation, summary, method),
+                calendar_method=method,
+            )
+
+
+def reschedule(consultation: Consultation, case: Case, plan: Plan) -> None:
+    if consultation.status is not ConsultationStatus.PLANNED:
+        raise ConsultationError("not_planned")
+    consultation.starts_at = plan.starts_at
+    consultation.duration_minutes = plan.duration_minutes
+    consultation.place = plan.place
+    consultation.sequence += 1
+    for invitation in consultation.invitations:
+        if invitation.user_id != consultation.convened_by_id:
+            invitation.response = Response.PENDING
+    _audit("consultation.rescheduled", consultation, sequence=consultation.sequence)
+    _send(consultation, case, "REQUEST")
+
+
+def cancel(consultation: Consultation, case: Case) -> None:
+    if consultation.status is not ConsultationStatus.PLANNED:
+        raise ConsultationError("not_planned")
+    consultation.status = ConsultationStatus.CANCELLED
+    consultation.sequence += 1
+    _audit("consultation.cancelled", consultation)
+    _send(consultation, case, "CANCEL")
+
+
+def respond(invitation: Invitation, response: Response, proposed: datetime | None) -> None:
+    if invitation.consultation.status is not ConsultationStatus.PLANNED:
+        raise ConsultationError("not_planned")
+    if response is Response.PROPOSED and proposed is None:
+        raise ConsultationError("proposal")
+    invitation.response = response
+    invitation.proposed_starts_at = proposed if response is Response.PROPOSED else None
+    _audit("consultation.answered", invitation.consultation, response=response.value)
+
+
+def record_meeting(
+    consultation: Consultation, minutes: str, attended_ids: set[uuid.UUID], decisions: list[str]
+) -> None:
+    if consultation.status is ConsultationStatus.CANCELLED:
+        raise ConsultationError("cancelled")
+    consultation.status = ConsultationStatus.HELD
+    consultation.minutes = minutes
+    for invitation in consultation.invitations:
+        invitation.attended = invitation.id in attended_ids
+    for text in decisions:
+        db.session.add(Decision(consultation_id=consultation.id, text=text))
+    _audit("consultation.minutes_recorded", consultation, decisions=len(decisions))
+
+
+def add_action(
+    consultation: Consultation,
+    owner: Organisation,
+    owner_user: User | None,
+    description: str,
+    due_on: date,
+) -> Action:
+    invited = {i.organisation_id for i in consultation.invitations}
+    if owner.id not in invited:
+        raise ConsultationError("owner")
+    if owner_user is not None and owner_user.organisation_id != owner.id:
+        raise ConsultationError("owner")
+    action = Action(
+        consultation_id=consultation.id,
+        case_id=consultation.case_id,
+        owner_organisation_id=owner.id,
+        owner_user_id=owner_user.id if owner_user else None,
+        description=description,
+        due_on=due_on,
+        status=ActionStatus.OPEN,
+    )
+    db.session.add(action)
+    db.session.flush()
+    _audit("consultation.action_added", consultation, owner=str(owner.id))
+    return action
+
+
+def update_action(action: Action, status: ActionStatus, outcome: str | None) -> None:
+    action.status = status
+    action.outcome = outcome or None
+    record(
+        "action.updated",
+        subject=action,
+        details={"case": str(action.case_id), "status": status.value},
+    )
+
+
+def decisions_of(consultation: Consultation) -> list[Decision]:
+    return list(
+        db.session.scalars(
+            sa.select(Decision)
+            .where(Decision.consultation_id == consultation.id)
+            .order_by(Decision.created_at)
+        )
+    )
+
+
+def actions_of_case(case_id: uuid.UUID) -> list[Action]:
+    return list(
+        db.session.scalars(
+            sa.select(Action).where(Action.case_id == case_id).order_by(Action.due_on)
+        )
+    )
+
+
+def consultations_of_case(case_id: uuid.UUID) -> list[Consultation]:
+    return list(
+        db.session.scalars(
+            sa.select(Consultation)
+            .where(Consultation.case_id == case_id)
+            .order_by(Consultation.starts_at)
+        )
+    )
+
+
+# The representative's side ---------------------------------------------------------------
+
+
+def access_until(consultation: Consultation) -> datetime:
+    days: int = current_app.config["CONSULTATION_ACCESS_DAYS"]
+    return (
+        consultation.starts_at
+        + timedelta(minutes=consultation.duration_minutes)
+        + timedelta(days=days)
+    )
+
+
+def consultations_for(representative: User) -> list[Consultation]:
+    return list(
+        db.session.scalars(
+            sa.select(Consultation)
+            .join(Invitation, Invitation.consultation_id == Consultation.id)
+            .where(Invitation.user_id == representative.id)
+            .order_by(Consultation.starts_at.desc())
+        )
+    )
+
+
+def actions_for(representative: User) -> list[Action]:
+    """The actions the representative's agency owns (theirs first), still open."""
+    return list(
+        db.session.scalars(
+            sa.select(Action)
+            .where(
+                Action.owner_organisation_id == representative.organisation_id,
+                Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]),
+            )
+            .order_by(Action.due_on)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RepresentativeView:
+    """What one agency may see of a case, by the client's consent to that agency."""
+
+    reference: str
+    needs: dict[str, str] | None
+    threat_level: str | None
+    full_name: str | None
+    identity_shared: bool
+
+
+def view_for_representative(consultation: Consultation, representative: User) -> RepresentativeView:
+    """Build the agency's view and record the disclosure it is.
+
+    Consent to consult covers the needs and the threat level; identity only when the client
+    also consented to information exchange with this agency, and never for a protected case.
+    """
+    case = db.session.get(Case, consultation.case_id)
+    agency = representative.organisation
+    assert case is not None and agency is not None
+    if not consent_covers(case, agency, Purpose.CONSULTATION):
+        raise NotCovered
+    needs = db.session.scalar(
+        sa.select(NeedsAssessment)
+        .where(NeedsAssessment.case_id == case.id)
+        .order_by(NeedsAssessment.assessed_on.desc(), NeedsAssessment.created_at.desc())
+        .limit(1)
+    )
+    threat = latest_threat_assessment(case)
+    identity = not case.is_protected and consent_covers(case, agency, Purpose.INFORMATION_EXCHANGE)
+    what = "needs, threat level" + (", name" if identity else "")
+    record_disclosure(case, agency, Purpose.CONSULTATION, what, representative)
+    return RepresentativeView(
+        reference=case.reference,
+        needs=json.loads(needs.notes) if needs else None,
+        threat_level=threat.level.value if threat else None,
+        full_name=case.full_name if identity else None,
+        identity_shared=identity,
+    )
