@@ -159,7 +159,7 @@ def register_blueprints(app: Flask) -> None:
     from app.cases import bp as cases_bp
     from app.cases.labels import init_labels
     from app.consent import bp as consent_bp
-    from app.consultations import agency_bp
+    from app.consultations import agency_bp, join_bp
     from app.consultations import bp as consultations_bp
     from app.home import bp as home_bp
     from app.intake import bp as intake_bp
@@ -178,6 +178,7 @@ def register_blueprints(app: Flask) -> None:
         consent_bp,
         consultations_bp,
         agency_bp,
+        join_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -188,6 +189,7 @@ def register_commands(app: Flask) -> None:
     from app.audit.cli import audit_cli
     from app.auth.cli import keys_cli, users_cli
     from app.cases.cli import deadlines_cli
+    from app.consultations.cli import actions_cli
     from app.core.outbox import outbox_cli
     from app.demo import demo_cli
     from app.orgs.cli import orgs_cli
@@ -202,6 +204,7 @@ def register_commands(app: Flask) -> None:
         outbox_cli,
         retention_cli,
         deadlines_cli,
+        actions_cli,
     )
     for group in groups:
         app.cli.add_command(group)

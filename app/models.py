@@ -14,7 +14,13 @@ from app.cases.models import (
     ThreatGroup,
 )
 from app.consent.models import Consent, Disclosure
-from app.consultations.models import Action, Consultation, Decision, Invitation
+from app.consultations.models import (
+    AccountInvitation,
+    Action,
+    Consultation,
+    Decision,
+    Invitation,
+)
 from app.core.outbox import OutboxMessage
 from app.intake.models import ClientRequest, RequestAddition, RequestDraft
 from app.messages.models import Message
@@ -23,6 +29,7 @@ from app.rules.models import Deadline
 
 __all__ = [
     "AccessGrant",
+    "AccountInvitation",
     "Action",
     "AuditEvent",
     "AuditHead",

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, TimeField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms import (
+    DateField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
 from app.cases.forms import note, single_line
 from app.consultations.models import ActionStatus, Response
@@ -41,6 +49,18 @@ class ConveneForm(PlanFields):
     representatives = CheckboxesField(_l("Representatives"), choices=[], validators=[Optional()])
     agenda = note(_l("Agenda"), 3000)
     previous = SelectField(_l("Follows up"), choices=[], validators=[Optional()])
+    invite_agency = SelectField(_l("Invite someone new for"), choices=[], validators=[Optional()])
+    invite_email = StringField(
+        _l("Their e-mail address"),
+        validators=[
+            Optional(),
+            Length(max=200),
+            Regexp(
+                r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                message=_l("This does not look like an e-mail address."),
+            ),
+        ],
+    )
 
 
 class RescheduleForm(PlanFields):
@@ -75,3 +95,25 @@ class RespondForm(FlaskForm):
 class ActionUpdateForm(FlaskForm):
     status = SelectField(_l("Status"), choices=list(ACTION_STATUS_LABELS.items()))
     outcome = note(_l("Outcome"), 2000)
+
+
+class JoinForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[
+            REQUIRED,
+            Length(min=3, max=64),
+            Regexp(
+                r"^[a-z0-9][a-z0-9._-]*$",
+                message=_l("Use lowercase letters, digits, dots and hyphens."),
+            ),
+        ],
+    )
+    password = PasswordField(_l("Password"), validators=[REQUIRED, Length(max=256)])
+    confirm_password = PasswordField(
+        _l("Password again"),
+        validators=[
+            REQUIRED,
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+    )

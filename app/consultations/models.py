@@ -121,3 +121,24 @@ class Action(PublicIdMixin, TimestampMixin, Base):
     due_on: Mapped[date] = mapped_column(index=True)
     status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus), default=ActionStatus.OPEN)
     outcome: Mapped[str | None] = mapped_column(EncryptedText)
+
+
+class AccountInvitation(PublicIdMixin, TimestampMixin, Base):
+    """An e-mailed, single-use link for a new agency representative to join and enrol."""
+
+    __tablename__ = "account_invitations"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    email: Mapped[str] = mapped_column(EncryptedText)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    consultation_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("consultations.id", ondelete="SET NULL")
+    )

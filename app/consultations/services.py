@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -13,13 +14,16 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from app.audit.services import record
-from app.auth.models import Role, User
+from app.auth.models import Role, User, UserSession
+from app.auth.services import create_user
+from app.auth.sessions import hash_token, start_session
 from app.cases.models import Case, NeedsAssessment
 from app.cases.services import latest_threat_assessment
 from app.consent.models import Purpose
 from app.consent.services import NotCovered, consent_covers, record_disclosure
 from app.consultations import ical
 from app.consultations.models import (
+    AccountInvitation,
     Action,
     ActionStatus,
     Consultation,
@@ -28,6 +32,7 @@ from app.consultations.models import (
     Invitation,
     Response,
 )
+from app.core.clock import utcnow
 from app.core.outbox import enqueue_email
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
@@ -381,3 +386,85 @@ def view_for_representative(consultation: Consultation, representative: User) ->
         full_name=case.full_name if identity else None,
         identity_shared=identity,
     )
+
+
+# Inviting a new representative by e-mail ---------------------------------------------------
+
+INVITATION_VALIDITY = timedelta(days=7)
+
+
+def invite_representative(
+    agency: Organisation,
+    email: str,
+    invited_by: User,
+    consultation: Consultation | None,
+    join_url: str,
+) -> AccountInvitation:
+    """E-mail a single-use link to join as the agency's representative (and enrol 2FA).
+
+    The link is the only secret in the mail; the mail says nothing about any case.
+    """
+    token = secrets.token_urlsafe(32)
+    invitation = AccountInvitation(
+        organisation_id=agency.id,
+        email=email,
+        token_hash=hash_token(token),
+        expires_at=utcnow() + INVITATION_VALIDITY,
+        invited_by_id=invited_by.id,
+        consultation_id=consultation.id if consultation else None,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    with force_locale("sv"):
+        enqueue_email(
+            email,
+            _("Invitation to Utväg"),
+            _(
+                "You are invited to take part in consultations in Utväg for %(agency)s. "
+                "Open this link within 7 days to create your account: %(link)s",
+                agency=agency.name,
+                link=join_url.replace("TOKEN", token),
+            ),
+        )
+    record(
+        "representative.invited",
+        subject=invitation,
+        organisation_id=invited_by.organisation_id,
+        details={"agency": str(agency.id)},
+    )
+    return invitation
+
+
+def find_account_invitation(token: str) -> AccountInvitation | None:
+    invitation = db.session.scalar(
+        sa.select(AccountInvitation).where(AccountInvitation.token_hash == hash_token(token))
+    )
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or invitation.expires_at <= utcnow()
+    ):
+        return None
+    return invitation
+
+
+def accept_account_invitation(
+    invitation: AccountInvitation, username: str, password: str
+) -> tuple[UserSession, str]:
+    """Create the representative's account; the session goes on to TOTP enrolment."""
+    user = create_user(username, password, Role.AGENCY_REP, invitation.organisation)
+    user.notify_email = invitation.email
+    invitation.accepted_at = utcnow()
+    if invitation.consultation_id:
+        consultation = db.session.get(Consultation, invitation.consultation_id)
+        if consultation is not None:
+            consultation.invitations.append(
+                Invitation(organisation_id=invitation.organisation_id, user_id=user.id)
+            )
+    record(
+        "representative.joined",
+        subject=invitation,
+        actor_id=user.id,
+        organisation_id=invitation.organisation_id,
+    )
+    return start_session(user)

@@ -11,19 +11,23 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.auth.guard import public
 from app.auth.models import User
+from app.auth.services import AccountError, WeakPassword
+from app.auth.sessions import bind_to_browser
 from app.auth.views import form_status
 from app.cases.forms import THREAT_LABELS
 from app.cases.models import Case, ThreatLevel
 from app.cases.permissions import can_edit_case, is_team_member
 from app.consent.services import NotCovered
-from app.consultations import agency_bp, bp, services
+from app.consultations import agency_bp, bp, join_bp, services
 from app.consultations.forms import (
     ACTION_STATUS_LABELS,
     RESPONSE_LABELS,
     ActionForm,
     ActionUpdateForm,
     ConveneForm,
+    JoinForm,
     MinutesForm,
     RescheduleForm,
     RespondForm,
@@ -39,7 +43,7 @@ from app.consultations.permissions import (
 )
 from app.core.access import get_or_404, parse_public_id
 from app.core.clock import utcnow
-from app.extensions import db
+from app.extensions import db, limiter
 from app.orgs.models import Organisation
 from app.rules import LOCAL_TIME
 
@@ -79,6 +83,7 @@ def convene(case_id: str) -> Any:
         if u.organisation
     ]
     earlier = services.consultations_of_case(case.id)
+    form.invite_agency.choices = [("", "–"), *form.agencies.choices]
     form.previous.choices = [("", "–")] + [
         (str(c.id), c.starts_at.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M")) for c in earlier
     ]
@@ -103,6 +108,16 @@ def convene(case_id: str) -> Any:
             abort(403)
         except services.ConsultationError:
             abort(400)
+        if form.invite_email.data and form.invite_agency.data in (form.agencies.data or []):
+            agency = db.session.get(Organisation, parse_public_id(form.invite_agency.data))
+            assert agency is not None
+            services.invite_representative(
+                agency,
+                form.invite_email.data,
+                current_user,
+                consultation,
+                url_for("join.join", token="TOKEN", _external=True),  # noqa: S106  (a placeholder)
+            )
         warnings = services.conflicts(
             [i.user for i in consultation.invitations if i.user], plan, consultation
         )
@@ -368,3 +383,32 @@ def threat_label_code(code: str) -> str:
 @bp.app_template_global()
 def today() -> date:
     return utcnow().astimezone(LOCAL_TIME).date()
+
+
+# Joining through an e-mailed invitation ------------------------------------------------------
+
+
+@join_bp.route("/join/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("20 per hour")
+def join(token: str) -> Any:
+    invitation = services.find_account_invitation(token)
+    if invitation is None:
+        abort(404)
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            _session, session_token = services.accept_account_invitation(
+                invitation, form.username.data, form.password.data
+            )
+        except WeakPassword as weak:
+            form.password.errors = weak.problems
+        except AccountError:
+            form.username.errors = [_("That username is taken. Choose another one.")]
+        else:
+            bind_to_browser(session_token)
+            return redirect(url_for("auth.enrol"))
+        return render_template("consultations/join.html", form=form, invitation=invitation), 400
+    return render_template(
+        "consultations/join.html", form=form, invitation=invitation
+    ), form_status()

@@ -273,3 +273,85 @@ def test_access_ends_after_the_configured_days_but_open_actions_stay(
     with app.app_context():
         assert db.session.get(Action, action_id).status.value == "done"
     assert case_page.status_code in (200, 302)
+
+
+def test_a_new_representative_joins_by_the_emailed_link_and_enrols(
+    app, scene, agencies, new_browser
+):
+    import re
+
+    import pyotp
+
+    give_consent(app, scene, agencies["polisen"])
+    response = scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/consultations/new",
+        {
+            "agencies": [str(agencies["polisen"])],
+            "starts_on": (date.today() + timedelta(days=3)).isoformat(),
+            "starts_time": "10:00",
+            "duration": "60",
+            "place": "Rum 3",
+            "invite_agency": str(agencies["polisen"]),
+            "invite_email": "ny.polis@example.org",
+        },
+        form_page=f"/team/cases/{scene.case_id}/consultations/new",
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        mail = db.session.scalars(sa.select(OutboxMessage)).one()
+        consultation_id = db.session.scalars(sa.select(Consultation.id)).one()
+        reference = db.session.get(Case, scene.case_id).reference
+    assert mail.recipient == "ny.polis@example.org"
+    assert reference not in mail.body and reference not in mail.subject
+    link = re.search(r"https?://\S+/join/(\S+)", mail.body)
+    assert link
+    path = "/join/" + link.group(1)
+
+    newcomer = new_browser()
+    joined = newcomer.post(
+        path,
+        {
+            "username": "ny-polis",
+            "password": "tre-lugna-ord-i-natten",
+            "confirm_password": "tre-lugna-ord-i-natten",
+        },
+    )
+    assert joined.status_code == 302 and joined.headers["Location"].endswith("/login/enrol")
+    html = newcomer.get("/login/enrol").get_data(as_text=True)
+    key = (
+        html.split('<p class="secret-key" lang="en" dir="ltr"><code>')[1]
+        .split("<")[0]
+        .replace(" ", "")
+    )
+    assert newcomer.post("/login/enrol", {"code": pyotp.TOTP(key).now()}).status_code == 200
+    assert newcomer.get(f"/agency/consultations/{consultation_id}").status_code == 200
+    # The link works once.
+    assert new_browser().get(path).status_code == 404
+
+
+def test_owners_of_actions_due_soon_get_a_content_free_reminder(
+    app, scene, agencies, representative
+):
+    account, _browser = representative
+    give_consent(app, scene, agencies["polisen"])
+    convene(scene, [agencies["polisen"]], [account.id])
+    with app.app_context():
+        consultation_id = db.session.scalars(sa.select(Consultation.id)).one()
+    scene.owner_browser.post(
+        f"/team/consultations/{consultation_id}/actions",
+        {
+            "owner": f"user:{account.id}",
+            "description": "Hemligt: kontakta hotad familj.",
+            "due_on": (date.today() + timedelta(days=1)).isoformat(),
+        },
+        form_page=f"/team/consultations/{consultation_id}",
+    )
+    with app.app_context():
+        db.session.execute(sa.delete(OutboxMessage))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["actions", "remind"])
+    assert "queued 1 reminders" in result.output
+    with app.app_context():
+        mail = db.session.scalars(sa.select(OutboxMessage)).one()
+    assert mail.recipient == "polis@example.org"
+    assert "Hemligt" not in mail.body and "familj" not in mail.body

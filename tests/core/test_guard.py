@@ -11,6 +11,7 @@ EXPECTED_PUBLIC = {
     "public.healthz",
     "auth.login",
     "intake.register",
+    "join.join",
 }
 EXPECTED_SECOND_FACTOR_PENDING = {
     "auth.second_factor",
