@@ -67,7 +67,9 @@ def seed_demo() -> int:
     created = 0
     for slug, name, kind in DEMO_ORGANISATIONS:
         if get_organisation_by_slug(slug) is None:
-            create_organisation(slug, name, kind)
+            created_org = create_organisation(slug, name, kind)
+            if kind is OrgKind.AGENCY:
+                created_org.mailbox = f"konsultation@{slug}.example"
     for username, role, org_slug in DEMO_ACCOUNTS:
         if services.find_user(username) is not None:
             continue

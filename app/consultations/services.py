@@ -63,6 +63,19 @@ def agency_choices(case: Case) -> list[tuple[Organisation, bool]]:
     return [(agency, consent_covers(case, agency, Purpose.CONSULTATION)) for agency in agencies]
 
 
+def agency_directory() -> list[tuple[Organisation, list[User]]]:
+    """Every active agency with its representatives, for the team's directory."""
+    agencies = list(
+        db.session.scalars(
+            sa.select(Organisation)
+            .where(Organisation.kind == OrgKind.AGENCY, Organisation.active.is_(True))
+            .order_by(Organisation.name)
+        )
+    )
+    people = representatives_of([a.id for a in agencies])
+    return [(a, [p for p in people if p.organisation_id == a.id]) for a in agencies]
+
+
 def representatives_of(organisation_ids: list[uuid.UUID]) -> list[User]:
     return list(
         db.session.scalars(

@@ -189,6 +189,12 @@ def _owner_choices(consultation: Consultation) -> list[tuple[str, str]]:
     return choices
 
 
+@bp.route("/agencies")
+def agencies() -> str:
+    found = services.agency_directory()
+    return render_template("consultations/agencies.html", agencies=found)
+
+
 @bp.route("/consultations/<consultation_id>")
 def consultation(consultation_id: str) -> Any:
     found, case = _managed(consultation_id)

@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.auth import services
 from app.auth.permissions import can_manage_users
 from app.cases.permissions import is_team_lead_of
+from app.consultations.permissions import is_representative
 from app.home import bp
 from app.intake.permissions import is_client
 from app.messages.permissions import can_use_team_inbox
@@ -23,4 +24,5 @@ def index() -> Any:
         can_manage_users=can_manage_users(current_user),
         can_use_team_inbox=can_use_team_inbox(current_user),
         is_team_lead=is_team_lead_of(current_user, current_user.organisation_id),
+        is_representative=is_representative(current_user),
     )

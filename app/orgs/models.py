@@ -23,6 +23,8 @@ class Organisation(PublicIdMixin, TimestampMixin, Base):
         )
     )
     active: Mapped[bool] = mapped_column(default=True)
+    # An agency's functional mailbox, for invitations when no representative is named.
+    mailbox: Mapped[str | None] = mapped_column(sa.String(200))
 
     def __repr__(self) -> str:
         return f"<Organisation {self.slug}>"
