@@ -40,6 +40,17 @@ def _limit(name: str) -> str:
     return limit
 
 
+# One budget per person for every place a code is typed (login, recovery, enrolment,
+# step-up, consent): guessing cannot be spread across pages.
+code_attempts = limiter.shared_limit(
+    lambda: _limit("CODE_LIMIT_PER_USER"),
+    scope="code-attempts",
+    key_func=session_user_key,
+    methods=["POST"],
+    deduct_when=failed,
+)
+
+
 def form_status() -> int:
     """A form shown again after a POST is a refusal of bad input: 400, not 200."""
     return 400 if request.method == "POST" else 200
@@ -79,12 +90,7 @@ def login() -> Response | tuple[str, int]:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @second_factor_pending
-@limiter.limit(
-    lambda: _limit("CODE_LIMIT_PER_USER"),
-    key_func=session_user_key,
-    methods=["POST"],
-    deduct_when=failed,
-)
+@code_attempts
 def second_factor() -> Response | tuple[str, int]:
     user_session = require_session()
     if user_session.is_fully_authenticated:
@@ -105,12 +111,7 @@ def second_factor() -> Response | tuple[str, int]:
 
 @bp.route("/login/recovery", methods=["GET", "POST"])
 @second_factor_pending
-@limiter.limit(
-    lambda: _limit("CODE_LIMIT_PER_USER"),
-    key_func=session_user_key,
-    methods=["POST"],
-    deduct_when=failed,
-)
+@code_attempts
 def recovery() -> Response | tuple[str, int]:
     user_session = require_session()
     if user_session.is_fully_authenticated:
@@ -138,12 +139,7 @@ def recovery() -> Response | tuple[str, int]:
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @second_factor_pending
-@limiter.limit(
-    lambda: _limit("CODE_LIMIT_PER_USER"),
-    key_func=session_user_key,
-    methods=["POST"],
-    deduct_when=failed,
-)
+@code_attempts
 def enrol() -> Response | tuple[str, int] | str:
     user_session = require_session()
     if user_session.user.has_totp:
@@ -191,12 +187,7 @@ def logout() -> Response:
 
 
 @bp.route("/step-up", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: _limit("CODE_LIMIT_PER_USER"),
-    key_func=session_user_key,
-    methods=["POST"],
-    deduct_when=failed,
-)
+@code_attempts
 def step_up() -> Response | tuple[str, int]:
     user_session = require_session()
     form = CodeForm()

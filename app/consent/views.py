@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import services as auth_services
 from app.auth.sessions import require_session
-from app.auth.views import failed, form_status, session_user_key
+from app.auth.views import code_attempts, form_status
 from app.cases.models import Case
 from app.consent import bp, services
 from app.consent.forms import ConsentAnswerForm, ConsentWithdrawForm
 from app.consent.models import Consent
 from app.consent.permissions import owns_consent
 from app.core.access import get_or_404
-from app.extensions import db, limiter
+from app.extensions import db
 from app.intake.permissions import is_client
 
 
@@ -36,13 +36,8 @@ def _consent(consent_id: str) -> tuple[Consent, Case]:
     return consent, case
 
 
-def _code_limit() -> str:
-    limit: str = current_app.config["CODE_LIMIT_PER_USER"]
-    return limit
-
-
 @bp.route("/<consent_id>", methods=["GET", "POST"])
-@limiter.limit(_code_limit, key_func=session_user_key, methods=["POST"], deduct_when=failed)
+@code_attempts
 def answer(consent_id: str) -> Any:
     consent, case = _consent(consent_id)
     form = ConsentAnswerForm()
@@ -70,7 +65,7 @@ def answer(consent_id: str) -> Any:
 
 
 @bp.route("/<consent_id>/withdraw", methods=["POST"])
-@limiter.limit(_code_limit, key_func=session_user_key, deduct_when=failed)
+@code_attempts
 def withdraw(consent_id: str) -> Any:
     consent, case = _consent(consent_id)
     form = ConsentWithdrawForm()
