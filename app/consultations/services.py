@@ -189,13 +189,25 @@ def convene(
     return consultation
 
 
+def _recipient(invitation: Invitation, convener_id: uuid.UUID | None) -> tuple[str, str] | None:
+    """Where an invitation goes: the named person, else the agency's functional mailbox."""
+    person = invitation.user
+    if person is not None:
+        if person.id == convener_id or not person.notify_email:
+            return None
+        return person.notify_email, person.locale or "sv"
+    mailbox = invitation.organisation.mailbox
+    return (mailbox, "sv") if mailbox else None
+
+
 def _send(consultation: Consultation, case: Case, method: str) -> None:
-    """Queue the invitation (or cancellation) for every invited person with an address."""
+    """Queue the invitation (or cancellation) for every invitee that has an address."""
     for invitation in consultation.invitations:
-        person = invitation.user
-        if person is None or not person.notify_email or person.id == consultation.convened_by_id:
+        recipient = _recipient(invitation, consultation.convened_by_id)
+        if recipient is None:
             continue
-        with force_locale(person.locale or "sv"):
+        address, locale = recipient
+        with force_locale(locale):
             summary = _("Consultation %(reference)s", reference=case.reference)
             body = (
                 _("The consultation is cancelled.")
@@ -203,7 +215,7 @@ def _send(consultation: Consultation, case: Case, method: str) -> None:
                 else _("You are invited to a consultation. Answer in Utväg.")
             )
             enqueue_email(
-                person.notify_email,
+                address,
                 summary,
                 body,
                 calendar=ical.invitation(consultation, summary, method),

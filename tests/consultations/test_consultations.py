@@ -355,3 +355,15 @@ def test_owners_of_actions_due_soon_get_a_content_free_reminder(
         mail = db.session.scalars(sa.select(OutboxMessage)).one()
     assert mail.recipient == "polis@example.org"
     assert "Hemligt" not in mail.body and "familj" not in mail.body
+
+
+def test_an_agency_without_a_named_representative_is_invited_at_its_mailbox(app, scene, agencies):
+    with app.app_context():
+        db.session.get(Organisation, agencies["polisen"]).mailbox = "konsultation@polisen.example"
+        db.session.commit()
+    give_consent(app, scene, agencies["polisen"])
+    assert convene(scene, [agencies["polisen"]]).status_code == 302
+    with app.app_context():
+        mail = db.session.scalars(sa.select(OutboxMessage)).one()
+    assert mail.recipient == "konsultation@polisen.example"
+    assert mail.calendar_method == "REQUEST"
