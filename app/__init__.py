@@ -164,6 +164,8 @@ def register_blueprints(app: Flask) -> None:
     from app.home import bp as home_bp
     from app.intake import bp as intake_bp
     from app.messages import bp as messages_bp
+    from app.placements import bp as placements_bp
+    from app.placements import partner_bp
     from app.public import bp as public_bp
 
     blueprints = (
@@ -179,6 +181,8 @@ def register_blueprints(app: Flask) -> None:
         consultations_bp,
         agency_bp,
         join_bp,
+        placements_bp,
+        partner_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

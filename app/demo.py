@@ -12,9 +12,11 @@ from flask.cli import AppGroup
 
 from app.auth import services
 from app.auth.models import Role
+from app.core.clock import utcnow
 from app.extensions import db
 from app.orgs.models import OrgKind
 from app.orgs.services import create_organisation, get_organisation_by_slug
+from app.placements.models import PartnerProfile
 
 # Published in the README on purpose: demo data exists only in development mode.
 DEMO_PASSWORD = "lugna-tallar-vid-havet"  # noqa: S105
@@ -93,6 +95,18 @@ def _seed_team_work() -> None:
     assert team is not None and client is not None
     for name in DEMO_GROUPS:
         add_group(team.id, name)
+    partner = get_organisation_by_slug("vaxjo-kommun")
+    assert partner is not None
+    db.session.add(
+        PartnerProfile(
+            organisation_id=partner.id,
+            municipality="Växjö",
+            region="Kronoberg",
+            services="housing,supported_housing,school",
+            capacity=2,
+            updated_at=utcnow(),
+        )
+    )
     intake.save_draft(
         client,
         {

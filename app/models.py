@@ -25,6 +25,7 @@ from app.core.outbox import OutboxMessage
 from app.intake.models import ClientRequest, RequestAddition, RequestDraft
 from app.messages.models import Message
 from app.orgs.models import Organisation
+from app.placements.models import PartnerProfile, Placement, PlacementRequest
 from app.rules.models import Deadline
 
 __all__ = [
@@ -49,6 +50,9 @@ __all__ = [
     "NeedsAssessment",
     "Organisation",
     "OutboxMessage",
+    "PartnerProfile",
+    "Placement",
+    "PlacementRequest",
     "RecoveryCode",
     "RequestAddition",
     "RequestDraft",

@@ -73,6 +73,7 @@ from app.intake.choices import INTERVENTIONS
 from app.intake.models import ClientRequest
 from app.messages import services as messages
 from app.orgs.models import Organisation, OrgKind
+from app.placements import services as placement_services
 from app.rules.models import Deadline
 
 PER_PAGE = 50
@@ -315,6 +316,7 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
             needs=services.latest_needs_assessment(case),
             consultations=consultation_services.consultations_of_case(case.id),
             case_actions=consultation_services.actions_of_case(case.id),
+            placements=placement_services.placements_of_case(case.id),
             consents=consent_services.consents_of(case),
             interventions=_interventions(case),
             timeline=case_timeline(case),

@@ -1,0 +1,74 @@
+"""Forms for placement requests (staff and partners: Swedish and English)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, NumberRange, Optional, Regexp
+
+from app.cases.forms import note, single_line
+from app.intake.forms import CheckboxesField
+from app.placements.models import PARTNER_SERVICES, FollowUp
+
+REQUIRED = DataRequired(message=_l("This field is required."))
+
+SERVICE_LABELS = {
+    "housing": _l("Housing"),
+    "supported_housing": _l("Supported housing"),
+    "addiction_care": _l("Addiction care"),
+    "school": _l("School places"),
+    "support_staff": _l("Support staff"),
+}
+FOLLOW_UP_LABELS = {
+    FollowUp.PLANNED: _l("Planned"),
+    FollowUp.MOVED_IN: _l("Moved in"),
+    FollowUp.ESTABLISHED: _l("Established"),
+    FollowUp.ENDED: _l("Ended"),
+}
+
+
+class PlacementForm(FlaskForm):
+    adults = IntegerField(_l("Adults"), default=1, validators=[REQUIRED, NumberRange(1, 10)])
+    children_ages = StringField(
+        _l("Children's ages"),
+        validators=[
+            Optional(),
+            Regexp(
+                r"^\s*(\d{1,2}\s*(,\s*\d{1,2}\s*)*)?$",
+                message=_l("Ages separated by commas, like 4, 9."),
+            ),
+        ],
+    )
+    housing_needs = note(_l("Housing needs"), 2000)
+    support_needs = note(_l("Support needs"), 2000)
+    earliest_move_on = DateField(_l("Earliest move date"), validators=[REQUIRED])
+    expected_duration = single_line(_l("Expected duration"), 100)
+    free_text = note(_l("Anything else the partner needs to decide (no names, no places)"), 3000)
+
+
+class SendForm(FlaskForm):
+    partners = CheckboxesField(_l("Partners"), choices=[], validators=[REQUIRED])
+    override_reason = note(_l("Team lead: reason to send despite a conflict"), 1000)
+
+
+class OfferForm(FlaskForm):
+    housing_type = single_line(_l("Type of housing"), 100, required=True)
+    move_in_on = DateField(_l("Move-in date"), validators=[REQUIRED])
+    contact = single_line(_l("Contact person"), 200, required=True)
+
+
+class DeclineForm(FlaskForm):
+    reason = note(_l("Reason"), 1000, required=True)
+
+
+class FollowUpForm(FlaskForm):
+    stage = SelectField(_l("Stage"), choices=list(FOLLOW_UP_LABELS.items()))
+    report = note(_l("Report"), 3000)
+
+
+class ProfileForm(FlaskForm):
+    services = CheckboxesField(
+        _l("Services"), choices=[(s, SERVICE_LABELS[s]) for s in PARTNER_SERVICES]
+    )
+    capacity = IntegerField(_l("Places available now"), validators=[REQUIRED, NumberRange(0, 1000)])

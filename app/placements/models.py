@@ -1,0 +1,114 @@
+"""Relocation placements: need-to-know requests to partners, offers, one confirmation."""
+
+import enum
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.crypto import EncryptedText
+from app.core.db import Base, PublicIdMixin, TimestampMixin
+from app.orgs.models import Organisation
+
+
+def _enum(e: type[enum.Enum]) -> sa.Enum:
+    return sa.Enum(e, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
+
+
+PARTNER_SERVICES = ("housing", "supported_housing", "addiction_care", "school", "support_staff")
+
+
+class PartnerProfile(TimestampMixin, Base):
+    """What a partner offers and how much room it has; the partner keeps it up to date."""
+
+    __tablename__ = "partner_profiles"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    municipality: Mapped[str] = mapped_column(sa.String(100), index=True)
+    region: Mapped[str] = mapped_column(sa.String(100))
+    services: Mapped[str] = mapped_column(sa.String(200), default="")  # comma-separated codes
+    capacity: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]
+
+
+class PlacementStatus(enum.StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class RequestStatus(enum.StrEnum):
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    CLOSED = "closed"
+    CONFIRMED = "confirmed"
+
+
+class FollowUp(enum.StrEnum):
+    PLANNED = "planned"
+    MOVED_IN = "moved_in"
+    ESTABLISHED = "established"
+    ENDED = "ended"
+
+
+class Placement(PublicIdMixin, TimestampMixin, Base):
+    """What the team asks partners for. Nothing here names the person or where they are from."""
+
+    __tablename__ = "placements"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("organisations.id"), index=True
+    )
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    status: Mapped[PlacementStatus] = mapped_column(_enum(PlacementStatus), index=True)
+    adults: Mapped[int]
+    children_ages: Mapped[str] = mapped_column(sa.String(100), default="")
+    housing_needs: Mapped[str | None] = mapped_column(EncryptedText)
+    support_needs: Mapped[str | None] = mapped_column(EncryptedText)
+    earliest_move_on: Mapped[date]
+    expected_duration: Mapped[str | None] = mapped_column(sa.String(100))
+    free_text: Mapped[str | None] = mapped_column(EncryptedText)
+    # A conflict overridden by a team lead: who, why (encrypted), flagged for review.
+    override_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    override_reason: Mapped[str | None] = mapped_column(EncryptedText)
+
+    requests: Mapped[list["PlacementRequest"]] = relationship(
+        back_populates="placement", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class PlacementRequest(PublicIdMixin, TimestampMixin, Base):
+    """One partner's copy of a placement request, its answer, and what follows."""
+
+    __tablename__ = "placement_requests"
+    __table_args__ = (sa.UniqueConstraint("placement_id", "partner_id"),)
+
+    placement_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("placements.id", ondelete="CASCADE"), index=True
+    )
+    placement: Mapped[Placement] = relationship(back_populates="requests")
+    partner_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    partner: Mapped[Organisation] = relationship(lazy="joined")
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), index=True)
+    respond_by: Mapped[datetime] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None]
+    decline_reason: Mapped[str | None] = mapped_column(EncryptedText)
+    offer_housing_type: Mapped[str | None] = mapped_column(sa.String(100))
+    offer_move_in_on: Mapped[date | None]
+    offer_contact: Mapped[str | None] = mapped_column(EncryptedText)
+    handed_over_at: Mapped[datetime | None]
+    follow_up: Mapped[FollowUp | None] = mapped_column(_enum(FollowUp))
+    report: Mapped[str | None] = mapped_column(EncryptedText)

@@ -1,0 +1,361 @@
+"""Placement requests to partners: conflict checks, answers, one confirmation, hand-over."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from app.audit.services import record
+from app.auth.models import User
+from app.cases.models import Case, ThreatAssessment
+from app.cases.permissions import is_team_lead_of
+from app.cases.services import latest_threat_assessment
+from app.consent.models import Purpose
+from app.consent.services import NotCovered, consent_covers, record_disclosure
+from app.core.clock import utcnow
+from app.extensions import db
+from app.orgs.models import Organisation
+from app.placements.models import (
+    FollowUp,
+    PartnerProfile,
+    Placement,
+    PlacementRequest,
+    PlacementStatus,
+    RequestStatus,
+)
+from app.rules import rule
+
+
+class PlacementError(ValueError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConflictFound(Exception):
+    """Sending would risk placing the person near a threat. Says nothing about which case."""
+
+
+def _audit(action: str, placement: Placement, **details: str | int | bool | None) -> None:
+    record(
+        action,
+        subject=placement,
+        organisation_id=placement.organisation_id,
+        details={"case": str(placement.case_id), **details},
+    )
+
+
+def _normalise(place: str) -> str:
+    return " ".join(place.split()).casefold()
+
+
+def areas_to_avoid(case: Case) -> set[str]:
+    threat = latest_threat_assessment(case)
+    return {_normalise(a) for a in json.loads(threat.areas_to_avoid)} if threat else set()
+
+
+def _groups(case_id: uuid.UUID) -> set[uuid.UUID]:
+    threat = db.session.scalar(
+        sa.select(ThreatAssessment)
+        .where(ThreatAssessment.case_id == case_id)
+        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.created_at.desc())
+        .limit(1)
+    )
+    return {g.id for g in threat.groups} if threat else set()
+
+
+def conflict_reasons(case: Case, partner: PartnerProfile) -> list[str]:
+    """Why sending this case to this partner is dangerous; empty when it is not.
+
+    Two checks: the partner's municipality is one the person must avoid, or another case
+    whose threat sources share a group with this one (in either direction) has an active
+    placement in that municipality. The reasons are for the audit trail, never for the page.
+    """
+    reasons = []
+    if _normalise(partner.municipality) in areas_to_avoid(case):
+        reasons.append("area_to_avoid")
+    ours = _groups(case.id)
+    if ours:
+        active = db.session.execute(
+            sa.select(Placement.case_id)
+            .join(PlacementRequest, PlacementRequest.placement_id == Placement.id)
+            .join(PartnerProfile, PartnerProfile.organisation_id == PlacementRequest.partner_id)
+            .where(
+                Placement.case_id != case.id,
+                Placement.status == PlacementStatus.CONFIRMED,
+                PlacementRequest.status == RequestStatus.CONFIRMED,
+                sa.func.lower(PartnerProfile.municipality) == partner.municipality.casefold(),
+            )
+        ).scalars()
+        if any(_groups(other) & ours for other in set(active)):
+            reasons.append("group_conflict")
+    return reasons
+
+
+@dataclass(frozen=True)
+class PartnerOption:
+    profile: PartnerProfile
+    excluded: str | None  # "area_to_avoid" or "no_capacity"
+
+
+def partner_options(case: Case) -> list[PartnerOption]:
+    """Partners to choose from, filtered by the areas to avoid and by capacity."""
+    avoid = areas_to_avoid(case)
+    profiles = db.session.scalars(
+        sa.select(PartnerProfile)
+        .join(Organisation)
+        .where(Organisation.active.is_(True))
+        .order_by(PartnerProfile.municipality)
+    )
+    options = []
+    for profile in profiles:
+        excluded = None
+        if _normalise(profile.municipality) in avoid:
+            excluded = "area_to_avoid"
+        elif profile.capacity <= 0:
+            excluded = "no_capacity"
+        options.append(PartnerOption(profile, excluded))
+    return options
+
+
+@dataclass(frozen=True)
+class Needs:
+    adults: int
+    children_ages: list[int]
+    housing_needs: str | None
+    support_needs: str | None
+    earliest_move_on: date
+    expected_duration: str | None
+    free_text: str | None
+
+
+def create_placement(case: Case, by: User, needs: Needs) -> Placement:
+    placement = Placement(
+        case_id=case.id,
+        organisation_id=case.organisation_id,
+        created_by_id=by.id,
+        status=PlacementStatus.OPEN,
+        adults=needs.adults,
+        children_ages=",".join(str(a) for a in needs.children_ages),
+        housing_needs=needs.housing_needs or None,
+        support_needs=needs.support_needs or None,
+        earliest_move_on=needs.earliest_move_on,
+        expected_duration=needs.expected_duration or None,
+        free_text=needs.free_text or None,
+    )
+    db.session.add(placement)
+    db.session.flush()
+    _audit("placement.created", placement)
+    return placement
+
+
+def send_requests(
+    placement: Placement,
+    case: Case,
+    partner_ids: list[uuid.UUID],
+    by: User,
+    override_reason: str | None,
+) -> int:
+    """Send the request to partners, after the conflict check.
+
+    A conflict blocks everything unless a team lead overrides it with a reason; the
+    override is audited and flagged for review.
+    """
+    if placement.status is not PlacementStatus.OPEN:
+        raise PlacementError("not_open")
+    profiles = list(
+        db.session.scalars(
+            sa.select(PartnerProfile).where(PartnerProfile.organisation_id.in_(partner_ids))
+        )
+    )
+    if not profiles or len(profiles) != len(set(partner_ids)):
+        raise PlacementError("partners")
+    found = {p.organisation_id: conflict_reasons(case, p) for p in profiles}
+    if any(found.values()):
+        if not (override_reason and is_team_lead_of(by, case.organisation_id)):
+            _audit(
+                "placement.conflict_blocked",
+                placement,
+                reasons=",".join(sorted({r for rs in found.values() for r in rs})),
+            )
+            raise ConflictFound
+        placement.override_by_id = by.id
+        placement.override_reason = override_reason
+        _audit("placement.conflict_overridden", placement, flagged=True)
+    respond_by = rule("partner_answer").due(utcnow())
+    already = {r.partner_id for r in placement.requests}
+    sent = 0
+    for profile in profiles:
+        if profile.organisation_id in already:
+            continue
+        placement.requests.append(
+            PlacementRequest(
+                partner_id=profile.organisation_id, status=RequestStatus.SENT, respond_by=respond_by
+            )
+        )
+        sent += 1
+    db.session.flush()
+    _audit("placement.sent", placement, partners=sent)
+    return sent
+
+
+def expire_due() -> int:
+    """Requests not answered by their deadline expire (the partner must answer in time)."""
+    result = db.session.execute(
+        sa.update(PlacementRequest)
+        .where(
+            PlacementRequest.status == RequestStatus.SENT, PlacementRequest.respond_by < utcnow()
+        )
+        .values(status=RequestStatus.EXPIRED)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    record("placement.requests_expired", details={"count": count})
+    return count
+
+
+def _is_live(request: PlacementRequest) -> bool:
+    return request.respond_by > utcnow() and request.placement.status is PlacementStatus.OPEN
+
+
+def accept(request: PlacementRequest, housing_type: str, move_in_on: date, contact: str) -> None:
+    if request.status is not RequestStatus.SENT or not _is_live(request):
+        raise PlacementError("not_open")
+    request.status = RequestStatus.ACCEPTED
+    request.answered_at = utcnow()
+    request.offer_housing_type = housing_type
+    request.offer_move_in_on = move_in_on
+    request.offer_contact = contact
+    record(
+        "placement.offer_made", subject=request, details={"placement": str(request.placement_id)}
+    )
+
+
+def decline(request: PlacementRequest, reason: str) -> None:
+    if request.status is not RequestStatus.SENT or not _is_live(request):
+        raise PlacementError("not_open")
+    request.status = RequestStatus.DECLINED
+    request.answered_at = utcnow()
+    request.decline_reason = reason
+    record("placement.declined", subject=request, details={"placement": str(request.placement_id)})
+
+
+def confirm(placement: Placement, chosen: PlacementRequest) -> None:
+    """Confirm one offer and close every other request — exactly once, even under races.
+
+    The guarded UPDATE is the lock: of two confirmations at once, only one finds the
+    placement still open; the other changes nothing and is refused.
+    """
+    if chosen.placement_id != placement.id or chosen.status is not RequestStatus.ACCEPTED:
+        raise PlacementError("not_an_offer")
+    won = db.session.execute(
+        sa.update(Placement)
+        .where(Placement.id == placement.id, Placement.status == PlacementStatus.OPEN)
+        .values(status=PlacementStatus.CONFIRMED)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(won, "rowcount", 0) or 0) != 1:
+        raise PlacementError("already_confirmed")
+    db.session.execute(
+        sa.update(PlacementRequest)
+        .where(
+            PlacementRequest.placement_id == placement.id,
+            PlacementRequest.id != chosen.id,
+            PlacementRequest.status.in_([RequestStatus.SENT, RequestStatus.ACCEPTED]),
+        )
+        .values(status=RequestStatus.CLOSED)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        sa.update(PlacementRequest)
+        .where(PlacementRequest.id == chosen.id)
+        .values(status=RequestStatus.CONFIRMED, follow_up=FollowUp.PLANNED)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(placement)
+    db.session.expire(chosen)
+    _audit("placement.confirmed", placement, partner=str(chosen.partner_id))
+
+
+@dataclass(frozen=True)
+class Handover:
+    full_name: str | None
+    personal_number: str | None
+    phone: str | None
+    minimum_only: bool
+
+
+def hand_over(request: PlacementRequest, case: Case, by: User) -> None:
+    """Disclose identity to the confirmed partner, only on consent, and record it."""
+    if request.status is not RequestStatus.CONFIRMED:
+        raise PlacementError("not_confirmed")
+    if not consent_covers(case, request.partner, Purpose.PLACEMENT):
+        record(
+            "placement.handover_refused",
+            subject=request,
+            organisation_id=case.organisation_id,
+            details={"case": str(case.id)},
+        )
+        raise NotCovered
+    what = "name" if case.is_protected else "name, personal identity number, phone"
+    record_disclosure(case, request.partner, Purpose.PLACEMENT, what, by)
+    request.handed_over_at = utcnow()
+
+
+def handover_data(request: PlacementRequest, case: Case) -> Handover | None:
+    """What the partner sees after hand-over; for a protected identity, only the name."""
+    if request.handed_over_at is None:
+        return None
+    minimum = case.is_protected
+    return Handover(
+        full_name=case.full_name,
+        personal_number=None if minimum else case.personal_number,
+        phone=None if minimum else case.phone,
+        minimum_only=minimum,
+    )
+
+
+def report_follow_up(request: PlacementRequest, stage: FollowUp, report: str | None) -> None:
+    if request.status is not RequestStatus.CONFIRMED:
+        raise PlacementError("not_confirmed")
+    request.follow_up = stage
+    request.report = report or request.report
+    record("placement.follow_up", subject=request, details={"stage": stage.value})
+
+
+def update_profile(profile: PartnerProfile, services: list[str], capacity: int) -> None:
+    profile.services = ",".join(services)
+    profile.capacity = capacity
+    profile.updated_at = utcnow()
+    record("partner.profile_updated", subject=profile.organisation, details={"capacity": capacity})
+
+
+def incoming(partner_id: uuid.UUID) -> list[PlacementRequest]:
+    return list(
+        db.session.scalars(
+            sa.select(PlacementRequest)
+            .where(PlacementRequest.partner_id == partner_id)
+            .order_by(PlacementRequest.created_at.desc())
+        )
+    )
+
+
+def placements_of_case(case_id: uuid.UUID) -> list[Placement]:
+    return list(
+        db.session.scalars(
+            sa.select(Placement).where(Placement.case_id == case_id).order_by(Placement.created_at)
+        )
+    )
+
+
+def view_request(request: PlacementRequest) -> None:
+    """A partner reading a request is audited like any read of case data."""
+    record(
+        "placement.request_viewed",
+        subject=request,
+        details={"placement": str(request.placement_id)},
+    )
