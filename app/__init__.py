@@ -197,6 +197,7 @@ def register_commands(app: Flask) -> None:
     from app.core.outbox import outbox_cli
     from app.demo import demo_cli
     from app.orgs.cli import orgs_cli
+    from app.placements.cli import placements_cli
     from app.retention.cli import retention_cli
 
     groups = (
@@ -209,6 +210,7 @@ def register_commands(app: Flask) -> None:
         retention_cli,
         deadlines_cli,
         actions_cli,
+        placements_cli,
     )
     for group in groups:
         app.cli.add_command(group)

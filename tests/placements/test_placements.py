@@ -404,3 +404,24 @@ def test_two_confirmations_at_once_leave_exactly_one(app, scene, partners):
         statuses = sorted(s.value for s in db.session.scalars(sa.select(PlacementRequest.status)))
         assert statuses == ["closed", "confirmed"]
         assert db.session.scalars(sa.select(Placement.status)).one() is PlacementStatus.CONFIRMED
+
+
+def test_partners_are_reminded_and_late_requests_expire(app, clock, scene, partners, make_account):
+    from app.core.outbox import OutboxMessage
+
+    account = make_account(Role.PARTNER, org_slug="vaxjo")
+    with app.app_context():
+        db.session.get(User, account.id).notify_email = "placering@vaxjo.example"
+        db.session.commit()
+    placement_id = new_placement(scene)
+    send(scene.owner_browser, placement_id, [partners["vaxjo"]])
+    days = rule("partner_answer").value
+    clock.shift(timedelta(days=days - 3))
+    result = app.test_cli_runner().invoke(args=["placements", "remind"])
+    assert "expired 0, queued 1 reminders" in result.output
+    with app.app_context():
+        mail = db.session.scalars(sa.select(OutboxMessage)).one()
+        reference = db.session.get(Case, scene.case_id).reference
+    assert mail.recipient == "placering@vaxjo.example" and reference not in mail.body
+    clock.shift(timedelta(days=5))
+    assert "expired 1" in app.test_cli_runner().invoke(args=["placements", "remind"]).output
