@@ -164,6 +164,7 @@ def register_blueprints(app: Flask) -> None:
     from app.home import bp as home_bp
     from app.intake import bp as intake_bp
     from app.messages import bp as messages_bp
+    from app.oversight import bp as oversight_bp
     from app.placements import bp as placements_bp
     from app.placements import partner_bp
     from app.public import bp as public_bp
@@ -183,6 +184,7 @@ def register_blueprints(app: Flask) -> None:
         join_bp,
         placements_bp,
         partner_bp,
+        oversight_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -25,11 +25,13 @@ from app.core.outbox import OutboxMessage
 from app.intake.models import ClientRequest, RequestAddition, RequestDraft
 from app.messages.models import Message
 from app.orgs.models import Organisation
+from app.oversight.models import AccessReview
 from app.placements.models import PartnerProfile, Placement, PlacementRequest
 from app.rules.models import Deadline
 
 __all__ = [
     "AccessGrant",
+    "AccessReview",
     "AccountInvitation",
     "Action",
     "AuditEvent",

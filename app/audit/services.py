@@ -172,4 +172,5 @@ def _events_in_order(batch_size: int) -> Iterator[AuditEvent]:
             return
         yield from batch
         after = batch[-1].seq
-        db.session.expunge_all()
+        for event in batch:  # keep memory flat without detaching the caller's objects
+            db.session.expunge(event)

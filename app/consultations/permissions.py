@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from app.auth.models import Role, User
 from app.cases.models import Case
 from app.cases.permissions import can_edit_case
-from app.consultations.models import Action, Consultation, Invitation
+from app.consultations.models import Action, ActionStatus, Consultation, Invitation
 from app.core.clock import utcnow
 from app.extensions import db
 
@@ -44,6 +44,7 @@ def can_update_action(user: User, action: Action) -> bool:
         user.is_authenticated
         and user.role is Role.AGENCY_REP
         and action.owner_organisation_id == user.organisation_id
+        and action.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
     )
 
 

@@ -203,9 +203,12 @@ def _recipient(invitation: Invitation, convener_id: uuid.UUID | None) -> tuple[s
 def _send(consultation: Consultation, case: Case, method: str) -> None:
     """Queue the invitation (or cancellation) for every invitee that has an address."""
     for invitation in consultation.invitations:
-        recipient = _recipient(invitation, consultation.convened_by_id)
-        if recipient is None:
-            continue
+        _send_one(consultation, case, invitation, method)
+
+
+def _send_one(consultation: Consultation, case: Case, invitation: Invitation, method: str) -> None:
+    recipient = _recipient(invitation, consultation.convened_by_id)
+    if recipient is not None:
         address, locale = recipient
         with force_locale(locale):
             summary = _("Consultation %(reference)s", reference=case.reference)
@@ -259,12 +262,17 @@ def respond(invitation: Invitation, response: Response, proposed: datetime | Non
 def record_meeting(
     consultation: Consultation, minutes: str, attended_ids: set[uuid.UUID], decisions: list[str]
 ) -> None:
+    """Save (or correct) attendance, minutes and decisions; only once the meeting has begun."""
     if consultation.status is ConsultationStatus.CANCELLED:
         raise ConsultationError("cancelled")
+    if utcnow() < consultation.starts_at:
+        raise ConsultationError("not_started")
     consultation.status = ConsultationStatus.HELD
     consultation.minutes = minutes
     for invitation in consultation.invitations:
         invitation.attended = invitation.id in attended_ids
+    # The form shows the decisions as they stand, so saving replaces them.
+    db.session.execute(sa.delete(Decision).where(Decision.consultation_id == consultation.id))
     for text in decisions:
         db.session.add(Decision(consultation_id=consultation.id, text=text))
     _audit("consultation.minutes_recorded", consultation, decisions=len(decisions))
@@ -460,6 +468,26 @@ def invite_representative(
     return invitation
 
 
+def _seat(consultation: Consultation, person: User) -> None:
+    """Give a new representative their agency's seat (or a new one) and their calendar entry."""
+    seat = next(
+        (
+            i
+            for i in consultation.invitations
+            if i.organisation_id == person.organisation_id and i.user_id is None
+        ),
+        None,
+    )
+    if seat is None:
+        seat = Invitation(organisation_id=person.organisation_id)
+        consultation.invitations.append(seat)
+    seat.user = person
+    db.session.flush()
+    case = db.session.get(Case, consultation.case_id)
+    if case is not None and consultation.status is ConsultationStatus.PLANNED:
+        _send_one(consultation, case, seat, "REQUEST")
+
+
 def find_account_invitation(token: str) -> AccountInvitation | None:
     invitation = db.session.scalar(
         sa.select(AccountInvitation).where(AccountInvitation.token_hash == hash_token(token))
@@ -483,9 +511,7 @@ def accept_account_invitation(
     if invitation.consultation_id:
         consultation = db.session.get(Consultation, invitation.consultation_id)
         if consultation is not None:
-            consultation.invitations.append(
-                Invitation(organisation_id=invitation.organisation_id, user_id=user.id)
-            )
+            _seat(consultation, user)
     record(
         "representative.joined",
         subject=invitation,

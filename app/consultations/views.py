@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -149,7 +149,12 @@ def _managed(consultation_id: str) -> tuple[Consultation, Case]:
 
 
 def _render(consultation: Consultation, case: Case, status: int = 200, **forms: Any) -> Any:
-    minutes = MinutesForm(formdata=None, minutes=consultation.minutes)
+    minutes = MinutesForm(
+        formdata=None,
+        minutes=consultation.minutes,
+        attended=[str(i.id) for i in consultation.invitations if i.attended],
+        decisions="\n".join(d.text for d in services.decisions_of(consultation)),
+    )
     minutes.attended.choices = [(str(i.id), _invitee(i)) for i in consultation.invitations]
     action = ActionForm(formdata=None)
     action.owner.choices = _owner_choices(consultation)
@@ -241,8 +246,11 @@ def minutes(consultation_id: str) -> Any:
             {parse_public_id(i) for i in form.attended.data or []},
             decisions,
         )
-    except services.ConsultationError:
-        abort(409)
+    except services.ConsultationError as error:
+        if error.reason != "not_started":
+            abort(409)
+        form.minutes.errors = [_("The consultation has not started yet.")]
+        return _render(found, case, 400, minutes_form=form)
     flash(_("The minutes are saved."), "success")
     return redirect(url_for("consultations.consultation", consultation_id=found.id))
 
@@ -316,7 +324,10 @@ def attend(consultation_id: str) -> Any:
     )
     invitation = invitation_of(current_user, found)
     assert invitation is not None
-    form = RespondForm()
+    if request.method == "GET" and invitation.response is not Answer.PENDING:
+        form = RespondForm(formdata=None, response=invitation.response.value)
+    else:
+        form = RespondForm()
     if form.validate_on_submit():
         proposed = (
             _when(form.proposed_on.data, form.proposed_time.data)

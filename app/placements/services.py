@@ -140,7 +140,7 @@ def create_placement(case: Case, by: User, needs: Needs) -> Placement:
         created_by_id=by.id,
         status=PlacementStatus.OPEN,
         adults=needs.adults,
-        children_ages=",".join(str(a) for a in needs.children_ages),
+        children_ages=", ".join(str(a) for a in needs.children_ages),
         housing_needs=needs.housing_needs or None,
         support_needs=needs.support_needs or None,
         earliest_move_on=needs.earliest_move_on,
@@ -323,7 +323,7 @@ def report_follow_up(request: PlacementRequest, stage: FollowUp, report: str | N
     if request.status is not RequestStatus.CONFIRMED:
         raise PlacementError("not_confirmed")
     request.follow_up = stage
-    request.report = report or request.report
+    request.report = report or None
     record("placement.follow_up", subject=request, details={"stage": stage.value})
 
 

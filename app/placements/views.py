@@ -208,7 +208,7 @@ def _render_request(found: PlacementRequest, status: int = 200, **forms: Any) ->
         "offer_form": OfferForm(formdata=None),
         "decline_form": DeclineForm(formdata=None),
         "follow_up_form": FollowUpForm(
-            formdata=None, stage=(found.follow_up or FollowUp.PLANNED).value
+            formdata=None, stage=(found.follow_up or FollowUp.PLANNED).value, report=found.report
         ),
         **forms,
     }

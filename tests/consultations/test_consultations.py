@@ -1,5 +1,6 @@
 """Consultations: consent decides who may be invited and what they see."""
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -367,3 +368,48 @@ def test_an_agency_without_a_named_representative_is_invited_at_its_mailbox(app,
         mail = db.session.scalars(sa.select(OutboxMessage)).one()
     assert mail.recipient == "konsultation@polisen.example"
     assert mail.calendar_method == "REQUEST"
+
+
+def test_minutes_wait_for_the_meeting_and_keep_attendance_when_corrected(
+    app, clock, scene, agencies, representative
+):
+    account, _browser = representative
+    give_consent(app, scene, agencies["polisen"])
+    convene(scene, [agencies["polisen"]], [account.id], when=date.today() + timedelta(days=1))
+    with app.app_context():
+        consultation = db.session.scalars(sa.select(Consultation)).one()
+        rep_seat = next(str(i.id) for i in consultation.invitations if i.user_id == account.id)
+    url = f"/team/consultations/{consultation.id}"
+    early = scene.owner_browser.post(
+        f"{url}/minutes", {"minutes": "Tidigt.", "attended": [rep_seat]}, form_page=url
+    )
+    assert early.status_code == 400
+    clock.shift(timedelta(days=2))
+    from tests.conftest import code_for
+
+    scene.owner_browser.post(
+        "/login", {"username": scene.owner.username, "password": scene.owner.password}
+    )
+    scene.owner_browser.post("/login/code", {"code": code_for(app, scene.owner)})
+    saved = scene.owner_browser.post(
+        f"{url}/minutes",
+        {"minutes": "Mötet hölls.", "attended": [rep_seat], "decisions": "Ett\nTvå"},
+        form_page=url,
+    )
+    assert saved.status_code == 302
+    page = scene.owner_browser.get(url).get_data(as_text=True)
+    assert (
+        "checked"
+        in page.split(f'value="{rep_seat}"')[0][-200:] + page.split(f'value="{rep_seat}"')[1][:50]
+    )
+    again = scene.owner_browser.post(
+        f"{url}/minutes",
+        {"minutes": "Mötet hölls (rättat).", "attended": [rep_seat], "decisions": "Ett\nTvå"},
+        form_page=url,
+    )
+    assert again.status_code == 302
+    from app.consultations.models import Decision, Invitation
+
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Decision.id))) == 2
+        assert db.session.get(Invitation, uuid.UUID(rep_seat)).attended is True

@@ -1,0 +1,103 @@
+"""The team lead's review of the access log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from app.audit.models import AuditEvent
+from app.audit.services import verify_chain
+from app.auth.models import User
+from app.cases.permissions import is_team_lead_of
+from app.core.access import parse_public_id
+from app.extensions import db
+from app.oversight import bp, services
+from app.oversight.forms import LogFilterForm, ReviewForm
+
+FLAG_LABELS = {
+    "emergency": _l("emergency access"),
+    "protected": _l("protected identity"),
+    "out_of_hours": _l("outside office hours"),
+    "volume": _l("unusual volume"),
+}
+
+
+@bp.before_request
+def team_leads_only() -> None:
+    if not is_team_lead_of(current_user, current_user.organisation_id):
+        abort(403)
+
+
+def _render(review_form: ReviewForm | None = None, status: int = 200) -> Any:
+    form = LogFilterForm(request.args)
+    people = db.session.scalars(
+        sa.select(User)
+        .where(User.organisation_id == current_user.organisation_id)
+        .order_by(User.username)
+    ).all()
+    form.user.choices = [("", _("All")), *((str(u.id), u.username) for u in people)]
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action)
+        .where(AuditEvent.organisation_id == current_user.organisation_id)
+        .distinct()
+        .order_by(AuditEvent.action)
+    ).all()
+    form.action.choices = [("", _("All")), *((a, a) for a in actions)]
+    rows = []
+    if form.validate():
+        rows = services.team_events(
+            current_user.organisation_id,
+            services.Filters(
+                user_id=parse_public_id(form.user.data) if form.user.data else None,
+                case_id=form.case.data or None,
+                action=form.action.data or None,
+                start=form.start.data,
+                end=form.end.data,
+                flagged_only=bool(form.flagged.data),
+            ),
+        )
+    elif status == 200:
+        status = 400
+    return (
+        render_template(
+            "oversight/access_log.html",
+            form=form,
+            rows=rows,
+            names={u.id: u.username for u in people},
+            flag_labels=FLAG_LABELS,
+            unreviewed=services.unreviewed_previous_month(current_user.organisation_id),
+            chain_problems=verify_chain(),
+            reviews=services.reviews(current_user.organisation_id),
+            review_form=review_form or ReviewForm(formdata=None, period=services.previous_month()),
+        ),
+        status,
+    )
+
+
+@bp.route("/access-log")
+def access_log() -> Any:
+    services.view_access_log()
+    return _render()
+
+
+@bp.route("/access-log/reviews", methods=["POST"])
+def record_review() -> Any:
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                services.record_review(
+                    current_user.organisation_id, current_user, form.period.data, form.findings.data
+                )
+        except IntegrityError:
+            form.period.errors = [_("That month is reviewed already.")]
+        else:
+            flash(_("The review is recorded."), "success")
+            return redirect(url_for("oversight.access_log"))
+    return _render(form, 400)

@@ -1,0 +1,90 @@
+"""The team lead's access-log review: filters, flags, monthly records, the chain's state."""
+
+import sqlalchemy as sa
+
+from app.audit.models import AuditEvent
+from app.auth.models import Role
+from app.cases.models import GrantKind
+from app.extensions import db
+from app.oversight.services import previous_month
+
+
+def lead_browser(make_account, new_browser, log_in):
+    browser = new_browser()
+    log_in(browser, make_account(Role.TEAM_LEAD))
+    return browser
+
+
+def test_only_team_leads_see_the_access_log(scene, make_account, new_browser, log_in):
+    assert scene.owner_browser.get("/team/access-log").status_code == 403
+    admin = new_browser()
+    log_in(admin, make_account(Role.ADMIN))
+    assert admin.get("/team/access-log").status_code == 403
+
+
+def test_break_the_glass_and_protected_access_are_flagged(
+    app, scene, make_account, new_browser, log_in
+):
+    scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/protection",
+        {"level": "sekretessmarkering"},
+        form_page=f"/team/cases/{scene.case_id}",
+    )
+    colleague = new_browser()
+    log_in(colleague, make_account(Role.CASEWORKER))
+    colleague.post(f"/team/cases/{scene.case_id}/break-glass", {"reason": "Akut samtal."})
+    lead = lead_browser(make_account, new_browser, log_in)
+    page = lead.get("/team/access-log?flagged=y").get_data(as_text=True)
+    assert "case.break_glass" in page
+    assert "emergency access" in page and "protected identity" in page
+    assert "Akut samtal." not in page  # the reason is encrypted in the grant, not in the log
+    assert GrantKind.BREAK_GLASS.value in page.replace("case.break_glass", "break_glass")
+
+
+def test_filters_by_case_and_action(app, scene, make_account, new_browser, log_in):
+    lead = lead_browser(make_account, new_browser, log_in)
+    page = lead.get(f"/team/access-log?case={scene.case_id}&action=case.opened").get_data(
+        as_text=True
+    )
+    assert page.count("<td>case.opened</td>") == 1
+    assert "<td>login.succeeded</td>" not in page
+
+
+def test_the_unreviewed_month_is_reminded_until_a_review_is_recorded(
+    app, scene, make_account, new_browser, log_in
+):
+    lead = lead_browser(make_account, new_browser, log_in)
+    month = previous_month()
+    assert f"for {month} has not been reviewed" in lead.get("/team/access-log").get_data(
+        as_text=True
+    )
+    bad = lead.post(
+        "/team/access-log/reviews",
+        {"period": "2026-13", "findings": "x"},
+        form_page="/team/access-log",
+    )
+    assert bad.status_code == 400
+    ok = lead.post(
+        "/team/access-log/reviews",
+        {"period": month, "findings": "Inget avvikande."},
+        form_page="/team/access-log",
+    )
+    assert ok.status_code == 302
+    page = lead.get("/team/access-log").get_data(as_text=True)
+    assert "has not been reviewed" not in page and "Inget avvikande." in page
+    again = lead.post(
+        "/team/access-log/reviews",
+        {"period": month, "findings": "Igen."},
+        form_page="/team/access-log",
+    )
+    assert again.status_code == 400
+
+
+def test_a_broken_chain_is_shown(app, scene, make_account, new_browser, log_in):
+    lead = lead_browser(make_account, new_browser, log_in)
+    with app.app_context():
+        db.session.execute(
+            sa.update(AuditEvent).where(AuditEvent.seq == 2).values(action="tampered")
+        )
+        db.session.commit()
+    assert "The audit chain is broken" in lead.get("/team/access-log").get_data(as_text=True)
