@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.crypto import EncryptedText
-from app.core.db import Base, PublicIdMixin, TimestampMixin
+from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 from app.orgs.models import Organisation
 
 
@@ -28,9 +28,7 @@ class User(PublicIdMixin, TimestampMixin, Base):
 
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
-    role: Mapped[Role] = mapped_column(
-        sa.Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-    )
+    role: Mapped[Role] = mapped_column(text_enum(Role))
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("organisations.id"), index=True
     )

@@ -9,11 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.crypto import EncryptedText
-from app.core.db import Base, PublicIdMixin, TimestampMixin
-
-
-def _enum(e: type[enum.Enum]) -> sa.Enum:
-    return sa.Enum(e, native_enum=False, length=32, values_callable=lambda x: [m.value for m in x])
+from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 
 
 class CaseStatus(enum.StrEnum):
@@ -57,11 +53,11 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("organisations.id"), index=True
     )
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), index=True)
-    outcome: Mapped[CaseOutcome | None] = mapped_column(_enum(CaseOutcome))
-    source: Mapped[CaseSource] = mapped_column(_enum(CaseSource))
+    status: Mapped[CaseStatus] = mapped_column(text_enum(CaseStatus, 32), index=True)
+    outcome: Mapped[CaseOutcome | None] = mapped_column(text_enum(CaseOutcome, 32))
+    source: Mapped[CaseSource] = mapped_column(text_enum(CaseSource, 32))
     protection_level: Mapped[ProtectionLevel] = mapped_column(
-        _enum(ProtectionLevel), default=ProtectionLevel.NONE, index=True
+        text_enum(ProtectionLevel, 32), default=ProtectionLevel.NONE, index=True
     )
     opened_at: Mapped[datetime] = mapped_column(index=True)
     closed_at: Mapped[datetime | None]
@@ -118,7 +114,7 @@ class AccessGrant(PublicIdMixin, TimestampMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[GrantKind] = mapped_column(_enum(GrantKind))
+    kind: Mapped[GrantKind] = mapped_column(text_enum(GrantKind, 32))
     reason: Mapped[str] = mapped_column(EncryptedText)
     expires_at: Mapped[datetime]
     reviewed_at: Mapped[datetime | None]
@@ -195,7 +191,7 @@ class ThreatAssessment(PublicIdMixin, TimestampMixin, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
-    level: Mapped[ThreatLevel] = mapped_column(_enum(ThreatLevel))
+    level: Mapped[ThreatLevel] = mapped_column(text_enum(ThreatLevel, 32))
     assessed_by_police: Mapped[bool]
     assessor_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
@@ -251,5 +247,5 @@ class Intervention(PublicIdMixin, TimestampMixin, Base):
     provider: Mapped[str | None] = mapped_column(sa.String(200))
     starts_on: Mapped[date | None]
     ends_on: Mapped[date | None]
-    status: Mapped[InterventionStatus] = mapped_column(_enum(InterventionStatus))
+    status: Mapped[InterventionStatus] = mapped_column(text_enum(InterventionStatus, 32))
     outcome: Mapped[str | None] = mapped_column(EncryptedText)

@@ -5,7 +5,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base, PublicIdMixin, TimestampMixin
+from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 from app.orgs.models import Organisation
 
 
@@ -42,14 +42,7 @@ class Consent(PublicIdMixin, TimestampMixin, Base):
         sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
     purposes: Mapped[str] = mapped_column(sa.String(200))  # comma-separated Purpose values
-    method: Mapped[ConsentMethod] = mapped_column(
-        sa.Enum(
-            ConsentMethod,
-            native_enum=False,
-            length=10,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    method: Mapped[ConsentMethod] = mapped_column(text_enum(ConsentMethod, 10))
     # None while a digital consent awaits the client's answer.
     given: Mapped[bool | None]
     answered_at: Mapped[datetime | None]

@@ -9,12 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.crypto import EncryptedText
-from app.core.db import Base, PublicIdMixin, TimestampMixin
+from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 from app.orgs.models import Organisation
-
-
-def _enum(e: type[enum.Enum]) -> sa.Enum:
-    return sa.Enum(e, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
 
 
 class ConsultationStatus(enum.StrEnum):
@@ -52,7 +48,7 @@ class Consultation(PublicIdMixin, TimestampMixin, Base):
     convened_by_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
-    status: Mapped[ConsultationStatus] = mapped_column(_enum(ConsultationStatus), index=True)
+    status: Mapped[ConsultationStatus] = mapped_column(text_enum(ConsultationStatus), index=True)
     starts_at: Mapped[datetime] = mapped_column(index=True)
     duration_minutes: Mapped[int]
     place: Mapped[str] = mapped_column(EncryptedText)
@@ -85,7 +81,7 @@ class Invitation(PublicIdMixin, TimestampMixin, Base):
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     user: Mapped[User | None] = relationship(lazy="joined")
-    response: Mapped[Response] = mapped_column(_enum(Response), default=Response.PENDING)
+    response: Mapped[Response] = mapped_column(text_enum(Response), default=Response.PENDING)
     proposed_starts_at: Mapped[datetime | None]
     attended: Mapped[bool | None]
 
@@ -119,7 +115,7 @@ class Action(PublicIdMixin, TimestampMixin, Base):
     )
     description: Mapped[str] = mapped_column(EncryptedText)
     due_on: Mapped[date] = mapped_column(index=True)
-    status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus), default=ActionStatus.OPEN)
+    status: Mapped[ActionStatus] = mapped_column(text_enum(ActionStatus), default=ActionStatus.OPEN)
     outcome: Mapped[str | None] = mapped_column(EncryptedText)
 
 

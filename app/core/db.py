@@ -1,5 +1,6 @@
 """Declarative base shared by every feature's models."""
 
+import enum
 import uuid
 from datetime import UTC, datetime
 
@@ -46,6 +47,14 @@ class Base(DeclarativeBase):
     registry = registry(
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UtcDateTime},
+    )
+
+
+def text_enum(enum_class: type[enum.Enum], length: int = 20) -> sa.Enum:
+    """An enum stored as its value in a plain string column, the same on both databases
+    (no native PostgreSQL enum types to migrate when a value is added)."""
+    return sa.Enum(
+        enum_class, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
     )
 
 

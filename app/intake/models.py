@@ -7,11 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.crypto import EncryptedText
-from app.core.db import Base, PublicIdMixin, TimestampMixin
-
-
-def _enum(e: type[enum.Enum]) -> sa.Enum:
-    return sa.Enum(e, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
+from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 
 
 class RequestKind(enum.StrEnum):
@@ -65,15 +61,15 @@ class ClientRequest(PublicIdMixin, TimestampMixin, Base):
     organisation_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("organisations.id"), index=True
     )
-    kind: Mapped[RequestKind] = mapped_column(_enum(RequestKind))
-    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), index=True)
-    urgency: Mapped[Urgency] = mapped_column(_enum(Urgency))
+    kind: Mapped[RequestKind] = mapped_column(text_enum(RequestKind))
+    status: Mapped[RequestStatus] = mapped_column(text_enum(RequestStatus), index=True)
+    urgency: Mapped[Urgency] = mapped_column(text_enum(Urgency))
     urgent: Mapped[bool] = mapped_column(default=False, index=True)
     source: Mapped[str] = mapped_column(sa.String(20), default="self_service")
     language: Mapped[str] = mapped_column(sa.String(8))
     submitted_at: Mapped[datetime] = mapped_column(index=True)
     # Relative's request: a person under 18 makes it a report of concern about a child.
-    age_band: Mapped[AgeBand | None] = mapped_column(_enum(AgeBand))
+    age_band: Mapped[AgeBand | None] = mapped_column(text_enum(AgeBand))
     concerns_child: Mapped[bool] = mapped_column(default=False)
     concerns_under_21: Mapped[bool] = mapped_column(default=False)
     relationship_to_person: Mapped[str | None] = mapped_column(EncryptedText)

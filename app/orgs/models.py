@@ -3,7 +3,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, PublicIdMixin, TimestampMixin
+from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 
 
 class OrgKind(enum.StrEnum):
@@ -17,11 +17,7 @@ class Organisation(PublicIdMixin, TimestampMixin, Base):
 
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    kind: Mapped[OrgKind] = mapped_column(
-        sa.Enum(
-            OrgKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-        )
-    )
+    kind: Mapped[OrgKind] = mapped_column(text_enum(OrgKind))
     active: Mapped[bool] = mapped_column(default=True)
     # An agency's functional mailbox, for invitations when no representative is named.
     mailbox: Mapped[str | None] = mapped_column(sa.String(200))

@@ -8,13 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.crypto import EncryptedText
-from app.core.db import Base, PublicIdMixin, TimestampMixin
+from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 from app.orgs.models import Organisation
-
-
-def _enum(e: type[enum.Enum]) -> sa.Enum:
-    return sa.Enum(e, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
-
 
 PARTNER_SERVICES = ("housing", "supported_housing", "addiction_care", "school", "support_staff")
 
@@ -71,7 +66,7 @@ class Placement(PublicIdMixin, TimestampMixin, Base):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
-    status: Mapped[PlacementStatus] = mapped_column(_enum(PlacementStatus), index=True)
+    status: Mapped[PlacementStatus] = mapped_column(text_enum(PlacementStatus), index=True)
     adults: Mapped[int]
     children_ages: Mapped[str] = mapped_column(sa.String(100), default="")
     housing_needs: Mapped[str | None] = mapped_column(EncryptedText)
@@ -102,7 +97,7 @@ class PlacementRequest(PublicIdMixin, TimestampMixin, Base):
     placement: Mapped[Placement] = relationship(back_populates="requests")
     partner_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     partner: Mapped[Organisation] = relationship(lazy="joined")
-    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), index=True)
+    status: Mapped[RequestStatus] = mapped_column(text_enum(RequestStatus), index=True)
     respond_by: Mapped[datetime] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(EncryptedText)
@@ -110,5 +105,5 @@ class PlacementRequest(PublicIdMixin, TimestampMixin, Base):
     offer_move_in_on: Mapped[date | None]
     offer_contact: Mapped[str | None] = mapped_column(EncryptedText)
     handed_over_at: Mapped[datetime | None]
-    follow_up: Mapped[FollowUp | None] = mapped_column(_enum(FollowUp))
+    follow_up: Mapped[FollowUp | None] = mapped_column(text_enum(FollowUp))
     report: Mapped[str | None] = mapped_column(EncryptedText)
