@@ -3,8 +3,7 @@ from flask.cli import AppGroup
 
 from app.audit.services import record
 from app.extensions import db
-from app.intake.services import stale_client_accounts
-from app.rules import rule
+from app.retention.services import delete, due_for_deletion
 
 retention_cli = AppGroup("retention", help="Apply the retention rules.")
 
@@ -12,16 +11,13 @@ retention_cli = AppGroup("retention", help="Apply the retention rules.")
 @retention_cli.command("run")
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 def run_command(dry_run: bool) -> None:
-    """Delete what the retention rules say is due (or list it with --dry-run)."""
-    from datetime import timedelta
-
-    limit = rule("unsubmitted_client_account")
-    accounts = stale_client_accounts(timedelta(days=limit.value))
-    click.echo(f"{limit.title} ({limit.value} {limit.unit}): {len(accounts)}")
+    """Delete what the retention rules (app/rules/rules.toml) say is due, or list it."""
+    due = due_for_deletion()
+    for name, count in due.counts().items():
+        click.echo(f"{name}: {count}")
     if dry_run:
         return
-    for account in accounts:
-        db.session.delete(account)
-    record("retention.run", details={"unsubmitted_client_accounts": len(accounts)})
+    delete(due)
+    record("retention.run", details=due.counts())
     db.session.commit()
     click.echo("deleted")
