@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditEvent
-from app.audit.services import verify_chain
+from app.audit.services import record, verify_chain
 from app.auth.models import User
 from app.cases.permissions import is_team_lead_of
 from app.core.access import parse_public_id
 from app.extensions import db
 from app.oversight import bp, services
+from app.oversight import statistics as stats
 from app.oversight.forms import LogFilterForm, ReviewForm
 
 FLAG_LABELS = {
@@ -101,3 +102,49 @@ def record_review() -> Any:
             flash(_("The review is recorded."), "success")
             return redirect(url_for("oversight.access_log"))
     return _render(form, 400)
+
+
+# Statistics for evaluation ------------------------------------------------------------------
+
+TABLE_TITLES = {
+    "requests_by_kind": _l("Requests by kind"),
+    "requests_by_month": _l("Requests by month"),
+    "requests_by_language": _l("Requests by language"),
+    "cases_by_source": _l("Cases by source"),
+    "consent_answers": _l("Consent answers"),
+    "consultations": _l("Consultations"),
+    "actions": _l("Actions by status"),
+    "interventions_by_type": _l("Interventions by type"),
+    "placement_answers": _l("Placement requests by answer"),
+    "outcomes": _l("Outcomes at closing"),
+}
+
+
+@bp.route("/statistics")
+def statistics_page() -> str:
+    record("statistics.viewed")
+    return render_template(
+        "oversight/statistics.html",
+        tables=stats.team_tables(current_user.organisation_id),
+        durations=stats.durations(current_user.organisation_id),
+        titles=TABLE_TITLES,
+    )
+
+
+@bp.route("/statistics.csv")
+def statistics_csv() -> Response:
+    record("statistics.exported")
+    body = stats.as_csv(stats.team_tables(current_user.organisation_id))
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="statistics.csv"'},
+    )
+
+
+@bp.route("/statistics/charts/<key>.png")
+def statistics_chart(key: str) -> Response:
+    tables = {t.key: t for t in stats.team_tables(current_user.organisation_id)}
+    if key not in tables:
+        abort(404)
+    return Response(stats.chart_png(tables[key], str(TABLE_TITLES[key])), mimetype="image/png")

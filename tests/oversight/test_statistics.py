@@ -1,0 +1,59 @@
+"""Statistics: small cells suppressed in the page and the CSV; no formulas; no personal data."""
+
+import csv
+import io
+
+import sqlalchemy as sa
+
+from app.auth.models import Role
+from app.extensions import db
+from app.intake.models import ClientRequest
+from app.oversight.statistics import Table, as_csv
+
+
+def lead(make_account, new_browser, log_in):
+    browser = new_browser()
+    log_in(browser, make_account(Role.TEAM_LEAD))
+    return browser
+
+
+def test_small_counts_are_suppressed_on_the_page_and_in_the_csv(
+    app, client_browser, fill_request, make_account, new_browser, log_in
+):
+    fill_request(client_browser)  # one defector request: a count of 1
+    browser = lead(make_account, new_browser, log_in)
+    page = browser.get("/team/statistics").get_data(as_text=True)
+    assert "<td>defector</td><td>&lt;5</td>" in page
+    assert "<td>defector</td><td>1</td>" not in page
+    exported = browser.client.get("/team/statistics.csv")
+    assert exported.headers["Content-Disposition"].startswith("attachment")
+    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True))))
+    assert ["requests_by_kind", "defector", "<5"] in rows
+    with app.app_context():
+        reference = db.session.scalar(sa.select(ClientRequest.reference))
+    assert reference not in page and "stilla-flod" not in page and "blåbär" not in page
+
+
+def test_the_csv_is_safe_from_formula_injection():
+    body = as_csv([Table("=HYPERLINK(1)", [("+cmd|' /C calc'!A0", 7), ("@SUM(1)", 9), ("-2", 12)])])
+    rows = list(csv.reader(io.StringIO(body)))[1:]
+    assert all(cell[:1] not in "=+-@" for row in rows for cell in row)
+    assert rows[0][1] == "'+cmd|' /C calc'!A0"
+
+
+def test_charts_are_images_drawn_on_the_server(
+    client_browser, fill_request, make_account, new_browser, log_in
+):
+    fill_request(client_browser)
+    response = lead(make_account, new_browser, log_in).client.get(
+        "/team/statistics/charts/requests_by_kind.png"
+    )
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.get_data()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_administrators_and_caseworkers_cannot_see_statistics(make_account, new_browser, log_in):
+    for role in (Role.ADMIN, Role.CASEWORKER):
+        browser = new_browser()
+        log_in(browser, make_account(role))
+        assert browser.get("/team/statistics").status_code == 403
