@@ -3,7 +3,6 @@
 import pytest
 
 from app.auth.models import Role
-from app.cases.models import GrantKind
 
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 
@@ -123,4 +122,3 @@ def test_break_the_glass_is_flagged_for_the_team_lead(app, scene, people):
         )
         assert '"flagged":true' in event.details
         assert "akut kris" not in event.details
-    assert GrantKind.BREAK_GLASS.value == "break_glass"
