@@ -13,8 +13,8 @@ from app.auth.forms import ConfirmForm, PasswordChangeForm
 from app.auth.models import UserSession
 from app.auth.sessions import expiry_reason, forget_in_browser, open_sessions_of, require_session
 from app.auth.stepup import step_up_required
-from app.auth.views import form_status
 from app.core.access import get_or_404
+from app.core.http import form_status
 
 
 def owns_session(user: object, user_session: UserSession) -> bool:

@@ -13,6 +13,7 @@ from app.auth import bp, services, totp
 from app.auth.forms import CodeForm, ConfirmForm, LoginForm, RecoveryForm
 from app.auth.guard import public, second_factor_pending
 from app.auth.sessions import bind_to_browser, current_session, forget_in_browser, require_session
+from app.core.http import form_status
 from app.core.urls import safe_next
 from app.extensions import limiter
 
@@ -49,11 +50,6 @@ code_attempts = limiter.shared_limit(
     methods=["POST"],
     deduct_when=failed,
 )
-
-
-def form_status() -> int:
-    """A form shown again after a POST is a refusal of bad input: 400, not 200."""
-    return 400 if request.method == "POST" else 200
 
 
 def _after_login() -> Response:

@@ -96,6 +96,11 @@ INTERVENTION_STATUS_LABELS = {
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
 
 
+def parse_ages(text: str | None) -> list[int]:
+    """Children's ages as typed ("4, 9"), already checked by the field's pattern."""
+    return [int(age) for age in (text or "").replace(" ", "").split(",") if age]
+
+
 def single_line(label: object, max_length: int, *, required: bool = False) -> StringField:
     first = REQUIRED if required else Optional()
     return StringField(label, validators=[first, Length(max=max_length), SingleLine()])

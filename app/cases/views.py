@@ -13,7 +13,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth.models import Role, User
-from app.auth.views import form_status
 from app.cases import bp, services
 from app.cases.deadlines import deadlines_for, open_deadlines
 from app.cases.forms import (
@@ -35,6 +34,7 @@ from app.cases.forms import (
     ProtectionForm,
     StatusForm,
     ThreatForm,
+    parse_ages,
 )
 from app.cases.models import (
     AccessGrant,
@@ -68,6 +68,7 @@ from app.consent.models import Consent, ConsentMethod, Purpose
 from app.consultations import services as consultation_services
 from app.core.access import get_or_404, parse_public_id
 from app.core.clock import utcnow
+from app.core.http import form_status
 from app.extensions import db
 from app.intake.choices import INTERVENTIONS
 from app.intake.models import ClientRequest
@@ -404,7 +405,7 @@ def identity(case_id: str) -> Any:
     form = IdentityForm()
     if not form.validate_on_submit():
         return _render_case(found, 400, identity_form=form)
-    ages = [int(a) for a in (form.children_ages.data or "").replace(" ", "").split(",") if a]
+    ages = parse_ages(form.children_ages.data)
     try:
         duplicates = services.update_identity(
             found,

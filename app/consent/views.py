@@ -11,13 +11,14 @@ from flask_login import current_user
 
 from app.auth import services as auth_services
 from app.auth.sessions import require_session
-from app.auth.views import code_attempts, form_status
+from app.auth.views import code_attempts
 from app.cases.models import Case
 from app.consent import bp, services
 from app.consent.forms import ConsentAnswerForm, ConsentWithdrawForm
 from app.consent.models import Consent
 from app.consent.permissions import owns_consent
 from app.core.access import get_or_404
+from app.core.http import form_status
 from app.extensions import db
 from app.intake.permissions import is_client
 

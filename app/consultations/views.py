@@ -15,7 +15,6 @@ from app.auth.guard import public
 from app.auth.models import User
 from app.auth.services import AccountError, WeakPassword
 from app.auth.sessions import bind_to_browser
-from app.auth.views import form_status
 from app.cases.forms import THREAT_LABELS
 from app.cases.models import Case, ThreatLevel
 from app.cases.permissions import can_edit_case, is_team_member
@@ -43,6 +42,7 @@ from app.consultations.permissions import (
 )
 from app.core.access import get_or_404, parse_public_id
 from app.core.clock import utcnow
+from app.core.http import form_status
 from app.extensions import db, limiter
 from app.orgs.models import Organisation
 from app.rules import LOCAL_TIME

@@ -102,6 +102,22 @@ def update() -> None:
         "--no-fuzzy-matching",
         "--ignore-obsolete",
     )
+    _english_is_the_source()
+
+
+def _english_is_the_source() -> None:
+    """The msgids are English: the English catalogue repeats them, so nobody types it."""
+    from babel.messages.pofile import read_po, write_po
+
+    path = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalogue = read_po(handle, locale="en")
+    for message in catalogue:
+        if message.id:
+            message.string = tuple(message.id) if isinstance(message.id, tuple) else message.id
+            message.flags.discard("fuzzy")
+    with path.open("wb") as handle:
+        write_po(handle, catalogue, width=76)
 
 
 @translate_cli.command("compile")

@@ -26,9 +26,9 @@ from app.auth.forms import ConfirmForm
 from app.auth.guard import public
 from app.auth.sessions import bind_to_browser, forget_in_browser
 from app.auth.stepup import step_up_required
-from app.auth.views import form_status
 from app.consent.permissions import consents_for_client
 from app.core.access import get_or_404
+from app.core.http import form_status
 from app.extensions import limiter
 from app.intake import bp, services
 from app.intake.choices import STATUS_TIMELINE

@@ -8,8 +8,8 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.views import form_status
 from app.core.access import get_or_404
+from app.core.http import form_status
 from app.intake.forms import MessageForm
 from app.intake.models import ClientRequest
 from app.messages import bp, services

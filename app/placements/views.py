@@ -10,11 +10,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.auth.views import form_status
+from app.cases.forms import parse_ages
 from app.cases.models import Case
 from app.cases.permissions import can_edit_case, is_team_lead_of, is_team_member
 from app.consent.services import NotCovered
 from app.core.access import get_or_404, parse_public_id
+from app.core.http import form_status
 from app.extensions import db
 from app.placements import bp, partner_bp, services
 from app.placements.forms import (
@@ -55,7 +56,7 @@ def new_placement(case_id: str) -> Any:
     case = get_or_404(Case, case_id, for_user=current_user, allowed=can_edit_case)
     form = PlacementForm()
     if form.validate_on_submit():
-        ages = [int(a) for a in (form.children_ages.data or "").replace(" ", "").split(",") if a]
+        ages = parse_ages(form.children_ages.data)
         placement = services.create_placement(
             case,
             current_user,
