@@ -1,6 +1,6 @@
 """Every feature's models, imported together so the metadata (and Alembic) sees them all."""
 
-from app.audit.models import AuditEvent, AuditHead
+from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from app.auth.models import RecoveryCode, User, UserSession
 from app.cases.models import (
     AccessGrant,
@@ -28,12 +28,14 @@ from app.orgs.models import Organisation
 from app.oversight.models import AccessReview
 from app.placements.models import PartnerProfile, Placement, PlacementRequest
 from app.rules.models import Deadline
+from app.settings.models import SiteSetting
 
 __all__ = [
     "AccessGrant",
     "AccessReview",
     "AccountInvitation",
     "Action",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
     "Case",
@@ -58,6 +60,7 @@ __all__ = [
     "RecoveryCode",
     "RequestAddition",
     "RequestDraft",
+    "SiteSetting",
     "ThreatAssessment",
     "ThreatGroup",
     "User",

@@ -20,6 +20,7 @@ from app.intake.choices import (
     URGENCY_LABELS,
 )
 from app.intake.models import AgeBand, RequestKind, RequestStatus, Urgency
+from app.settings import services as site_settings
 
 ROLE_LABELS = {
     Role.CLIENT: _l("Client"),
@@ -60,12 +61,13 @@ LABEL_HELPERS = {
 
 def template_context() -> dict[str, Any]:
     locale = str(get_locale() or "sv")
+    chosen = site_settings.current()
     return {
         "current_locale": locale,
         "current_dir": text_direction(locale),
         "languages": available_languages(),
-        "quick_exit_url": current_app.config["QUICK_EXIT_URL"],
-        "neutral_title": current_app.config["NEUTRAL_TITLE"],
+        "quick_exit_url": chosen.quick_exit_url,
+        "neutral_title": chosen.neutral_title,
         "team_phone": current_app.config["TEAM_PHONE"],
         # formdata=None: rendering an error page must never read (or choke on) the body.
         "logout_form": ConfirmForm(formdata=None),

@@ -1,21 +1,41 @@
-"""Account administration for the administrator's own organisation. No case content here."""
+"""Administration: accounts, organisations and installation settings. No case content here:
+nothing in this module reads a case, a request or a message."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.admin import bp
+from app.admin import services as admin_services
+from app.admin.forms import KIND_LABELS, InviteForm, OrganisationForm, SettingsForm
 from app.auth import services
 from app.auth.forms import ConfirmForm
-from app.auth.models import User
-from app.auth.permissions import can_manage_user, can_manage_users
+from app.auth.models import Role, User
+from app.auth.permissions import (
+    can_change_settings,
+    can_edit_organisation,
+    can_manage_organisations,
+    can_manage_user,
+    can_manage_users,
+    invitable_roles,
+)
 from app.auth.stepup import step_up_required
 from app.core.access import get_or_404
+from app.core.http import form_status
 from app.extensions import db
+from app.i18n import language_name
+from app.orgs import services as orgs
+from app.orgs.models import Organisation, OrgKind
+from app.rules import rule
+from app.settings import services as site_settings
+from app.settings.services import EDITABLE_PERIODS, LANGUAGES_KEY, PERIOD_PREFIX
+from app.templating import role_label
 
 
 @bp.before_request
@@ -24,8 +44,24 @@ def only_administrators() -> None:
         abort(403)
 
 
+@bp.context_processor
+def administration_context() -> dict[str, Any]:
+    return {
+        "can_manage_organisations": can_manage_organisations(current_user),
+        "org_kind_label": lambda kind: KIND_LABELS[kind],
+    }
+
+
 def _managed_user(user_id: str) -> User:
     return get_or_404(User, user_id, for_user=current_user, allowed=can_manage_user)
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+# Accounts ------------------------------------------------------------------------------------
 
 
 @bp.route("/users")
@@ -36,6 +72,39 @@ def users() -> str:
         .order_by(User.username)
     ).all()
     return render_template("admin/users.html", users=staff, form=ConfirmForm())
+
+
+def _invitation_targets() -> list[Organisation]:
+    organisations = db.session.scalars(
+        sa.select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name)
+    ).all()
+    return [org for org in organisations if invitable_roles(current_user, org)]
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+@step_up_required
+def invite() -> Any:
+    targets = {str(org.id): org for org in _invitation_targets()}
+    form = InviteForm()
+    form.organisation.choices = [(key, org.name) for key, org in targets.items()]
+    form.role.choices = [(role.value, str(role_label(role))) for role in Role if role.is_staff]
+    if form.validate_on_submit():
+        organisation = targets[form.organisation.data]
+        role = Role(form.role.data)
+        if role not in invitable_roles(current_user, organisation):
+            form.role.errors = [_("This organisation cannot have members with that role.")]
+        else:
+            admin_services.invite_member(
+                organisation,
+                role,
+                form.email.data,
+                current_user,
+                url_for("join.join", token="TOKEN", _external=True),  # noqa: S106  (placeholder)
+            )
+            flash(_("The invitation is sent. The link works once, for 7 days."), "success")
+            return redirect(url_for("admin.users"))
+        return render_template("admin/invite.html", form=form, targets=targets), 400
+    return render_template("admin/invite.html", form=form, targets=targets), form_status()
 
 
 @bp.route("/users/<user_id>/reset-second-factor", methods=["POST"])
@@ -75,3 +144,91 @@ def activate(user_id: str) -> Response:
     services.set_active(user, True)
     flash(_("%(name)s can log in again.", name=user.username), "success")
     return redirect(url_for("admin.users"))
+
+
+# Organisations -------------------------------------------------------------------------------
+
+
+@bp.route("/organisations")
+def organisations() -> str:
+    _require(can_manage_organisations(current_user))
+    listed = db.session.scalars(
+        sa.select(Organisation).order_by(Organisation.kind, Organisation.name)
+    ).all()
+    return render_template("admin/organisations.html", organisations=listed)
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@step_up_required
+def new_organisation() -> Any:
+    _require(can_manage_organisations(current_user))
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        org = orgs.add_organisation(form.name.data, OrgKind(form.kind.data), form.mailbox.data)
+        flash(_("%(name)s is added.", name=org.name), "success")
+        return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation.html", form=form, org=None), form_status()
+
+
+@bp.route("/organisations/<org_id>", methods=["GET", "POST"])
+@step_up_required
+def edit_organisation(org_id: str) -> Any:
+    org = get_or_404(Organisation, org_id, for_user=current_user, allowed=can_edit_organisation)
+    form = OrganisationForm(obj=org)
+    form.kind.render_kw = {"disabled": True}  # what an organisation is never changes
+    form.kind.data = org.kind.value
+    if form.validate_on_submit():
+        if org.id == current_user.organisation_id and not form.active.data:
+            form.active.errors = [_("You cannot deactivate your own organisation.")]
+        else:
+            orgs.update_organisation(org, form.name.data, form.mailbox.data, form.active.data)
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.organisations"))
+        return render_template("admin/organisation.html", form=form, org=org), 400
+    return render_template("admin/organisation.html", form=form, org=org), form_status()
+
+
+# Settings ------------------------------------------------------------------------------------
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@step_up_required
+def settings() -> Any:
+    _require(can_change_settings(current_user))
+    chosen = site_settings.current()
+    form = SettingsForm()
+    public: tuple[str, ...] = current_app.config["PUBLIC_LANGUAGES"]
+    form.enabled_languages.choices = [(code, language_name(code)) for code in public]
+    if not form.is_submitted():
+        for key in EDITABLE_PERIODS:
+            getattr(form, key).data = rule(key).value
+        form.enabled_languages.data = list(chosen.enabled_languages)
+        form.quick_exit_url.data = chosen.quick_exit_url
+        form.neutral_title.data = chosen.neutral_title
+    if form.validate_on_submit():
+        if "sv" not in form.enabled_languages.data:
+            # Swedish is the portal's own language and every fallback ends there.
+            form.enabled_languages.errors = [_("Swedish must stay offered.")]
+        else:
+            proposed: dict[str, Any] = {
+                PERIOD_PREFIX + key: getattr(form, key).data for key in EDITABLE_PERIODS
+            }
+            proposed[LANGUAGES_KEY] = [c for c in public if c in form.enabled_languages.data]
+            proposed[site_settings.QUICK_EXIT_KEY] = form.quick_exit_url.data.strip()
+            proposed[site_settings.TITLE_KEY] = form.neutral_title.data.strip()
+            in_force: dict[str, Any] = {
+                **{PERIOD_PREFIX + key: rule(key).value for key in EDITABLE_PERIODS},
+                LANGUAGES_KEY: list(chosen.enabled_languages),
+                site_settings.QUICK_EXIT_KEY: chosen.quick_exit_url,
+                site_settings.TITLE_KEY: chosen.neutral_title,
+            }
+            # Only what differs is stored, so a default left alone follows future defaults.
+            changes = {k: v for k, v in proposed.items() if v != in_force[k]}
+            site_settings.save(changes, current_user)
+            flash(_("Settings saved."), "success")
+            return redirect(url_for("admin.settings"))
+        return render_template("admin/settings.html", form=form, law=rule("records_deletion")), 400
+    return (
+        render_template("admin/settings.html", form=form, law=rule("records_deletion")),
+        form_status(),
+    )

@@ -44,3 +44,21 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditCheckpoint(Base):
+    """Where the chain resumes after old events were deleted by the retention rules.
+
+    It records the last deleted event's number and hash, signed with AUDIT_KEY: whoever can
+    edit the database cannot forge one to hide a deletion of their own.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    deleted: Mapped[int]
+    created_at: Mapped[datetime]
+    signature: Mapped[str] = mapped_column(sa.String(64))

@@ -13,12 +13,13 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 
-from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from app.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent, AuditHead
 from app.core.clock import as_utc, utcnow
 from app.extensions import db
 
@@ -118,8 +119,73 @@ def event_hash(event: AuditEvent) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()
+    return _mac(payload)
+
+
+def _mac(payload: bytes) -> str:
     key = current_app.config["AUDIT_KEY"].encode()
     return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def checkpoint_signature(checkpoint: AuditCheckpoint) -> str:
+    payload = json.dumps(
+        [
+            "checkpoint",
+            checkpoint.seq,
+            checkpoint.hash,
+            checkpoint.deleted,
+            as_utc(checkpoint.created_at).isoformat(timespec="microseconds"),
+        ],
+        separators=(",", ":"),
+    ).encode()
+    return _mac(payload)
+
+
+def latest_checkpoint() -> AuditCheckpoint | None:
+    return db.session.scalars(
+        sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)
+    ).first()
+
+
+def _first_kept(cutoff: datetime) -> sa.ColumnElement[bool]:
+    """Events before the first one at or after the cutoff: always a prefix of the chain."""
+    first_kept = db.session.scalar(
+        sa.select(sa.func.min(AuditEvent.seq)).where(AuditEvent.occurred_at >= cutoff)
+    )
+    return AuditEvent.seq < first_kept if first_kept is not None else sa.true()
+
+
+def count_events_before(cutoff: datetime) -> int:
+    """How many events `delete_events_before(cutoff)` would delete."""
+    query = sa.select(sa.func.count(AuditEvent.seq)).where(_first_kept(cutoff))
+    return db.session.scalar(query) or 0
+
+
+def delete_events_before(cutoff: datetime) -> int:
+    """Delete the oldest events, up to the first one at or after `cutoff`, and leave a
+    signed checkpoint so the rest of the chain still verifies.
+
+    Only a prefix of the chain can go: deleting from the middle would be indistinguishable
+    from tampering. Returns how many events were deleted.
+    """
+    last = db.session.execute(
+        sa.select(AuditEvent.seq, AuditEvent.hash)
+        .where(_first_kept(cutoff))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return 0
+    deleted: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
+        sa.delete(AuditEvent).where(AuditEvent.seq <= last.seq)
+    )
+    checkpoint = AuditCheckpoint(
+        seq=last.seq, hash=last.hash, deleted=deleted.rowcount, created_at=utcnow()
+    )
+    checkpoint.signature = checkpoint_signature(checkpoint)
+    db.session.add(checkpoint)
+    db.session.flush()
+    return deleted.rowcount
 
 
 @dataclass(frozen=True)
@@ -132,11 +198,20 @@ class ChainProblem:
 
 
 def verify_chain(batch_size: int = 5000) -> list[ChainProblem]:
-    """Walk the whole chain and report every altered, inserted or deleted event."""
+    """Walk the whole chain and report every altered, inserted or deleted event.
+
+    After retention has deleted old events, the walk starts at the newest checkpoint,
+    whose signature proves the deletion was the retention rule's and not someone else's.
+    """
     problems: list[ChainProblem] = []
     expected_seq = 1
     prev_hash = GENESIS_HASH
-    for event in _events_in_order(batch_size):
+    checkpoint = latest_checkpoint()
+    if checkpoint is not None:
+        if not hmac.compare_digest(checkpoint.signature, checkpoint_signature(checkpoint)):
+            problems.append(ChainProblem(checkpoint.seq, "the checkpoint is forged or altered"))
+        expected_seq, prev_hash = checkpoint.seq + 1, checkpoint.hash
+    for event in _events_in_order(batch_size, after=expected_seq - 1):
         if event.seq != expected_seq:
             problems.append(
                 ChainProblem(event.seq, f"expected event {expected_seq} here: events are missing")
@@ -159,8 +234,7 @@ def verify_chain(batch_size: int = 5000) -> list[ChainProblem]:
     return problems
 
 
-def _events_in_order(batch_size: int) -> Iterator[AuditEvent]:
-    after = 0
+def _events_in_order(batch_size: int, after: int) -> Iterator[AuditEvent]:
     while True:
         batch = db.session.scalars(
             sa.select(AuditEvent)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.auth.models import User
+from app.auth.models import Role, User
 from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 from app.orgs.models import Organisation
@@ -117,6 +117,8 @@ class Action(PublicIdMixin, TimestampMixin, Base):
     due_on: Mapped[date] = mapped_column(index=True)
     status: Mapped[ActionStatus] = mapped_column(text_enum(ActionStatus), default=ActionStatus.OPEN)
     outcome: Mapped[str | None] = mapped_column(EncryptedText)
+    # When it was marked done: whether actions are done on time is part of the evaluation.
+    done_at: Mapped[datetime | None]
 
 
 class AccountInvitation(PublicIdMixin, TimestampMixin, Base):
@@ -135,6 +137,8 @@ class AccountInvitation(PublicIdMixin, TimestampMixin, Base):
     invited_by_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    # What the new account will be: agencies invite representatives, administrators staff.
+    role: Mapped[Role] = mapped_column(text_enum(Role), default=Role.AGENCY_REP)
     consultation_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("consultations.id", ondelete="SET NULL")
     )

@@ -306,6 +306,10 @@ def add_action(
 
 
 def update_action(action: Action, status: ActionStatus, outcome: str | None) -> None:
+    if status is ActionStatus.DONE and action.status is not ActionStatus.DONE:
+        action.done_at = utcnow()
+    elif status is not ActionStatus.DONE:
+        action.done_at = None
     action.status = status
     action.outcome = outcome or None
     record(
@@ -426,6 +430,30 @@ def view_for_representative(consultation: Consultation, representative: User) ->
 INVITATION_VALIDITY = timedelta(days=7)
 
 
+def new_account_invitation(
+    organisation: Organisation,
+    email: str,
+    invited_by: User,
+    role: Role,
+    *,
+    consultation: Consultation | None = None,
+) -> tuple[AccountInvitation, str]:
+    """A single-use invitation; the token goes into the mailed link and is stored hashed."""
+    token = secrets.token_urlsafe(32)
+    invitation = AccountInvitation(
+        organisation_id=organisation.id,
+        email=email,
+        token_hash=hash_token(token),
+        expires_at=utcnow() + INVITATION_VALIDITY,
+        invited_by_id=invited_by.id,
+        role=role,
+        consultation_id=consultation.id if consultation else None,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation, token
+
+
 def invite_representative(
     agency: Organisation,
     email: str,
@@ -437,17 +465,9 @@ def invite_representative(
 
     The link is the only secret in the mail; the mail says nothing about any case.
     """
-    token = secrets.token_urlsafe(32)
-    invitation = AccountInvitation(
-        organisation_id=agency.id,
-        email=email,
-        token_hash=hash_token(token),
-        expires_at=utcnow() + INVITATION_VALIDITY,
-        invited_by_id=invited_by.id,
-        consultation_id=consultation.id if consultation else None,
+    invitation, token = new_account_invitation(
+        agency, email, invited_by, Role.AGENCY_REP, consultation=consultation
     )
-    db.session.add(invitation)
-    db.session.flush()
     with force_locale("sv"):
         enqueue_email(
             email,
@@ -504,8 +524,8 @@ def find_account_invitation(token: str) -> AccountInvitation | None:
 def accept_account_invitation(
     invitation: AccountInvitation, username: str, password: str
 ) -> tuple[UserSession, str]:
-    """Create the representative's account; the session goes on to TOTP enrolment."""
-    user = create_user(username, password, Role.AGENCY_REP, invitation.organisation)
+    """Create the invited account; the session goes on to TOTP enrolment."""
+    user = create_user(username, password, invitation.role, invitation.organisation)
     user.notify_email = invitation.email
     invitation.accepted_at = utcnow()
     if invitation.consultation_id:

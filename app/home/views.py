@@ -6,7 +6,7 @@ from flask import redirect, render_template, url_for
 from flask_login import current_user
 
 from app.auth import services
-from app.auth.permissions import can_manage_users
+from app.auth.permissions import can_change_settings, can_manage_users
 from app.cases.permissions import is_team_lead_of
 from app.consultations.permissions import is_representative
 from app.home import bp
@@ -22,6 +22,7 @@ def index() -> Any:
         "home/index.html",
         remaining_codes=services.remaining_recovery_codes(current_user),
         can_manage_users=can_manage_users(current_user),
+        can_change_settings=can_change_settings(current_user),
         can_use_team_inbox=can_use_team_inbox(current_user),
         is_team_lead=is_team_lead_of(current_user, current_user.organisation_id),
         is_representative=is_representative(current_user),

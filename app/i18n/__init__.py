@@ -12,6 +12,8 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from flask.cli import AppGroup
 from flask_login import current_user
 
+from app.settings import services as site_settings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = PROJECT_ROOT / "translations"
 POT_FILE = TRANSLATIONS / "messages.pot"
@@ -24,8 +26,7 @@ def available_languages() -> tuple[str, ...]:
     if current_user.is_authenticated and current_user.role.is_staff:
         staff: tuple[str, ...] = current_app.config["STAFF_LANGUAGES"]
         return staff
-    public: tuple[str, ...] = current_app.config["PUBLIC_LANGUAGES"]
-    return public
+    return site_settings.current().enabled_languages
 
 
 def select_locale() -> str:

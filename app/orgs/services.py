@@ -1,6 +1,7 @@
 """Operations on organisations."""
 
 import re
+import unicodedata
 
 import sqlalchemy as sa
 
@@ -30,3 +31,32 @@ def create_organisation(slug: str, name: str, kind: OrgKind) -> Organisation:
 
 def get_organisation_by_slug(slug: str) -> Organisation | None:
     return db.session.scalar(sa.select(Organisation).where(Organisation.slug == slug))
+
+
+def slug_for(name: str) -> str:
+    """A free slug made from the name: ASCII, lowercase, hyphens ("Polisen Syd" → polisen-syd)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:56] or "organisation"
+    base = base if len(base) >= 3 else f"{base}-org"
+    slug, number = base, 1
+    while get_organisation_by_slug(slug) is not None:
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
+def add_organisation(name: str, kind: OrgKind, mailbox: str | None) -> Organisation:
+    org = create_organisation(slug_for(name), name, kind)
+    org.mailbox = mailbox or None
+    return org
+
+
+def update_organisation(org: Organisation, name: str, mailbox: str | None, active: bool) -> None:
+    """Rename, set the mailbox, or (de)activate. An organisation is never deleted: cases,
+    consents and disclosures name it, and the trail must keep making sense."""
+    org.name = name.strip()
+    org.mailbox = mailbox or None
+    if org.active != active:
+        record("org.activated" if active else "org.deactivated", subject=org)
+    org.active = active
+    record("org.updated", subject=org)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.audit.services import count_events_before, delete_events_before
 from app.auth.models import User
 from app.cases.models import Case, CaseStatus, Intervention, JournalEntry
 from app.consultations.models import Consultation
@@ -28,6 +29,8 @@ class Due:
     requests: list[ClientRequest] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
     sent_mail: list[OutboxMessage] = field(default_factory=list)
+    audit_events: int = 0
+    audit_cutoff: datetime | None = None
     kept_for_research: int = 0
     kept_for_other_data: int = 0
 
@@ -37,6 +40,7 @@ class Due:
             "requests": len(self.requests),
             "cases": len(self.cases),
             "sent_mail": len(self.sent_mail),
+            "audit_events": self.audit_events,
             "kept_for_research": self.kept_for_research,
             "kept_for_other_data": self.kept_for_other_data,
         }
@@ -118,6 +122,8 @@ def due_for_deletion() -> Due:
             )
         )
     )
+    due.audit_cutoff = utcnow() - timedelta(days=round(rule("audit_events").value * 365.25))
+    due.audit_events = count_events_before(due.audit_cutoff)
     return due
 
 
@@ -134,3 +140,5 @@ def delete(due: Due) -> None:
     for item in [*due.cases, *due.requests, *due.client_accounts, *due.sent_mail]:
         db.session.delete(item)
     db.session.flush()
+    if due.audit_cutoff is not None:
+        due.audit_events = delete_events_before(due.audit_cutoff)

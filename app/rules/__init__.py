@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import calendar
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+from app.settings.services import period_override
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
 LOCAL_TIME = ZoneInfo("Europe/Stockholm")
@@ -49,7 +51,10 @@ def all_rules() -> dict[str, Rule]:
 
 
 def rule(key: str) -> Rule:
-    return all_rules()[key]
+    """The rule in force: rules.toml, with the administrator's value where one is saved."""
+    base = all_rules()[key]
+    value = period_override(key)
+    return base if value is None else replace(base, value=value)
 
 
 def _add_working_days(day: date, count: int) -> date:

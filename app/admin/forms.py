@@ -1,0 +1,100 @@
+"""Forms of the administration pages: organisations, invitations and settings."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from app.cases.forms import REQUIRED
+from app.core.validators import SingleLine
+from app.intake.forms import CheckboxesField
+from app.orgs.models import OrgKind
+from app.settings.services import EDITABLE_PERIODS
+
+EMAIL = Regexp(
+    r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This does not look like an e-mail address.")
+)
+NUMBER = InputRequired(message=_l("Write a whole number."))
+KIND_LABELS = {
+    OrgKind.EXIT_TEAM: _l("Exit team"),
+    OrgKind.AGENCY: _l("Agency"),
+    OrgKind.PARTNER: _l("Relocation partner"),
+}
+
+
+def email_field(label: object, *, required: bool) -> StringField:
+    first = REQUIRED if required else Optional()
+    return StringField(
+        label,
+        validators=[first, Length(max=200), SingleLine(), EMAIL],
+        render_kw={"autocomplete": "off", "inputmode": "email"},
+    )
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[REQUIRED, Length(max=200), SingleLine()])
+    kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in KIND_LABELS.items()])
+    mailbox = email_field(_l("Functional mailbox (for invitations)"), required=False)
+    active = BooleanField(_l("Active"), default=True)
+
+
+class InviteForm(FlaskForm):
+    organisation = SelectField(_l("Organisation"), validators=[REQUIRED])
+    role = SelectField(_l("Role"), validators=[REQUIRED])
+    email = email_field(_l("E-mail address"), required=True)
+
+
+class HttpsUrl:
+    """The quick-exit target must be a plain https address of an ordinary site."""
+
+    message = _l("Write a full address that starts with https://.")
+
+    def __call__(self, form: object, field: StringField) -> None:
+        value = field.data or ""
+        if not value.startswith("https://") or len(value) <= len("https://") or " " in value:
+            raise ValidationError(str(self.message))
+
+
+def period_field(rule_key: str, label: object) -> IntegerField:
+    bounds = EDITABLE_PERIODS[rule_key]
+    return IntegerField(
+        label, validators=[NUMBER, NumberRange(min=bounds.minimum, max=bounds.maximum)]
+    )
+
+
+class SettingsForm(FlaskForm):
+    # Field names are the rule keys they set (see app/settings/services.py).
+    first_contact_acute = period_field(
+        "first_contact_acute",
+        _l("First contact after an urgent request (working days; 0 is the same day)"),
+    )
+    first_contact_other = period_field(
+        "first_contact_other", _l("First contact after other requests (working days)")
+    )
+    unsubmitted_client_account = period_field(
+        "unsubmitted_client_account",
+        _l("Client accounts that never submitted are removed after (days)"),
+    )
+    request_without_case = period_field(
+        "request_without_case", _l("Requests that never became a case are deleted after (months)")
+    )
+    sent_mail = period_field("sent_mail", _l("Sent e-mail is deleted after (days)"))
+    audit_events = period_field("audit_events", _l("Audit events are deleted after (years)"))
+    enabled_languages = CheckboxesField(_l("Languages offered to the public"), choices=[])
+    quick_exit_url = StringField(
+        _l("Where “Leave this page quickly” goes"),
+        validators=[REQUIRED, Length(max=200), SingleLine(), HttpsUrl()],
+    )
+    neutral_title = StringField(
+        _l("Neutral page title (shown in browser tabs and history)"),
+        validators=[REQUIRED, Length(max=60), SingleLine()],
+    )

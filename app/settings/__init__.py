@@ -1,0 +1,1 @@
+"""Installation settings an administrator may change, stored as data beside the defaults."""

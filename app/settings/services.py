@@ -1,0 +1,108 @@
+"""The settings an administrator may change, their bounds, and the values in force.
+
+Defaults come from configuration (languages, quick exit, page title) and rules.toml
+(periods); a saved choice overrides its default. Reading happens on most requests, so the
+few rows are loaded once per application context.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, g, has_app_context
+
+from app.audit.services import record
+from app.auth.models import User
+from app.core.clock import utcnow
+from app.extensions import db
+from app.settings.models import SiteSetting
+
+
+@dataclass(frozen=True)
+class PeriodBounds:
+    """What a period may be set to; outside these it would break a promise or the law."""
+
+    minimum: int
+    maximum: int
+
+
+# Periods the team may tune. The five-year deletion of records is the law (SoL 12:1), not
+# a choice, so it is shown but not editable; the rest are targets and data-minimisation
+# periods the municipality decides itself.
+EDITABLE_PERIODS: dict[str, PeriodBounds] = {
+    "first_contact_acute": PeriodBounds(0, 2),
+    "first_contact_other": PeriodBounds(1, 10),
+    "unsubmitted_client_account": PeriodBounds(1, 30),
+    "request_without_case": PeriodBounds(1, 24),
+    "sent_mail": PeriodBounds(1, 90),
+    "audit_events": PeriodBounds(2, 10),
+}
+LANGUAGES_KEY = "enabled_languages"
+QUICK_EXIT_KEY = "quick_exit_url"
+TITLE_KEY = "neutral_title"
+PERIOD_PREFIX = "period:"
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    periods: dict[str, int]
+    enabled_languages: tuple[str, ...]
+    quick_exit_url: str
+    neutral_title: str
+
+
+def _saved() -> dict[str, Any]:
+    if "site_settings" not in g:
+        rows = db.session.execute(sa.select(SiteSetting.key, SiteSetting.value)).all()
+        g.site_settings = {key: json.loads(value) for key, value in rows}
+    saved: dict[str, Any] = g.site_settings
+    return saved
+
+
+def current() -> SiteSettings:
+    saved = _saved()
+    public: tuple[str, ...] = current_app.config["PUBLIC_LANGUAGES"]
+    enabled = saved.get(LANGUAGES_KEY)
+    return SiteSettings(
+        periods={
+            key[len(PERIOD_PREFIX) :]: int(value)
+            for key, value in saved.items()
+            if key.startswith(PERIOD_PREFIX)
+        },
+        # A language removed from the installation since it was chosen is simply dropped.
+        enabled_languages=tuple(code for code in public if enabled is None or code in enabled),
+        quick_exit_url=saved.get(QUICK_EXIT_KEY) or current_app.config["QUICK_EXIT_URL"],
+        neutral_title=saved.get(TITLE_KEY) or current_app.config["NEUTRAL_TITLE"],
+    )
+
+
+def period_override(rule_key: str) -> int | None:
+    """The administrator's value for a rule, if one is saved (outside an app: none)."""
+    if not has_app_context() or rule_key not in EDITABLE_PERIODS:
+        return None
+    return current().periods.get(rule_key)
+
+
+def save(changes: dict[str, Any], by: User) -> list[str]:
+    """Store the changed values and audit each changed key (the trail speaks in
+    identifiers, so the values stay out of it). Returns the keys that changed."""
+    existing = {row.key: row for row in db.session.scalars(sa.select(SiteSetting))}
+    changed: list[str] = []
+    for key, value in changes.items():
+        encoded = json.dumps(value, ensure_ascii=False)
+        row = existing.get(key)
+        if row is not None and row.value == encoded:
+            continue
+        if row is None:
+            row = SiteSetting(key=key)
+            db.session.add(row)
+        row.value = encoded
+        row.updated_at = utcnow()
+        row.updated_by_id = by.id
+        changed.append(key)
+        record("settings.changed", subject_type="site_setting", subject_id=key)
+    g.pop("site_settings", None)
+    return changed
