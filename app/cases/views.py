@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -382,6 +382,31 @@ def _interventions(case: Case) -> list[Intervention]:
 def case(case_id: str) -> Any:
     found = get_case_or_404(case_id, for_user=current_user)
     return _render_case(found)
+
+
+@bp.route("/cases/<case_id>/extract")
+def register_extract(case_id: str) -> str:
+    # The extract holds identity and location, so it follows who may see them.
+    found = get_or_404(Case, case_id, for_user=current_user, allowed=can_see_identity)
+    return render_template("cases/extract.html", case=found, data=_extract(found))
+
+
+def _extract(case: Case) -> dict[str, Any]:
+    # Imported on use: the extract reads every feature's models, and importing them all
+    # while this blueprint registers would close an import cycle through consent/intake.
+    from app.cases.extract import register_extract
+
+    return register_extract(case)
+
+
+@bp.route("/cases/<case_id>/extract.json")
+def register_extract_json(case_id: str) -> Response:
+    found = get_or_404(Case, case_id, for_user=current_user, allowed=can_see_identity)
+    response = jsonify(_extract(found))
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="register-extract-{found.reference}.json"'
+    )
+    return response
 
 
 def _editable(case_id: str) -> Case:

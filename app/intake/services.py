@@ -248,6 +248,11 @@ def delete_client_account(client: User) -> dict[str, int]:
 def export_client_data(client: User) -> dict[str, Any]:
     """Everything the portal holds about the client (GDPR art. 15), as plain data."""
     record("client.data_exported", subject=client)
+    return client_data(client)
+
+
+def client_data(client: User) -> dict[str, Any]:
+    """What "download my data" gives; a caseworker's register extract contains the same."""
     return {
         "account": {
             "username": client.username,
@@ -257,11 +262,11 @@ def export_client_data(client: User) -> dict[str, Any]:
             "second_factor_enrolled": client.has_totp,
         },
         "draft": load_draft(client) or None,
-        "requests": [_export_request(request) for request in requests_of(client)],
+        "requests": [export_request(request) for request in requests_of(client)],
     }
 
 
-def _export_request(request: ClientRequest) -> dict[str, Any]:
+def export_request(request: ClientRequest) -> dict[str, Any]:
     messages = db.session.scalars(
         sa.select(Message).where(Message.request_id == request.id).order_by(Message.created_at)
     )

@@ -1,10 +1,15 @@
 """The audit chain: every login is recorded, and `flask audit verify` catches tampering."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
-from app.audit.models import AuditEvent
-from app.audit.services import record, verify_chain
+from app.audit.models import AuditCheckpoint, AuditEvent
+from app.audit.services import delete_events_before, record, verify_chain
+from app.core.clock import utcnow
 from app.extensions import db
+from app.retention.services import delete, due_for_deletion
+from app.rules import rule
 
 
 def actions(app):
@@ -104,3 +109,48 @@ def test_audit_details_refuse_free_text(app):
 
     with app.app_context(), pytest.raises(ValueError):
         record("test.event", details={"note": "x" * 500})
+
+
+def _events_at(app, count, action):
+    with app.app_context():
+        for _ in range(count):
+            record(action)
+        db.session.commit()
+
+
+def test_retention_deletes_old_events_and_the_rest_still_verifies(app, clock):
+    _events_at(app, 3, "old.event")
+    years = rule("audit_events").value
+    clock.shift(timedelta(days=round(365.25 * years) - 30))
+    _events_at(app, 2, "recent.event")
+    clock.shift(timedelta(days=40))
+    with app.app_context():
+        due = due_for_deletion()
+        assert due.audit_events == 3  # the recent ones are not yet old enough
+        delete(due)
+        db.session.commit()
+        assert db.session.scalars(sa.select(AuditEvent.action)).all() == ["recent.event"] * 2
+        checkpoint = db.session.scalars(sa.select(AuditCheckpoint)).one()
+        assert (checkpoint.seq, checkpoint.deleted) == (3, 3)
+        assert verify_chain() == []
+    assert _verify(app).exit_code == 0
+
+
+def test_a_forged_checkpoint_or_a_deletion_past_it_is_caught(app, clock):
+    _events_at(app, 3, "old.event")
+    clock.shift(timedelta(days=10))
+    _events_at(app, 3, "recent.event")
+    with app.app_context():
+        assert delete_events_before(utcnow() - timedelta(days=5)) == 3
+        db.session.commit()
+        # Someone hides event 4 by deleting it and moving the checkpoint over it.
+        db.session.execute(sa.text("DELETE FROM audit_events WHERE seq = 4"))
+        db.session.execute(sa.text("UPDATE audit_checkpoints SET seq = 4"))
+        db.session.commit()
+        problems = verify_chain()
+    assert any("checkpoint" in p.problem for p in problems)
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE audit_checkpoints SET seq = 3"))
+        db.session.commit()
+        problems = verify_chain()
+    assert [p.seq for p in problems] == [5, 5]  # missing event 4: gap and broken link
