@@ -74,6 +74,7 @@ from app.intake.choices import INTERVENTIONS
 from app.intake.models import ClientRequest
 from app.messages import services as messages
 from app.orgs.models import Organisation, OrgKind
+from app.oversight import services as oversight
 from app.placements import services as placement_services
 from app.rules.models import Deadline
 
@@ -682,6 +683,8 @@ def overview() -> str:
         workload=workload,
         items=[i for i in items if i.overdue],
         grants=services.grants_to_review(current_user.organisation_id),
+        # The monthly access-log review is the lead's duty: remind where they look daily.
+        unreviewed=oversight.unreviewed_previous_month(current_user.organisation_id),
         users={u.id: u for u in team},
         form=GrantForm(formdata=None),
     )

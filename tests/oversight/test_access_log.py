@@ -53,9 +53,8 @@ def test_the_unreviewed_month_is_reminded_until_a_review_is_recorded(
 ):
     lead = lead_browser(make_account, new_browser, log_in)
     month = previous_month()
-    assert f"for {month} has not been reviewed" in lead.get("/team/access-log").get_data(
-        as_text=True
-    )
+    for page in ("/team/access-log", "/team/overview"):
+        assert f"for {month} has not been reviewed" in lead.get(page).get_data(as_text=True)
     bad = lead.post(
         "/team/access-log/reviews",
         {"period": "2026-13", "findings": "x"},
@@ -70,6 +69,7 @@ def test_the_unreviewed_month_is_reminded_until_a_review_is_recorded(
     assert ok.status_code == 302
     page = lead.get("/team/access-log").get_data(as_text=True)
     assert "has not been reviewed" not in page and "Inget avvikande." in page
+    assert "has not been reviewed" not in lead.get("/team/overview").get_data(as_text=True)
     again = lead.post(
         "/team/access-log/reviews",
         {"period": month, "findings": "Igen."},
