@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 from app.auth import services
 from app.auth.models import Role
 from app.core.clock import utcnow
+from app.demo_history import seed_history
 from app.extensions import db
 from app.orgs.models import OrgKind
 from app.orgs.services import create_organisation, get_organisation_by_slug
@@ -124,6 +125,8 @@ def _seed_team_work() -> None:
         },
     )
     intake.submit_request(client, "sv")
+    agencies = [get_organisation_by_slug(slug) for slug in ("polisen-syd", "frivarden-malmo")]
+    seed_history(team, [a for a in agencies if a is not None], partner)
 
 
 @demo_cli.command("seed")

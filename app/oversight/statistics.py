@@ -7,16 +7,21 @@ import io
 import statistics
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from app.cases.models import Case, Intervention
 from app.consent.models import Consent
 from app.consultations.models import Action, ActionStatus, Consultation, ConsultationStatus
+from app.core.clock import utcnow
 from app.extensions import db
 from app.intake.models import ClientRequest
 from app.placements.models import Placement, PlacementRequest, RequestStatus
+from app.rules import LOCAL_TIME
 
 # Cells under this many are shown as "<5": a small count can point at a person.
 SUPPRESS_BELOW = 5
@@ -39,53 +44,127 @@ def _table(key: str, counter: Counter[str]) -> Table:
     return Table(key, sorted(counter.items()))
 
 
+def _counts(query: sa.Executable) -> list[tuple[Any, ...]]:
+    """(category…, count) rows of a GROUP BY: the database counts, Python only labels."""
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _month(moment: Any) -> sa.ColumnElement[str]:
+    """The UTC year and month of a stored time, as "YYYY-MM"."""
+    if _dialect() == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", moment), "YYYY-MM")
+    return sa.func.strftime("%Y-%m", moment)  # SQLite stores UTC as text
+
+
+def _seconds_between(start: Any, end: Any) -> sa.ColumnElement[float]:
+    if _dialect() == "postgresql":
+        return sa.cast(sa.extract("epoch", end - start), sa.Float)
+    return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
+
+
 def team_tables(organisation_id: uuid.UUID) -> list[Table]:
-    requests = db.session.scalars(
-        sa.select(ClientRequest).where(ClientRequest.organisation_id == organisation_id)
+    # Aggregates in SQL: a team's history runs to tens of thousands of rows, and loading
+    # them as objects would also decrypt every encrypted column for nothing.
+    team_case = Case.organisation_id == organisation_id
+    requests = Counter[tuple[str, str, str]]()
+    for kind, month, language, count in _counts(
+        sa.select(
+            ClientRequest.kind,
+            _month(ClientRequest.submitted_at),
+            ClientRequest.language,
+            sa.func.count(),
+        )
+        .where(ClientRequest.organisation_id == organisation_id)
+        .group_by(ClientRequest.kind, _month(ClientRequest.submitted_at), ClientRequest.language)
+    ):
+        requests[kind.value, month, language] += count
+    cases = _counts(
+        sa.select(Case.source, Case.outcome, sa.func.count())
+        .where(team_case)
+        .group_by(Case.source, Case.outcome)
+    )
+    consents = _counts(
+        sa.select(Consent.given, sa.func.count())
+        .join(Case, Case.id == Consent.case_id)
+        .where(team_case, Consent.given.is_not(None))
+        .group_by(Consent.given)
+    )
+    consultations = _counts(
+        sa.select(Consultation.status, sa.func.count())
+        .where(
+            Consultation.organisation_id == organisation_id,
+            Consultation.status != ConsultationStatus.PLANNED,
+        )
+        .group_by(Consultation.status)
+    )
+    # Timeliness needs each action's local due day, which SQLite cannot compute: three plain
+    # columns per action are fetched, never the encrypted ones.
+    actions = db.session.execute(
+        sa.select(Action.status, Action.due_on, Action.done_at)
+        .join(Case, Case.id == Action.case_id)
+        .where(team_case, Action.status != ActionStatus.CANCELLED)
     ).all()
-    cases = db.session.scalars(sa.select(Case).where(Case.organisation_id == organisation_id)).all()
-    case_ids = [c.id for c in cases]
-    consents = db.session.scalars(sa.select(Consent).where(Consent.case_id.in_(case_ids))).all()
-    consultations = db.session.scalars(
-        sa.select(Consultation).where(Consultation.organisation_id == organisation_id)
-    ).all()
-    actions = db.session.scalars(sa.select(Action).where(Action.case_id.in_(case_ids))).all()
-    interventions = db.session.scalars(
-        sa.select(Intervention).where(Intervention.case_id.in_(case_ids))
-    ).all()
-    placement_requests = db.session.scalars(
-        sa.select(PlacementRequest)
+    interventions = _counts(
+        sa.select(Intervention.kind, sa.func.count())
+        .join(Case, Case.id == Intervention.case_id)
+        .where(team_case)
+        .group_by(Intervention.kind)
+    )
+    placement_answers = _counts(
+        sa.select(PlacementRequest.status, sa.func.count())
         .join(Placement, Placement.id == PlacementRequest.placement_id)
-        .where(Placement.organisation_id == organisation_id)
-    ).all()
+        .where(
+            Placement.organisation_id == organisation_id,
+            PlacementRequest.status != RequestStatus.SENT,
+        )
+        .group_by(PlacementRequest.status)
+    )
+
+    def tally(rows: Iterable[tuple[Any, int]]) -> Counter[str]:
+        counter = Counter[str]()
+        for label, count in rows:
+            counter[label] += count
+        return counter
+
     return [
-        _table("requests_by_kind", Counter(r.kind.value for r in requests)),
-        _table("requests_by_month", Counter(r.submitted_at.strftime("%Y-%m") for r in requests)),
-        _table("requests_by_language", Counter(r.language for r in requests)),
-        _table("cases_by_source", Counter(c.source.value for c in cases)),
+        _table("requests_by_kind", tally((k[0], n) for k, n in requests.items())),
+        _table("requests_by_month", tally((k[1], n) for k, n in requests.items())),
+        _table("requests_by_language", tally((k[2], n) for k, n in requests.items())),
+        _table("cases_by_source", tally((source.value, n) for source, _o, n in cases)),
         _table(
-            "consent_answers",
-            Counter("given" if c.given else "refused" for c in consents if c.given is not None),
+            "consent_answers", tally(("given" if given else "refused", n) for given, n in consents)
         ),
+        _table("consultations", tally((status.value, n) for status, n in consultations)),
+        _table("actions", tally((a.status.value, 1) for a in actions)),
+        _table("actions_on_time", Counter(t for a in actions if (t := _timeliness(a)))),
+        _table("interventions_by_type", tally((kind, n) for kind, n in interventions)),
+        _table("placement_answers", tally((s.value, n) for s, n in placement_answers)),
         _table(
-            "consultations",
-            Counter(
-                c.status.value for c in consultations if c.status is not ConsultationStatus.PLANNED
-            ),
+            "outcomes",
+            tally((outcome.value, n) for _s, outcome, n in cases if outcome is not None),
         ),
-        _table(
-            "actions",
-            Counter(a.status.value for a in actions if a.status is not ActionStatus.CANCELLED),
-        ),
-        _table("interventions_by_type", Counter(i.kind for i in interventions)),
-        _table(
-            "placement_answers",
-            Counter(
-                r.status.value for r in placement_requests if r.status is not RequestStatus.SENT
-            ),
-        ),
-        _table("outcomes", Counter(c.outcome.value for c in cases if c.outcome is not None)),
     ]
+
+
+class _Timed(Protocol):
+    status: ActionStatus
+    due_on: date
+    done_at: datetime | None
+
+
+def _timeliness(action: _Timed) -> str | None:
+    """Done by the end of its due day (local time), done late, or still open past it."""
+    if action.status is ActionStatus.DONE and action.done_at is not None:
+        done_on = action.done_at.astimezone(LOCAL_TIME).date()
+        return "on_time" if done_on <= action.due_on else "late"
+    if action.status in (ActionStatus.OPEN, ActionStatus.IN_PROGRESS):
+        today = utcnow().astimezone(LOCAL_TIME).date()
+        return "overdue" if action.due_on < today else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -97,26 +176,28 @@ class Durations:
 
 
 def durations(organisation_id: uuid.UUID) -> Durations:
-    requests = db.session.scalars(
-        sa.select(ClientRequest).where(
-            ClientRequest.organisation_id == organisation_id,
-            ClientRequest.first_contact_at.is_not(None),
-        )
-    ).all()
+    # Only the differences travel, as plain numbers: no rows, nothing to decrypt.
+    first_contact = _seconds_between(ClientRequest.submitted_at, ClientRequest.first_contact_at)
     hours = sorted(
-        (r.first_contact_at - r.submitted_at).total_seconds() / 3600
-        for r in requests
-        if r.first_contact_at
-    )
-    answers = db.session.scalars(
-        sa.select(PlacementRequest)
-        .join(Placement, Placement.id == PlacementRequest.placement_id)
-        .where(
-            Placement.organisation_id == organisation_id, PlacementRequest.answered_at.is_not(None)
+        seconds / 3600
+        for seconds in db.session.scalars(
+            sa.select(first_contact).where(
+                ClientRequest.organisation_id == organisation_id,
+                ClientRequest.first_contact_at.is_not(None),
+            )
         )
-    ).all()
+    )
+    answer = _seconds_between(PlacementRequest.created_at, PlacementRequest.answered_at)
     days = [
-        (r.answered_at - r.created_at).total_seconds() / 86400 for r in answers if r.answered_at
+        seconds / 86400
+        for seconds in db.session.scalars(
+            sa.select(answer)
+            .join(Placement, Placement.id == PlacementRequest.placement_id)
+            .where(
+                Placement.organisation_id == organisation_id,
+                PlacementRequest.answered_at.is_not(None),
+            )
+        )
     ]
     enough = len(hours) >= SUPPRESS_BELOW
     return Durations(
@@ -144,14 +225,14 @@ def as_csv(tables: list[Table]) -> str:
     return out.getvalue()
 
 
-def chart_png(table: Table, title: str) -> bytes:
+def chart_png(table: Table, title: str, label: Callable[[str], str]) -> bytes:
     """A bar chart drawn on the server; suppressed cells are drawn as zero-height bars."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    labels = [label for label, _count in table.rows]
+    labels = [label(code) for code, _count in table.rows]
     values = [count if count >= SUPPRESS_BELOW or count == 0 else 0 for _label, count in table.rows]
     figure, axes = pyplot.subplots(figsize=(6, 2.8), dpi=100)
     axes.bar(labels, values, color="#1d4f91")

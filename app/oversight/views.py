@@ -20,6 +20,7 @@ from app.extensions import db
 from app.oversight import bp, services
 from app.oversight import statistics as stats
 from app.oversight.forms import LogFilterForm, ReviewForm
+from app.oversight.labels import category_label
 
 FLAG_LABELS = {
     "emergency": _l("emergency access"),
@@ -114,6 +115,7 @@ TABLE_TITLES = {
     "consent_answers": _l("Consent answers"),
     "consultations": _l("Consultations"),
     "actions": _l("Actions by status"),
+    "actions_on_time": _l("Actions done on time"),
     "interventions_by_type": _l("Interventions by type"),
     "placement_answers": _l("Placement requests by answer"),
     "outcomes": _l("Outcomes at closing"),
@@ -128,6 +130,7 @@ def statistics_page() -> str:
         tables=stats.team_tables(current_user.organisation_id),
         durations=stats.durations(current_user.organisation_id),
         titles=TABLE_TITLES,
+        category_label=category_label,
     )
 
 
@@ -147,4 +150,7 @@ def statistics_chart(key: str) -> Response:
     tables = {t.key: t for t in stats.team_tables(current_user.organisation_id)}
     if key not in tables:
         abort(404)
-    return Response(stats.chart_png(tables[key], str(TABLE_TITLES[key])), mimetype="image/png")
+    png = stats.chart_png(
+        tables[key], str(TABLE_TITLES[key]), lambda code: category_label(key, code)
+    )
+    return Response(png, mimetype="image/png")

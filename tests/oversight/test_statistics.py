@@ -2,13 +2,16 @@
 
 import csv
 import io
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
 from app.auth.models import Role
+from app.consultations.models import Action, ActionStatus
 from app.extensions import db
 from app.intake.models import ClientRequest
-from app.oversight.statistics import Table, as_csv
+from app.oversight.statistics import Table, _timeliness, as_csv
+from app.rules import LOCAL_TIME
 
 
 def lead(make_account, new_browser, log_in):
@@ -23,8 +26,8 @@ def test_small_counts_are_suppressed_on_the_page_and_in_the_csv(
     fill_request(client_browser)  # one defector request: a count of 1
     browser = lead(make_account, new_browser, log_in)
     page = browser.get("/team/statistics").get_data(as_text=True)
-    assert "<td>defector</td><td>&lt;5</td>" in page
-    assert "<td>defector</td><td>1</td>" not in page
+    assert "<td>I want to leave crime</td><td>&lt;5</td>" in page
+    assert "<td>I want to leave crime</td><td>1</td>" not in page
     exported = browser.client.get("/team/statistics.csv")
     assert exported.headers["Content-Disposition"].startswith("attachment")
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True))))
@@ -57,3 +60,15 @@ def test_administrators_and_caseworkers_cannot_see_statistics(make_account, new_
         browser = new_browser()
         log_in(browser, make_account(role))
         assert browser.get("/team/statistics").status_code == 403
+
+
+def test_actions_count_as_on_time_by_the_end_of_their_due_day_in_local_time():
+    due = date(2026, 3, 10)
+    late_evening = datetime(2026, 3, 10, 23, 30, tzinfo=LOCAL_TIME)
+    next_morning = datetime(2026, 3, 11, 0, 30, tzinfo=LOCAL_TIME)
+    done = ActionStatus.DONE
+    assert _timeliness(Action(status=done, due_on=due, done_at=late_evening)) == "on_time"
+    assert _timeliness(Action(status=done, due_on=due, done_at=next_morning)) == "late"
+    assert _timeliness(Action(status=ActionStatus.OPEN, due_on=due)) == "overdue"
+    assert _timeliness(Action(status=ActionStatus.OPEN, due_on=date(2999, 1, 1))) is None
+    assert _timeliness(Action(status=ActionStatus.CANCELLED, due_on=due)) is None
