@@ -38,6 +38,8 @@ DEMO_ORGANISATIONS = [
     ("region-beroende", "Region Skåne, beroendevården", OrgKind.AGENCY),
     ("ideell-stod", "Föreningen Nytt Liv", OrgKind.AGENCY),
     ("vaxjo-kommun", "Växjö kommun", OrgKind.PARTNER),
+    # Partner of the demo history only, so Växjö's inbox starts with just today's work.
+    ("ljungby-kommun", "Ljungby kommun", OrgKind.PARTNER),
 ]
 
 DEMO_GROUPS = ["Nordligan", "Södra nätverket", "Grupp C"]
@@ -125,8 +127,10 @@ def _seed_team_work() -> None:
         },
     )
     intake.submit_request(client, "sv")
-    agencies = [get_organisation_by_slug(slug) for slug in ("polisen-syd", "frivarden-malmo")]
-    seed_history(team, [a for a in agencies if a is not None], partner)
+    agencies = [get_organisation_by_slug(slug) for slug in ("frivarden-malmo", "soc-vuxen")]
+    earlier_partner = get_organisation_by_slug("ljungby-kommun")
+    assert earlier_partner is not None
+    seed_history(team, [a for a in agencies if a is not None], earlier_partner)
 
 
 @demo_cli.command("seed")
