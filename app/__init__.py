@@ -7,7 +7,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.wrappers import Response
 
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from config import PROJECT_ROOT, Settings
@@ -130,7 +129,7 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def register_request_cycle(app: Flask) -> None:
     from app.auth.guard import init_guard
-    from app.core.errors import init_errors
+    from app.core.errors import finish_transaction, init_errors
     from app.core.headers import init_headers
     from app.i18n import init_i18n
     from app.templating import init_templating
@@ -140,16 +139,9 @@ def register_request_cycle(app: Flask) -> None:
     init_headers(app)
     init_i18n(app)
     init_templating(app)
-
-    @app.after_request
-    def finish_transaction(response: Response) -> Response:
-        # One commit per request, after the view has succeeded; a refusal (4xx) still
-        # commits because its audit rows must survive, and views validate before writing.
-        if response.status_code < 500:
-            db.session.commit()
-        else:
-            db.session.rollback()
-        return response
+    # Registered last so it runs first: the security headers also reach the page that
+    # replaces an answer whose commit failed.
+    app.after_request(finish_transaction)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, g, make_response, render_template, request, session
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from markupsafe import escape
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
-from app.extensions import db
+from app.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +54,51 @@ CSRF_MESSAGE = (
 
 
 def render_error(status: int, title: object = None, message: object = None) -> tuple[str, int]:
+    try:
+        return _error_page(status, title, message), status
+    except SQLAlchemyError:
+        # The layout reads the database (who is signed in, the site's settings; even the
+        # choice of language does) and the database is gone: draw the page as for a
+        # visitor with the default settings, or bare if even that fails.
+        _forget_request_state()
+        _draw_without_database()
+    try:
+        return _error_page(status, title, message), status
+    except SQLAlchemyError:
+        _forget_request_state()
+        return _bare_page(status, title, message), status
+
+
+def _error_page(status: int, title: object, message: object) -> str:
     default_title, default_message = MESSAGES.get(status, MESSAGES[500])
+    return render_template(
+        "errors/error.html",
+        status=status,
+        title=title or default_title,
+        message=message or default_message,
+    )
+
+
+def _draw_without_database() -> None:
+    """Every object this request loaded expired with the rollback, and loading it again
+    would only fail again: from here on the page is drawn as for a visitor, with the
+    default settings."""
+    g.user_session = None
+    g._login_user = login_manager.anonymous_user()
+    g.site_settings = {}
+
+
+def _bare_page(status: int, title: object, message: object) -> str:
+    """The message without the layout, in the language the browser asks for."""
+    default_title, default_message = MESSAGES.get(status, MESSAGES[500])
+    languages = current_app.config["PUBLIC_LANGUAGES"]
+    locale = request.accept_languages.best_match(languages) or languages[0]
+    with force_locale(locale):
+        title, message = str(title or default_title), str(message or default_message)
     return (
-        render_template(
-            "errors/error.html",
-            status=status,
-            title=title or default_title,
-            message=message or default_message,
-        ),
-        status,
+        f'<!doctype html><html lang="{escape(locale)}"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title></head>"
+        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p></body></html>"
     )
 
 
@@ -71,17 +111,56 @@ def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
     return render_error(400, *CSRF_MESSAGE)
 
 
-def handle_database_unavailable(error: OperationalError) -> tuple[str, int]:
-    db.session.rollback()
+def is_database_unavailable(error: Exception) -> bool:
+    """The database could not be reached or the connection broke (as opposed to a bug or a
+    constraint): the person can only wait and try again."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _forget_request_state() -> None:
+    """Leave nothing of the failed attempt behind for the error page or the next page."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.close()
+    # A flash such as "Your message was sent" was queued for the next page; it is not true.
+    session.pop("_flashes", None)
+
+
+def handle_database_error(error: SQLAlchemyError) -> Response:
+    _forget_request_state()
+    if not is_database_unavailable(error):
+        log.exception("database error during %s %s", request.method, request.path)
+        return make_response(render_error(500))
     # The exception text may contain query parameters; log its type only.
     log.error(
         "database unavailable during %s %s: %s", request.method, request.path, type(error).__name__
     )
-    return render_error(503)
+    _draw_without_database()
+    return make_response(render_error(503))
+
+
+def finish_transaction(response: Response) -> Response:
+    """One commit per request, after the view has succeeded; a refusal (4xx) still commits
+    because its audit rows must survive, and views validate before writing.
+
+    If the commit itself fails, the view's answer (a redirect to "sent", say) would be a lie:
+    it is replaced by the error page, which says that nothing was saved.
+    """
+    if response.status_code >= 500:
+        _forget_request_state()
+        return response
+    try:
+        db.session.commit()
+    except SQLAlchemyError as error:
+        return handle_database_error(error)
+    return response
 
 
 def handle_unexpected(error: Exception) -> tuple[str, int]:
-    db.session.rollback()
+    _forget_request_state()
     log.exception("unhandled error during %s %s", request.method, request.path)
     return render_error(500)
 
@@ -89,5 +168,5 @@ def handle_unexpected(error: Exception) -> tuple[str, int]:
 def init_errors(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(SQLAlchemyError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
