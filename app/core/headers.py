@@ -33,7 +33,10 @@ STATIC_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Same-origin, not no-referrer: CSRF protection over HTTPS checks that a form was posted
+    # from our own pages by the Referer, and other sites still learn nothing of where
+    # someone came from.
+    "Referrer-Policy": "same-origin",
     "Permissions-Policy": PERMISSIONS_POLICY,
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",

@@ -4,7 +4,7 @@ import pytest
 
 REQUIRED = {
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
@@ -65,3 +65,19 @@ def test_session_cookie_is_httponly_and_samesite(browser):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_forms_work_over_https_because_our_own_pages_send_a_referer(app):
+    """Over HTTPS the CSRF check also wants a same-site Referer: the referrer policy must
+    let our pages send one (no-referrer would break every form behind TLS)."""
+    client = app.test_client()
+    base = "https://portal.test"
+    page = client.get("/login", base_url=base).get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    form = {"csrf_token": token, "username": "nobody", "password": "wrong-password-here"}
+    without = client.post("/login", base_url=base, data=form)
+    assert without.status_code == 400  # what a browser under no-referrer would get
+    with_referer = client.post(
+        "/login", base_url=base, data=form, headers={"Referer": f"{base}/login"}
+    )
+    assert with_referer.status_code == 401  # the form went through: the password is wrong
