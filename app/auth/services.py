@@ -51,7 +51,10 @@ def find_user(username: str) -> User | None:
 
 def authenticate(username: str, password: str) -> tuple[UserSession, str]:
     """Check a password and open a session that still needs its second factor."""
-    user = find_user(username) if len(username) <= 64 else None
+    # A name no account can have is not looked up: it may hold bytes (NUL) the database
+    # refuses, and the answer is the same "wrong username or password" anyway.
+    possible = USERNAME_PATTERN.fullmatch(normalise_username(username)) is not None
+    user = find_user(username) if possible else None
     # The hash is verified even for unknown accounts so both failures cost the same time.
     password_ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not user.is_active:

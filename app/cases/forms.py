@@ -269,19 +269,25 @@ class CaseFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
+    # "" is "All": a visit without filters (or with only a page number) is a valid search.
     reference = single_line(_l("Reference"), 20)
     status = SelectField(
-        _l("Status"), choices=[("", _l("All")), *STATUS_LABELS.items()], validators=[Optional()]
+        _l("Status"),
+        choices=[("", _l("All")), *STATUS_LABELS.items()],
+        default="",
+        validators=[Optional()],
     )
     protection = SelectField(
         _l("Protected identity"),
         choices=[("", _l("All")), *PROTECTION_LABELS.items()],
+        default="",
         validators=[Optional()],
     )
-    caseworker = SelectField(_l("Caseworker"), choices=[], validators=[Optional()])
+    caseworker = SelectField(_l("Caseworker"), choices=[], default="", validators=[Optional()])
     deadline = SelectField(
         _l("Deadline"),
         choices=[("", _l("All")), *DEADLINE_FILTERS.items()],
+        default="",
         validators=[Optional()],
     )
 
