@@ -88,8 +88,17 @@ def can_assign_cases(user: User, case: Case) -> bool:
 
 
 def can_triage(user: User, request: ClientRequest) -> bool:
-    """Every caseworker and the team lead of the receiving team may triage its requests."""
-    return is_team_member(user, request.organisation_id)
+    """Every caseworker and the team lead of the receiving team may triage its requests.
+
+    Once a request is part of a case, its page (name, phone, code word, account, messages)
+    is the case's identity and contact data: only those who may see the case's identity.
+    """
+    if not is_team_member(user, request.organisation_id):
+        return False
+    if request.case_id is None:
+        return True
+    case = db.session.get(Case, request.case_id)
+    return case is not None and can_see_identity(user, case)
 
 
 def can_open_or_break_glass(user: User, case: Case) -> bool:
