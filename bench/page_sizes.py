@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyotp
@@ -26,9 +27,29 @@ from config import Settings, new_fernet_key
 LANGUAGES = ("sv", "en", "ar", "fa", "so", "bs", "pl", "ku", "tr", "ti")
 PASSWORD = "lugna-tallar-vid-havet"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+LIMIT_KB = 30
 
 
-def main() -> None:
+@dataclass(frozen=True)
+class PageSizes:
+    assets_bytes: int
+    # page -> KB per language, in the order of LANGUAGES (HTML + CSS + script)
+    pages: dict[str, list[float]]
+
+    @property
+    def largest(self) -> tuple[str, str, float]:
+        """The heaviest page: (page, language, KB)."""
+        return max(
+            (
+                (page, code, size)
+                for page, sizes in self.pages.items()
+                for code, size in zip(LANGUAGES, sizes, strict=True)
+            ),
+            key=lambda item: item[2],
+        )
+
+
+def measure() -> PageSizes:
     tmp = Path(tempfile.mkdtemp())
     settings = Settings(
         mode="testing",
@@ -88,12 +109,7 @@ def main() -> None:
     assets = sum(
         len(client.get(p).get_data()) for p in ("/static/css/app.css", "/static/js/quick-exit.js")
     )
-    print(f"CSS + script: {assets} bytes (the same on every page)")
-    print(
-        f"{'page':32}"
-        + "".join(f"{code:>7}" for code in LANGUAGES)
-        + "   (KB, HTML + CSS + script; limit 30)"
-    )
+    pages = {}
     for page in public_pages + client_pages:
         browser = anonymous if page in public_pages else client
         sizes = []
@@ -101,7 +117,23 @@ def main() -> None:
             browser.get(f"/?lang={code}")
             sizes.append((len(browser.get(page).get_data()) + assets) / 1024)
         label = page if "/requests/" not in page else "/my/requests/<id>"
-        print(f"{label:32}" + "".join(f"{size:7.1f}" for size in sizes))
+        pages[label] = sizes
+    return PageSizes(assets, pages)
+
+
+def print_table(sizes: PageSizes) -> None:
+    print(f"CSS + script: {sizes.assets_bytes} bytes (the same on every page)")
+    print(
+        f"{'page':32}"
+        + "".join(f"{code:>7}" for code in LANGUAGES)
+        + f"   (KB, HTML + CSS + script; limit {LIMIT_KB})"
+    )
+    for label, row in sizes.pages.items():
+        print(f"{label:32}" + "".join(f"{size:7.1f}" for size in row))
+
+
+def main() -> None:
+    print_table(measure())
 
 
 if __name__ == "__main__":

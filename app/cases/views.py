@@ -87,22 +87,24 @@ def team_only() -> None:
         abort(403)
 
 
-def _team() -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .where(
-                User.organisation_id == current_user.organisation_id,
-                User.role.in_([Role.CASEWORKER, Role.TEAM_LEAD]),
-                User.active.is_(True),
-            )
-            .order_by(User.username)
-        )
+def _team_members() -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        User.organisation_id == current_user.organisation_id,
+        User.role.in_([Role.CASEWORKER, Role.TEAM_LEAD]),
+        User.active.is_(True),
     )
 
 
+def _team() -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(*_team_members()).order_by(User.username)))
+
+
 def _assign_choices() -> list[tuple[str, str]]:
-    return [(str(u.id), u.username) for u in _team()]
+    # Two columns, not whole accounts: every case page builds this list.
+    rows = db.session.execute(
+        sa.select(User.id, User.username).where(*_team_members()).order_by(User.username)
+    )
+    return [(str(user_id), username) for user_id, username in rows]
 
 
 # Triage ------------------------------------------------------------------------------
@@ -233,9 +235,15 @@ def get_case_or_404(case_id: str, *, for_user: User) -> Case:
 
 
 @bp.route("/cases")
-def cases() -> str:
+def cases() -> str | tuple[str, int]:
     form = CaseFilterForm(request.args)
     form.caseworker.choices = [("", _("All")), *_assign_choices()]
+    if not form.validate():
+        # A filter that is not one of the choices comes from an edited address: show why,
+        # and no cases, rather than fail on it.
+        return render_template(
+            "cases/list.html", form=form, cases=[], total=0, page=1, per_page=PER_PAGE
+        ), 400
     lead = is_team_lead_of(current_user, current_user.organisation_id)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     found, total = services.team_cases(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import statistics
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -71,17 +70,14 @@ def team_tables(organisation_id: uuid.UUID) -> list[Table]:
     # them as objects would also decrypt every encrypted column for nothing.
     team_case = Case.organisation_id == organisation_id
     requests = Counter[tuple[str, str, str]]()
-    for kind, month, language, count in _counts(
-        sa.select(
-            ClientRequest.kind,
-            _month(ClientRequest.submitted_at),
-            ClientRequest.language,
-            sa.func.count(),
-        )
+    # Grouped by its label: PostgreSQL would not see two bound copies as one expression.
+    month = _month(ClientRequest.submitted_at).label("month")
+    for kind, month_text, language, count in _counts(
+        sa.select(ClientRequest.kind, month, ClientRequest.language, sa.func.count())
         .where(ClientRequest.organisation_id == organisation_id)
-        .group_by(ClientRequest.kind, _month(ClientRequest.submitted_at), ClientRequest.language)
+        .group_by(ClientRequest.kind, month, ClientRequest.language)
     ):
-        requests[kind.value, month, language] += count
+        requests[kind.value, month_text, language] += count
     cases = _counts(
         sa.select(Case.source, Case.outcome, sa.func.count())
         .where(team_case)
@@ -101,13 +97,7 @@ def team_tables(organisation_id: uuid.UUID) -> list[Table]:
         )
         .group_by(Consultation.status)
     )
-    # Timeliness needs each action's local due day, which SQLite cannot compute: three plain
-    # columns per action are fetched, never the encrypted ones.
-    actions = db.session.execute(
-        sa.select(Action.status, Action.due_on, Action.done_at)
-        .join(Case, Case.id == Action.case_id)
-        .where(team_case, Action.status != ActionStatus.CANCELLED)
-    ).all()
+    actions = _actions_by_timeliness(team_case)
     interventions = _counts(
         sa.select(Intervention.kind, sa.func.count())
         .join(Case, Case.id == Intervention.case_id)
@@ -139,8 +129,8 @@ def team_tables(organisation_id: uuid.UUID) -> list[Table]:
             "consent_answers", tally(("given" if given else "refused", n) for given, n in consents)
         ),
         _table("consultations", tally((status.value, n) for status, n in consultations)),
-        _table("actions", tally((a.status.value, 1) for a in actions)),
-        _table("actions_on_time", Counter(t for a in actions if (t := _timeliness(a)))),
+        _table("actions", tally((status.value, n) for status, _t, n in actions)),
+        _table("actions_on_time", tally((t, n) for _s, t, n in actions if t is not None)),
         _table("interventions_by_type", tally((kind, n) for kind, n in interventions)),
         _table("placement_answers", tally((s.value, n) for s, n in placement_answers)),
         _table(
@@ -148,6 +138,41 @@ def team_tables(organisation_id: uuid.UUID) -> list[Table]:
             tally((outcome.value, n) for _s, outcome, n in cases if outcome is not None),
         ),
     ]
+
+
+def _actions_by_timeliness(
+    team_case: sa.ColumnElement[bool],
+) -> list[tuple[ActionStatus, str | None, int]]:
+    """(status, timeliness, count) of the team's actions that were not cancelled."""
+    query = (
+        sa.select(Action.status, Action.due_on, Action.done_at)
+        .join(Case, Case.id == Action.case_id)
+        .where(team_case, Action.status != ActionStatus.CANCELLED)
+    )
+    if _dialect() != "postgresql":
+        # SQLite knows no time zones: the local due day is worked out here, row by row.
+        return [(a.status, _timeliness(a), 1) for a in db.session.execute(query)]
+    # The same rule as _timeliness, in SQL: done before the local midnight that ends the due
+    # day is on time. A large team has tens of thousands of actions; only counts travel.
+    day_ends = sa.func.timezone(
+        LOCAL_TIME.key, sa.cast(Action.due_on, sa.DateTime) + sa.text("interval '1 day'")
+    )
+    today = utcnow().astimezone(LOCAL_TIME).date()
+    verdict = sa.case(
+        (sa.and_(Action.status == ActionStatus.DONE, Action.done_at < day_ends), "on_time"),
+        (sa.and_(Action.status == ActionStatus.DONE, Action.done_at.is_not(None)), "late"),
+        (
+            sa.and_(
+                Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]),
+                Action.due_on < today,
+            ),
+            "overdue",
+        ),
+    ).label("verdict")
+    grouped = query.with_only_columns(Action.status, verdict, sa.func.count()).group_by(
+        Action.status, verdict
+    )
+    return [(status, label, count) for status, label, count in db.session.execute(grouped)]
 
 
 class _Timed(Protocol):
@@ -176,38 +201,68 @@ class Durations:
 
 
 def durations(organisation_id: uuid.UUID) -> Durations:
-    # Only the differences travel, as plain numbers: no rows, nothing to decrypt.
-    first_contact = _seconds_between(ClientRequest.submitted_at, ClientRequest.first_contact_at)
-    hours = sorted(
-        seconds / 3600
-        for seconds in db.session.scalars(
-            sa.select(first_contact).where(
-                ClientRequest.organisation_id == organisation_id,
-                ClientRequest.first_contact_at.is_not(None),
-            )
+    first_contact = _OrderStatistics.of(
+        sa.select(
+            _seconds_between(ClientRequest.submitted_at, ClientRequest.first_contact_at)
+        ).where(
+            ClientRequest.organisation_id == organisation_id,
+            ClientRequest.first_contact_at.is_not(None),
         )
     )
-    answer = _seconds_between(PlacementRequest.created_at, PlacementRequest.answered_at)
-    days = [
-        seconds / 86400
-        for seconds in db.session.scalars(
-            sa.select(answer)
-            .join(Placement, Placement.id == PlacementRequest.placement_id)
-            .where(
-                Placement.organisation_id == organisation_id,
-                PlacementRequest.answered_at.is_not(None),
-            )
+    answers = _OrderStatistics.of(
+        sa.select(_seconds_between(PlacementRequest.created_at, PlacementRequest.answered_at))
+        .join(Placement, Placement.id == PlacementRequest.placement_id)
+        .where(
+            Placement.organisation_id == organisation_id,
+            PlacementRequest.answered_at.is_not(None),
         )
-    ]
-    enough = len(hours) >= SUPPRESS_BELOW
+    )
+    enough = first_contact.count >= SUPPRESS_BELOW
     return Durations(
-        first_contact_median_hours=round(statistics.median(hours), 1) if enough else None,
-        first_contact_p90_hours=round(hours[int(0.9 * (len(hours) - 1))], 1) if enough else None,
-        placement_answer_median_days=round(statistics.median(days), 1)
-        if len(days) >= SUPPRESS_BELOW
+        first_contact_median_hours=round(first_contact.median(3600), 1) if enough else None,
+        first_contact_p90_hours=round(first_contact.p90(3600), 1) if enough else None,
+        placement_answer_median_days=round(answers.median(86400), 1)
+        if answers.count >= SUPPRESS_BELOW
         else None,
-        counted=len(hours),
+        counted=first_contact.count,
     )
+
+
+@dataclass(frozen=True)
+class _OrderStatistics:
+    """The median and the 90th percentile of a column of numbers, picked by the database.
+
+    A team's history holds tens of thousands of durations; the database sorts them and
+    sends back the count and the two or three values at the positions
+    `statistics.median` and `sorted(values)[int(0.9 * (n - 1))]` would pick.
+    """
+
+    count: int
+    at: dict[int, float]
+
+    @classmethod
+    def of(cls, values: sa.Select[Any]) -> _OrderStatistics:
+        value = values.subquery().c[0]
+        ranked = sa.select(
+            value.label("value"),
+            (sa.func.row_number().over(order_by=value) - 1).label("k"),
+            sa.func.count().over().label("n"),
+        ).subquery()
+        k, n = ranked.c.k, ranked.c.n
+        rows = db.session.execute(
+            sa.select(k, n, ranked.c.value).where(
+                # 9 * (n - 1) // 10 is int(0.9 * (n - 1)) without a float in between.
+                sa.or_(k == (n - 1) // 2, k == n // 2, k == 9 * (n - 1) // 10)
+            )
+        ).all()
+        return cls(rows[0].n if rows else 0, {row.k: row.value for row in rows})
+
+    def median(self, unit: float) -> float:
+        n = self.count
+        return (self.at[(n - 1) // 2] / unit + self.at[n // 2] / unit) / 2
+
+    def p90(self, unit: float) -> float:
+        return self.at[9 * (self.count - 1) // 10] / unit
 
 
 def _safe_cell(value: str) -> str:
