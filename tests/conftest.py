@@ -104,6 +104,16 @@ def empty_all_tables() -> None:
     db.session.commit()
 
 
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Any]:
+    """One Playwright per test run: its sync API refuses a second one in the same thread,
+    so the browser journeys and the page checks share this one."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
 @pytest.fixture
 def clock() -> Iterator[time_machine.Coordinates]:
     """Time under the test's control, starting now (so fixtures made before it stay valid);

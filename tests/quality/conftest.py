@@ -35,12 +35,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.demo import DEMO_PASSWORD, demo_secret
 from app.extensions import db
-from tests.browser.conftest import (  # noqa: F401  (a fixture, shared with the browser tests)
-    CHROMIUM_ARGS,
-    TIMEOUT_MS,
-    chromium_path,
-    playwright_instance,
-)
+from tests.browser.conftest import CHROMIUM_ARGS, TIMEOUT_MS, chromium_path
 from tests.browser.test_client_journey import next_code, path_of, submit_to
 from tests.conftest import empty_all_tables, make_settings
 from tests.quality import site_map
@@ -152,7 +147,7 @@ def quality_server(quality_app: tuple[Flask, Scene]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="package")
-def checker_browser(playwright_instance: Playwright) -> Iterator[Browser]:  # noqa: F811
+def checker_browser(playwright_instance: Playwright) -> Iterator[Browser]:
     """Chromium that can reach nothing but this machine: every other host name resolves to
     nothing. (The browser tests route each request through Python to the same end; for
     hundreds of pages that costs more than the checks themselves.)"""
