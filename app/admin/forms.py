@@ -90,6 +90,11 @@ class SettingsForm(FlaskForm):
     sent_mail = period_field("sent_mail", _l("Sent e-mail is deleted after (days)"))
     audit_events = period_field("audit_events", _l("Audit events are deleted after (years)"))
     enabled_languages = CheckboxesField(_l("Languages offered to the public"), choices=[])
+
+    def validate_enabled_languages(self, field: CheckboxesField) -> None:
+        # Swedish is the portal's own language and every fallback ends there.
+        if "sv" not in (field.data or []):
+            raise ValidationError(str(_l("Swedish must stay offered.")))
     quick_exit_url = StringField(
         _l("Where “Leave this page quickly” goes"),
         validators=[REQUIRED, Length(max=200), SingleLine(), HttpsUrl()],

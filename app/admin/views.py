@@ -195,39 +195,26 @@ def edit_organisation(org_id: str) -> Any:
 @step_up_required
 def settings() -> Any:
     _require(can_change_settings(current_user))
-    chosen = site_settings.current()
     form = SettingsForm()
     public: tuple[str, ...] = current_app.config["PUBLIC_LANGUAGES"]
     form.enabled_languages.choices = [(code, language_name(code)) for code in public]
     if not form.is_submitted():
+        values = site_settings.in_force()
         for key in EDITABLE_PERIODS:
-            getattr(form, key).data = rule(key).value
-        form.enabled_languages.data = list(chosen.enabled_languages)
-        form.quick_exit_url.data = chosen.quick_exit_url
-        form.neutral_title.data = chosen.neutral_title
+            getattr(form, key).data = values[PERIOD_PREFIX + key]
+        form.enabled_languages.data = values[LANGUAGES_KEY]
+        form.quick_exit_url.data = values[site_settings.QUICK_EXIT_KEY]
+        form.neutral_title.data = values[site_settings.TITLE_KEY]
     if form.validate_on_submit():
-        if "sv" not in form.enabled_languages.data:
-            # Swedish is the portal's own language and every fallback ends there.
-            form.enabled_languages.errors = [_("Swedish must stay offered.")]
-        else:
-            proposed: dict[str, Any] = {
-                PERIOD_PREFIX + key: getattr(form, key).data for key in EDITABLE_PERIODS
-            }
-            proposed[LANGUAGES_KEY] = [c for c in public if c in form.enabled_languages.data]
-            proposed[site_settings.QUICK_EXIT_KEY] = form.quick_exit_url.data.strip()
-            proposed[site_settings.TITLE_KEY] = form.neutral_title.data.strip()
-            in_force: dict[str, Any] = {
-                **{PERIOD_PREFIX + key: rule(key).value for key in EDITABLE_PERIODS},
-                LANGUAGES_KEY: list(chosen.enabled_languages),
-                site_settings.QUICK_EXIT_KEY: chosen.quick_exit_url,
-                site_settings.TITLE_KEY: chosen.neutral_title,
-            }
-            # Only what differs is stored, so a default left alone follows future defaults.
-            changes = {k: v for k, v in proposed.items() if v != in_force[k]}
-            site_settings.save(changes, current_user)
-            flash(_("Settings saved."), "success")
-            return redirect(url_for("admin.settings"))
-        return render_template("admin/settings.html", form=form, law=rule("records_deletion")), 400
+        proposed: dict[str, Any] = {
+            PERIOD_PREFIX + key: getattr(form, key).data for key in EDITABLE_PERIODS
+        }
+        proposed[LANGUAGES_KEY] = [c for c in public if c in form.enabled_languages.data]
+        proposed[site_settings.QUICK_EXIT_KEY] = form.quick_exit_url.data.strip()
+        proposed[site_settings.TITLE_KEY] = form.neutral_title.data.strip()
+        site_settings.save(proposed, current_user)
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("admin.settings"))
     return (
         render_template("admin/settings.html", form=form, law=rule("records_deletion")),
         form_status(),

@@ -86,20 +86,40 @@ def period_override(rule_key: str) -> int | None:
     return current().periods.get(rule_key)
 
 
-def save(changes: dict[str, Any], by: User) -> list[str]:
-    """Store the changed values and audit each changed key (the trail speaks in
-    identifiers, so the values stay out of it). Returns the keys that changed."""
+def in_force() -> dict[str, Any]:
+    """Every setting's value now, saved or default, under its storage key."""
+    # Imported here: the rules read their overrides from this module.
+    from app.rules import all_rules
+
+    chosen = current()
+    return {
+        **{
+            PERIOD_PREFIX + key: chosen.periods.get(key, all_rules()[key].value)
+            for key in EDITABLE_PERIODS
+        },
+        LANGUAGES_KEY: list(chosen.enabled_languages),
+        QUICK_EXIT_KEY: chosen.quick_exit_url,
+        TITLE_KEY: chosen.neutral_title,
+    }
+
+
+def save(proposed: dict[str, Any], by: User) -> list[str]:
+    """Store the values that differ from those in force, and audit each changed key (the
+    trail speaks in identifiers, so the values stay out of it). Returns the changed keys.
+
+    Only differences are stored, so a default left alone follows future defaults.
+    """
+    before = in_force()
     existing = {row.key: row for row in db.session.scalars(sa.select(SiteSetting))}
     changed: list[str] = []
-    for key, value in changes.items():
-        encoded = json.dumps(value, ensure_ascii=False)
-        row = existing.get(key)
-        if row is not None and row.value == encoded:
+    for key, value in proposed.items():
+        if value == before[key]:
             continue
+        row = existing.get(key)
         if row is None:
             row = SiteSetting(key=key)
             db.session.add(row)
-        row.value = encoded
+        row.value = json.dumps(value, ensure_ascii=False)
         row.updated_at = utcnow()
         row.updated_by_id = by.id
         changed.append(key)
