@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,6 +103,27 @@ def empty_all_tables() -> None:
         for table in tables:
             db.session.execute(table.delete())
     db.session.commit()
+
+
+# Rate limits counted in memory, and in Redis (shared by instances) when one is given.
+LIMIT_STORAGES = ["memory"] + (["redis"] if os.environ.get("TEST_REDIS_URL") else [])
+
+
+@contextmanager
+def limited_app(settings: Settings, storage: str, **limits: str) -> Iterator[Flask]:
+    """An application with small rate limits (`limits` are Settings fields) in `storage`."""
+    uri = "memory://"
+    if storage == "redis":
+        import redis
+
+        uri = os.environ["TEST_REDIS_URL"]
+        redis.Redis.from_url(uri).flushdb()
+    app = create_app(replace(settings, ratelimit_storage_uri=uri, **limits))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        empty_all_tables()
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

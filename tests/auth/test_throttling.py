@@ -1,42 +1,24 @@
 """Throttling per account and per address, for known and unknown usernames alike."""
 
-import os
-from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.audit.models import AuditEvent
 from app.extensions import db
-from tests.conftest import Browser
-
-STORAGES = ["memory"] + (["redis"] if os.environ.get("TEST_REDIS_URL") else [])
+from tests.conftest import LIMIT_STORAGES, Browser, limited_app
 
 
-@pytest.fixture(params=STORAGES)
+@pytest.fixture(params=LIMIT_STORAGES)
 def strict_app(request, settings):
     """Small limits; counted in memory, and in Redis (shared by instances) when available."""
-    storage = "memory://"
-    if request.param == "redis":
-        import redis
-
-        storage = os.environ["TEST_REDIS_URL"]
-        redis.Redis.from_url(storage).flushdb()
-    app = create_app(
-        replace(
-            settings,
-            ratelimit_storage_uri=storage,
-            login_limit_per_account="3 per 15 minutes",
-            login_limit_per_address="5 per 15 minutes",
-        )
-    )
-    yield app
-    from tests.conftest import empty_all_tables
-
-    with app.app_context():
-        empty_all_tables()
-        db.engine.dispose()
+    with limited_app(
+        settings,
+        request.param,
+        login_limit_per_account="3 per 15 minutes",
+        login_limit_per_address="5 per 15 minutes",
+    ) as app:
+        yield app
 
 
 def attempt(browser, username, address="198.51.100.7"):

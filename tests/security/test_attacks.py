@@ -7,8 +7,6 @@ variations an attacker tries next.
 
 from __future__ import annotations
 
-import os
-from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
@@ -16,14 +14,13 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.auth.models import Role, User, UserSession
 from app.auth.services import create_user, regenerate_recovery_codes
 from app.auth.totp import new_secret
 from app.extensions import db
 from app.orgs.models import OrgKind
 from app.orgs.services import create_organisation
-from tests.conftest import PASSWORD, Browser, code_for, empty_all_tables
+from tests.conftest import LIMIT_STORAGES, PASSWORD, Browser, code_for, limited_app
 
 COOKIE = "utvag"
 ADDRESSES = ("198.51.100.10", "203.0.113.20")
@@ -144,35 +141,21 @@ def test_a_recovery_code_of_another_account_does_not_work(app, browser, make_acc
 
 # Throttling per account, whatever the address ----------------------------------------------------
 
-STORAGES = ["memory"] + (["redis"] if os.environ.get("TEST_REDIS_URL") else [])
-
-
-@pytest.fixture(params=STORAGES)
+@pytest.fixture(params=LIMIT_STORAGES)
 def strict_app(request, settings):
     """Small limits, counted in memory and in Redis (shared by app instances) when available."""
-    storage = "memory://"
-    if request.param == "redis":
-        import redis
-
-        storage = os.environ["TEST_REDIS_URL"]
-        redis.Redis.from_url(storage).flushdb()
-    app = create_app(
-        replace(
-            settings,
-            ratelimit_storage_uri=storage,
-            login_limit_per_account="3 per 15 minutes",
-            login_limit_per_address="20 per 15 minutes",
-            code_limit_per_user="4 per 5 minutes",
-        )
-    )
-    with app.app_context():
-        org = create_organisation("team-z", "Team Z", OrgKind.EXIT_TEAM)
-        create_user("target", PASSWORD, Role.CASEWORKER, org, totp_secret=new_secret())
-        db.session.commit()
-    yield app
-    with app.app_context():
-        empty_all_tables()
-        db.engine.dispose()
+    with limited_app(
+        settings,
+        request.param,
+        login_limit_per_account="3 per 15 minutes",
+        login_limit_per_address="20 per 15 minutes",
+        code_limit_per_user="4 per 5 minutes",
+    ) as app:
+        with app.app_context():
+            org = create_organisation("team-z", "Team Z", OrgKind.EXIT_TEAM)
+            create_user("target", PASSWORD, Role.CASEWORKER, org, totp_secret=new_secret())
+            db.session.commit()
+        yield app
 
 
 def secret_of(app) -> str:
