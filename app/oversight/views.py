@@ -147,10 +147,8 @@ def statistics_csv() -> Response:
 
 @bp.route("/statistics/charts/<key>.png")
 def statistics_chart(key: str) -> Response:
-    tables = {t.key: t for t in stats.team_tables(current_user.organisation_id)}
-    if key not in tables:
+    if key not in TABLE_TITLES:
         abort(404)
-    png = stats.chart_png(
-        tables[key], str(TABLE_TITLES[key]), lambda code: category_label(key, code)
-    )
+    (table,) = stats.team_tables(current_user.organisation_id, keys={key})
+    png = stats.chart_png(table, str(TABLE_TITLES[key]), lambda code: category_label(key, code))
     return Response(png, mimetype="image/png")
