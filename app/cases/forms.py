@@ -254,6 +254,7 @@ SOURCE_LABELS = {
     CaseSource.CUSTOM_NOTIFICATION: _l("Custom notification"),
     CaseSource.RELATIVE: _l("Relative"),
 }
+ALL_CASES = "all"
 DEADLINE_FILTERS = {"overdue": _l("Overdue"), "week": _l("Due within 7 days")}
 
 
@@ -271,9 +272,10 @@ class CaseFilterForm(FlaskForm):
 
     # "" is "All": a visit without filters (or with only a page number) is a valid search.
     reference = single_line(_l("Reference"), 20)
+    # Open cases unless asked otherwise: closed ones are the team's history, not its work.
     status = SelectField(
         _l("Status"),
-        choices=[("", _l("All")), *STATUS_LABELS.items()],
+        choices=[("", _l("Open cases")), *STATUS_LABELS.items(), (ALL_CASES, _l("All cases"))],
         default="",
         validators=[Optional()],
     )

@@ -32,6 +32,7 @@ from app.cases.models import (
     ThreatAssessment,
     ThreatGroup,
     ThreatLevel,
+    case_is_open,
 )
 from app.core.clock import utcnow
 from app.core.crypto import blind_index
@@ -423,20 +424,60 @@ def update_intervention(
     _audit("case.intervention_updated", case, status=status.value)
 
 
+# A list counts exactly up to here and says "more than" beyond: counting a team's whole
+# history on every view of the list would make it slower with every year of work.
+COUNT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class ListedCase:
+    """One line of a case list."""
+
+    id: uuid.UUID
+    reference: str
+    status: CaseStatus
+    protection_level: ProtectionLevel
+    opened_at: datetime
+    assignees: str
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of a case list, and how many cases the filters found (up to COUNT_LIMIT)."""
+
+    cases: list[ListedCase]
+    total: int
+    has_next: bool
+
+    @property
+    def count_limit(self) -> int:
+        return COUNT_LIMIT
+
+    @property
+    def total_is_exact(self) -> bool:
+        return self.total <= COUNT_LIMIT
+
+
 def team_cases(
     organisation_id: object,
     *,
     reference: str | None = None,
     status: CaseStatus | None = None,
+    open_only: bool = False,
     caseworker_id: object | None = None,
     protection: ProtectionLevel | None = None,
     deadline_before: datetime | None = None,
     only_for: User | None = None,
     page: int = 1,
     per_page: int = 50,
-) -> tuple[list[ListedCase], int]:
-    """A page of the team's cases with filters; `only_for` keeps a caseworker's own."""
-    query = sa.select(Case).where(Case.organisation_id == organisation_id)
+) -> CasePage:
+    """A page of the team's cases with filters; `only_for` keeps a caseworker's own.
+
+    Newest first. The page and its count cost the same whatever the size of the team's
+    history: open cases are read from their own (partial) index, and the count stops at
+    COUNT_LIMIT.
+    """
+    query = sa.select(Case.id).where(Case.organisation_id == organisation_id)
     if only_for is not None or caseworker_id is not None:
         person = only_for.id if only_for is not None else caseworker_id
         query = query.where(
@@ -446,6 +487,8 @@ def team_cases(
         query = query.where(Case.reference == reference.strip().upper())
     if status is not None:
         query = query.where(Case.status == status)
+    elif open_only:
+        query = query.where(case_is_open())
     if protection is not None:
         query = query.where(Case.protection_level == protection)
     if deadline_before is not None:
@@ -462,37 +505,64 @@ def team_cases(
         query = query.where(
             Case.status != CaseStatus.CLOSED, sa.or_(Case.id.in_(legal), Case.id.in_(reviews))
         )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    # Plain rows, not Case objects: a list shows no identity, so nothing is decrypted.
+    counted = sa.select(sa.func.count()).select_from(query.limit(COUNT_LIMIT + 1).subquery())
+    # Plain rows, not Case objects: a list shows no identity, so nothing is decrypted. One
+    # row more than the page tells whether there is a next page; the count and each case's
+    # caseworkers ride along, so the page is one round trip to the database.
     rows = db.session.execute(
-        query.with_only_columns(
-            Case.id, Case.reference, Case.status, Case.protection_level, Case.opened_at
+        query.add_columns(
+            Case.reference,
+            Case.status,
+            Case.protection_level,
+            Case.opened_at,
+            _caseworker_names().label("assignees"),
+            counted.scalar_subquery().label("total"),
         )
         .order_by(Case.opened_at.desc(), Case.id)
-        .limit(per_page)
+        .limit(per_page + 1)
         .offset((page - 1) * per_page)
     ).all()
-    assignees: dict[uuid.UUID, list[str]] = {row.id: [] for row in rows}
-    for case_id, username in db.session.execute(
-        sa.select(CaseAssignment.case_id, User.username)
-        .join(User, User.id == CaseAssignment.user_id)
-        .where(CaseAssignment.case_id.in_(list(assignees)))
+    total = rows[0].total if rows else db.session.scalar(counted) or 0
+    return CasePage(
+        cases=[
+            ListedCase(
+                row.id,
+                row.reference,
+                row.status,
+                row.protection_level,
+                row.opened_at,
+                row.assignees or "",
+            )
+            for row in rows[:per_page]
+        ],
+        total=total,
+        has_next=len(rows) > per_page,
+    )
+
+
+def _caseworker_names() -> sa.ScalarSelect[str]:
+    """The case's caseworkers, first assigned first, as "anna, bo"."""
+    names = (
+        sa.select(User.username)
+        .join(CaseAssignment, CaseAssignment.user_id == User.id)
+        .where(CaseAssignment.case_id == Case.id)
         .order_by(CaseAssignment.created_at, User.username)
-    ):
-        assignees[case_id].append(username)
-    return [ListedCase(*row, assignees=assignees[row.id]) for row in rows], total
+        .correlate(Case)
+        .subquery()
+    )
+    return sa.select(sa.func.aggregate_strings(names.c.username, ", ")).scalar_subquery()
 
 
-@dataclass(frozen=True)
-class ListedCase:
-    """One line of a case list."""
-
-    id: uuid.UUID
-    reference: str
-    status: CaseStatus
-    protection_level: ProtectionLevel
-    opened_at: datetime
-    assignees: list[str]
+def open_case_counts(organisation_id: object) -> dict[uuid.UUID, int]:
+    """How many open cases each member of the team has: their workload."""
+    return dict(
+        db.session.execute(
+            sa.select(CaseAssignment.user_id, sa.func.count())
+            .join(Case, Case.id == CaseAssignment.case_id)
+            .where(Case.organisation_id == organisation_id, case_is_open())
+            .group_by(CaseAssignment.user_id)
+        ).all()
+    )
 
 
 def team_groups(organisation_id: object) -> list[ThreatGroup]:

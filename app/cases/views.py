@@ -16,6 +16,7 @@ from app.auth.models import Role, User
 from app.cases import bp, services
 from app.cases.deadlines import deadlines_for, open_deadlines
 from app.cases.forms import (
+    ALL_CASES,
     AssignForm,
     CaseFilterForm,
     CloseCaseForm,
@@ -237,29 +238,34 @@ def get_case_or_404(case_id: str, *, for_user: User) -> Case:
 @bp.route("/cases")
 def cases() -> str | tuple[str, int]:
     form = CaseFilterForm(request.args)
-    form.caseworker.choices = [("", _("All")), *_assign_choices()]
+    lead = is_team_lead_of(current_user, current_user.organisation_id)
+    if lead:
+        form.caseworker.choices = [("", _("All")), *_assign_choices()]
+    else:
+        del form.caseworker  # a caseworker's list holds only their own cases
     if not form.validate():
         # A filter that is not one of the choices comes from an edited address: show why,
         # and no cases, rather than fail on it.
-        return render_template(
-            "cases/list.html", form=form, cases=[], total=0, page=1, per_page=PER_PAGE
-        ), 400
-    lead = is_team_lead_of(current_user, current_user.organisation_id)
+        empty = services.CasePage(cases=[], total=0, has_next=False)
+        return render_template("cases/list.html", form=form, listing=empty, page=1), 400
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    found, total = services.team_cases(
+    chosen = form.status.data or ""
+    listing = services.team_cases(
         current_user.organisation_id,
         reference=form.reference.data or None,
-        status=CaseStatus(form.status.data) if form.status.data else None,
+        status=CaseStatus(chosen) if chosen not in ("", ALL_CASES) else None,
+        # A reference names one case: it is found whether open or closed.
+        open_only=chosen == "" and not form.reference.data,
         protection=ProtectionLevel(form.protection.data) if form.protection.data else None,
-        caseworker_id=parse_public_id(form.caseworker.data) if form.caseworker.data else None,
+        caseworker_id=parse_public_id(form.caseworker.data)
+        if lead and form.caseworker.data
+        else None,
         deadline_before=_deadline_limit(form.deadline.data),
         only_for=None if lead else current_user,
         page=page,
         per_page=PER_PAGE,
     )
-    return render_template(
-        "cases/list.html", form=form, cases=found, total=total, page=page, per_page=PER_PAGE
-    )
+    return render_template("cases/list.html", form=form, listing=listing, page=page)
 
 
 def _deadline_limit(choice: str | None) -> datetime | None:
@@ -680,10 +686,7 @@ def overview() -> str:
     if not is_team_lead_of(current_user, current_user.organisation_id):
         abort(403)
     team = _team()
-    workload = {
-        member.id: services.team_cases(current_user.organisation_id, only_for=member, per_page=1)[1]
-        for member in team
-    }
+    workload = services.open_case_counts(current_user.organisation_id)
     items = open_deadlines(current_user.organisation_id)
     return render_template(
         "cases/overview.html",

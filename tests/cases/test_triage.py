@@ -165,5 +165,5 @@ def test_cases_can_be_filtered_by_overdue_deadline(app, clock, scene):
 
     with app.app_context():
         case = db.session.get(Case, scene.case_id)
-        found, total = team_cases(case.organisation_id, deadline_before=utcnow())
-    assert total == 1 and found[0].id == scene.case_id
+        listing = team_cases(case.organisation_id, deadline_before=utcnow())
+    assert listing.total == 1 and listing.cases[0].id == scene.case_id
