@@ -107,12 +107,17 @@ class Case(PublicIdMixin, TimestampMixin, Base):
 
 class CaseAssignment(TimestampMixin, Base):
     __tablename__ = "case_assignments"
+    __table_args__ = (
+        # A caseworker's cases, read from the index alone: over the years one caseworker
+        # is assigned thousands of cases, and their list is matched against all of them.
+        sa.Index("ix_case_assignments_user_id_case_id", "user_id", "case_id"),
+    )
 
     case_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     case: Mapped[Case] = relationship(back_populates="assignments")
     user: Mapped[User] = relationship(lazy="joined")
