@@ -443,19 +443,17 @@ class ListedCase:
 
 @dataclass(frozen=True)
 class CasePage:
-    """One page of a case list, and how many cases the filters found (up to COUNT_LIMIT)."""
+    """One page of a case list, and how many cases the filters found."""
 
     cases: list[ListedCase]
     total: int
     has_next: bool
+    # False when the count stopped at COUNT_LIMIT: there are more than `total`.
+    total_is_exact: bool = True
 
     @property
     def count_limit(self) -> int:
         return COUNT_LIMIT
-
-    @property
-    def total_is_exact(self) -> bool:
-        return self.total <= COUNT_LIMIT
 
 
 def team_cases(
@@ -474,8 +472,8 @@ def team_cases(
     """A page of the team's cases with filters; `only_for` keeps a caseworker's own.
 
     Newest first. The page and its count cost the same whatever the size of the team's
-    history: open cases are read from their own (partial) index, and the count stops at
-    COUNT_LIMIT.
+    history: open cases are read from their own (partial) index, the count stops at
+    COUNT_LIMIT, and a list that fits on its page is not counted again.
     """
     query = sa.select(Case.id).where(Case.organisation_id == organisation_id)
     if only_for is not None or caseworker_id is not None:
@@ -505,10 +503,8 @@ def team_cases(
         query = query.where(
             Case.status != CaseStatus.CLOSED, sa.or_(Case.id.in_(legal), Case.id.in_(reviews))
         )
-    counted = sa.select(sa.func.count()).select_from(query.limit(COUNT_LIMIT + 1).subquery())
     # Plain rows, not Case objects: a list shows no identity, so nothing is decrypted. One
-    # row more than the page tells whether there is a next page; the count and each case's
-    # caseworkers ride along, so the page is one round trip to the database.
+    # row more than the page tells whether there is a next page.
     rows = db.session.execute(
         query.add_columns(
             Case.reference,
@@ -516,13 +512,17 @@ def team_cases(
             Case.protection_level,
             Case.opened_at,
             _caseworker_names().label("assignees"),
-            counted.scalar_subquery().label("total"),
         )
         .order_by(Case.opened_at.desc(), Case.id)
         .limit(per_page + 1)
         .offset((page - 1) * per_page)
     ).all()
-    total = rows[0].total if rows else db.session.scalar(counted) or 0
+    whole = page == 1 and len(rows) <= per_page
+    if whole:
+        total = len(rows)  # all of them are on this page: nothing more to count
+    else:
+        counted = query.limit(COUNT_LIMIT + 1).subquery()
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
     return CasePage(
         cases=[
             ListedCase(
@@ -537,6 +537,7 @@ def team_cases(
         ],
         total=total,
         has_next=len(rows) > per_page,
+        total_is_exact=whole or total <= COUNT_LIMIT,
     )
 
 

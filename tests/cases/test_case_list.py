@@ -69,10 +69,12 @@ def test_the_count_stops_at_its_limit_and_paging_goes_on_past_it(app, scene, mon
     assert references[5] in fourth and "page=5" not in fourth and "page=3" in fourth
 
     with app.app_context():
-        listing = services.team_cases(
-            db.session.get(Case, scene.case_id).organisation_id, open_only=True, per_page=50
-        )
-    assert listing.total == 4 and not listing.total_is_exact and len(listing.cases) == 7
+        team = db.session.get(Case, scene.case_id).organisation_id
+        counted = services.team_cases(team, open_only=True, per_page=2)
+        one_page = services.team_cases(team, open_only=True, per_page=50)
+    assert counted.total == 4 and not counted.total_is_exact and counted.has_next
+    # All on one page: the page itself is the count, exact beyond the limit too.
+    assert one_page.total == 7 and one_page.total_is_exact and len(one_page.cases) == 7
 
 
 def test_only_a_team_lead_filters_by_caseworker(scene, make_account, new_browser, log_in):
