@@ -210,9 +210,14 @@ def assign_case(case: Case, assignee: User) -> None:
     _audit("case.assigned", case, assignee=str(assignee.id))
 
 
-def unassign_case(case: Case, assignee_id: object) -> None:
-    case.assignments = [a for a in case.assignments if a.user_id != assignee_id]
+def unassign_case(case: Case, assignee_id: object) -> bool:
+    """Take a caseworker off the case; False (and nothing audited) if they were not on it."""
+    kept = [a for a in case.assignments if a.user_id != assignee_id]
+    if len(kept) == len(case.assignments):
+        return False
+    case.assignments = kept
     _audit("case.unassigned", case, assignee=str(assignee_id))
+    return True
 
 
 def grant_access(case: Case, user: User, kind: GrantKind, reason: str) -> AccessGrant:

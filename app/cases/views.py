@@ -668,7 +668,8 @@ def assign_case(case_id: str) -> Any:
 @bp.route("/cases/<case_id>/unassign/<user_id>", methods=["POST"])
 def unassign_case(case_id: str, user_id: str) -> Any:
     found = get_or_404(Case, case_id, for_user=current_user, allowed=can_assign_cases)
-    services.unassign_case(found, parse_public_id(user_id))
+    if not services.unassign_case(found, parse_public_id(user_id)):
+        abort(404)  # not on this case (perhaps not even on this team)
     flash(_("The assignment is removed."), "success")
     return _back(found)
 

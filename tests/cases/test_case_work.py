@@ -380,3 +380,23 @@ def test_opening_a_child_investigation_starts_the_four_months(
         f"/team/cases/{case_id}/child-investigation", {}, form_page=f"/team/cases/{case_id}"
     )
     assert again.status_code == 409
+
+
+def test_removing_someone_who_is_not_on_the_case_changes_and_records_nothing(
+    app, scene, make_account, new_browser, log_in
+):
+    lead = new_browser()
+    log_in(lead, make_account(Role.TEAM_LEAD))
+    stranger = make_account(Role.CASEWORKER)
+    page = f"/team/cases/{scene.case_id}"
+
+    def removals():
+        with app.app_context():
+            return db.session.scalar(
+                sa.select(sa.func.count()).where(AuditEvent.action == "case.unassigned")
+            )
+
+    refused = lead.post(f"{page}/unassign/{stranger.id}", {}, form_page=page)
+    assert refused.status_code == 404 and removals() == 0
+    removed = lead.post(f"{page}/unassign/{scene.owner.id}", {}, form_page=page)
+    assert removed.status_code == 302 and removals() == 1
