@@ -178,13 +178,15 @@ def edit_organisation(org_id: str) -> Any:
     form.kind.render_kw = {"disabled": True}  # what an organisation is never changes
     form.kind.data = org.kind.value
     if form.validate_on_submit():
-        if org.id == current_user.organisation_id and not form.active.data:
+        try:
+            orgs.update_organisation(
+                org, form.name.data, form.mailbox.data, form.active.data, by=current_user
+            )
+        except orgs.OwnOrganisation:
             form.active.errors = [_("You cannot deactivate your own organisation.")]
-        else:
-            orgs.update_organisation(org, form.name.data, form.mailbox.data, form.active.data)
-            flash(_("Saved."), "success")
-            return redirect(url_for("admin.organisations"))
-        return render_template("admin/organisation.html", form=form, org=org), 400
+            return render_template("admin/organisation.html", form=form, org=org), 400
+        flash(_("Saved."), "success")
+        return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation.html", form=form, org=org), form_status()
 
 

@@ -6,6 +6,7 @@ import unicodedata
 import sqlalchemy as sa
 
 from app.audit.services import record
+from app.auth.models import User
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
 
@@ -51,9 +52,18 @@ def add_organisation(name: str, kind: OrgKind, mailbox: str | None) -> Organisat
     return org
 
 
-def update_organisation(org: Organisation, name: str, mailbox: str | None, active: bool) -> None:
+class OwnOrganisation(OrganisationError):
+    """An administrator may not deactivate the organisation they belong to (and lock
+    themselves and their colleagues out)."""
+
+
+def update_organisation(
+    org: Organisation, name: str, mailbox: str | None, active: bool, *, by: User
+) -> None:
     """Rename, set the mailbox, or (de)activate. An organisation is never deleted: cases,
     consents and disclosures name it, and the trail must keep making sense."""
+    if not active and org.id == by.organisation_id:
+        raise OwnOrganisation(org.slug)
     org.name = name.strip()
     org.mailbox = mailbox or None
     if org.active != active:
