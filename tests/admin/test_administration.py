@@ -60,6 +60,21 @@ def test_an_administrator_adds_and_edits_an_organisation(app, browser, make_acco
     assert {"org.created", "org.updated", "org.deactivated"} <= set(actions)
 
 
+def test_an_administrator_cannot_deactivate_their_own_organisation(
+    app, browser, make_account, log_in, organisation
+):
+    admin_browser(browser, make_account, log_in)
+    # The form leaves "active" unticked: the organisation would be switched off.
+    refused = browser.post(
+        f"/admin/organisations/{organisation.id}", {"name": "Nytt namn", "mailbox": ""}
+    )
+    assert refused.status_code == 400
+    assert "You cannot deactivate your own organisation." in refused.get_data(as_text=True)
+    with app.app_context():
+        own = db.session.get(Organisation, organisation.id)
+        assert own.active and own.name != "Nytt namn"
+
+
 def test_bad_organisation_input_is_refused_with_its_message_and_nothing_saved(
     app, browser, make_account, log_in
 ):
