@@ -73,11 +73,13 @@ def main() -> None:
             "before_cursor_execute",
             lambda _c, _cur, sql, params, _ctx, _many: statements.append((sql, params)),
         )
-        profiler = Profiler(interval=0.0005)
-        profiler.start()
-        for _ in range(5):
-            client.get(args.path)
-        profiler.stop()
+    # Outside any application context: each request gets its own, as it does when served
+    # (a shared one would keep `g` and the database session from one request to the next).
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for _ in range(5):
+        client.get(args.path)
+    profiler.stop()
     print(profiler.output_text(unicode=True, color=False, show_all=False))
     print(f"{len(statements) // 5} statements per request")
     if args.explain:

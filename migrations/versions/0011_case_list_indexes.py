@@ -1,5 +1,4 @@
-"""case list indexes: open cases have an index of their own, and a caseworker's assignments
-are read from the index alone
+"""case list indexes: open cases and a caseworker's assignments, each read from an index of its own
 
 Revision ID: 0011_case_list_indexes
 Revises: 0010_list_and_statistics_indexes
