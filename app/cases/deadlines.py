@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 
 from app.auth.models import User
-from app.cases.models import Case, CaseAssignment, CaseStatus, ThreatAssessment
+from app.cases.models import Case, CaseAssignment, CaseStatus, ThreatAssessment, case_is_open
 from app.core.clock import utcnow
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestStatus
@@ -67,7 +67,7 @@ def open_deadlines(organisation_id: object) -> list[DueItem]:
         .join(Case, Case.id == ThreatAssessment.case_id)
         .where(
             Case.organisation_id == organisation_id,
-            Case.status != CaseStatus.CLOSED,
+            case_is_open(),
             ThreatAssessment.next_review_on.is_not(None),
         )
         .order_by(ThreatAssessment.assessed_on)

@@ -506,7 +506,7 @@ def team_cases(
             ThreatAssessment.next_review_on < review_day
         )
         query = query.where(
-            Case.status != CaseStatus.CLOSED, sa.or_(Case.id.in_(legal), Case.id.in_(reviews))
+            case_is_open(), sa.or_(Case.id.in_(legal), Case.id.in_(reviews))
         )
     # Plain rows, not Case objects: a list shows no identity, so nothing is decrypted. One
     # row more than the page tells whether there is a next page.
