@@ -474,7 +474,8 @@ def team_cases(
     page: int = 1,
     per_page: int = 50,
 ) -> CasePage:
-    """A page of the team's cases with filters; `only_for` keeps a caseworker's own.
+    """A page of the team's cases with filters; `only_for` keeps a caseworker's own, and
+    `open_only` leaves out closed cases unless a reference is asked for.
 
     Newest first. The page and its count cost the same whatever the size of the team's
     history: open cases are read from their own (partial) index, the count stops at
@@ -490,7 +491,7 @@ def team_cases(
         query = query.where(Case.reference == reference.strip().upper())
     if status is not None:
         query = query.where(Case.status == status)
-    elif open_only:
+    elif open_only and not reference:  # a reference names one case, open or closed
         query = query.where(case_is_open())
     if protection is not None:
         query = query.where(Case.protection_level == protection)

@@ -254,8 +254,7 @@ def cases() -> str | tuple[str, int]:
         current_user.organisation_id,
         reference=form.reference.data or None,
         status=CaseStatus(chosen) if chosen not in ("", ALL_CASES) else None,
-        # A reference names one case: it is found whether open or closed.
-        open_only=chosen == "" and not form.reference.data,
+        open_only=chosen == "",
         protection=ProtectionLevel(form.protection.data) if form.protection.data else None,
         caseworker_id=parse_public_id(form.caseworker.data)
         if lead and form.caseworker.data
