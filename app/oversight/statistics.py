@@ -65,36 +65,20 @@ def _seconds_between(start: Any, end: Any) -> sa.ColumnElement[float]:
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
 
 
-# The tables in the order the page shows them.
-TABLE_KEYS = (
-    "requests_by_kind",
-    "requests_by_month",
-    "requests_by_language",
-    "cases_by_source",
-    "consent_answers",
-    "consultations",
-    "actions",
-    "actions_on_time",
-    "interventions_by_type",
-    "placement_answers",
-    "outcomes",
-)
-
-
-def team_tables(organisation_id: uuid.UUID, keys: Collection[str] = TABLE_KEYS) -> list[Table]:
-    """The team's tables named by `keys`, in page order. Only the queries those tables need
-    run: a chart image asks for one table, not for the whole page's worth.
+def team_tables(organisation_id: uuid.UUID, keys: Collection[str] | None = None) -> list[Table]:
+    """The team's tables named by `keys` (all by default), in page order. Only the queries
+    those tables need run: a chart image asks for one table, not for the whole page's worth.
 
     Aggregates in SQL: a team's history runs to tens of thousands of rows, and loading them
     as objects would also decrypt every encrypted column for nothing.
     """
+    wanted = TABLE_KEYS if keys is None else [key for key in TABLE_KEYS if key in keys]
     built = {
         table.key: table
-        for source, gives in _SOURCES
-        if not set(gives).isdisjoint(keys)
+        for source in dict.fromkeys(_SOURCE_OF[key] for key in wanted)
         for table in source(organisation_id)
     }
-    return [built[key] for key in TABLE_KEYS if key in keys]
+    return [built[key] for key in wanted]
 
 
 def _tally(rows: Iterable[tuple[Any, int]]) -> Counter[str]:
@@ -190,16 +174,22 @@ def _placement_answers(organisation_id: uuid.UUID) -> list[Table]:
     return [_table("placement_answers", _tally((s.value, n) for s, n in answers))]
 
 
-# Each query and the tables it gives.
-_SOURCES: tuple[tuple[Callable[[uuid.UUID], list[Table]], tuple[str, ...]], ...] = (
-    (_requests, ("requests_by_kind", "requests_by_month", "requests_by_language")),
-    (_cases, ("cases_by_source", "outcomes")),
-    (_consents, ("consent_answers",)),
-    (_consultations, ("consultations",)),
-    (_actions, ("actions", "actions_on_time")),
-    (_interventions, ("interventions_by_type",)),
-    (_placement_answers, ("placement_answers",)),
-)
+# Each table, in the order the page shows them, and the query that gives it (one query
+# may give several tables).
+_SOURCE_OF: dict[str, Callable[[uuid.UUID], list[Table]]] = {
+    "requests_by_kind": _requests,
+    "requests_by_month": _requests,
+    "requests_by_language": _requests,
+    "cases_by_source": _cases,
+    "consent_answers": _consents,
+    "consultations": _consultations,
+    "actions": _actions,
+    "actions_on_time": _actions,
+    "interventions_by_type": _interventions,
+    "placement_answers": _placement_answers,
+    "outcomes": _cases,
+}
+TABLE_KEYS = tuple(_SOURCE_OF)
 
 
 def _actions_by_timeliness(

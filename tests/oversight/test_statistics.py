@@ -72,3 +72,28 @@ def test_actions_count_as_on_time_by_the_end_of_their_due_day_in_local_time():
     assert _timeliness(Action(status=ActionStatus.OPEN, due_on=due)) == "overdue"
     assert _timeliness(Action(status=ActionStatus.OPEN, due_on=date(2999, 1, 1))) is None
     assert _timeliness(Action(status=ActionStatus.CANCELLED, due_on=due)) is None
+
+
+def test_one_table_runs_only_its_own_query_and_matches_the_whole_page(
+    app, client_browser, fill_request, organisation
+):
+    from app.oversight.statistics import TABLE_KEYS, team_tables
+    from app.oversight.views import TABLE_TITLES
+
+    fill_request(client_browser)
+    assert list(TABLE_TITLES) == list(TABLE_KEYS)  # every table has a title, in page order
+    statements: list[str] = []
+
+    def count(_connection, _cursor, sql, *_rest):
+        statements.append(sql)
+
+    with app.app_context():
+        every = {table.key: table for table in team_tables(organisation.id)}
+        assert list(every) == list(TABLE_KEYS)
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            (alone,) = team_tables(organisation.id, keys={"requests_by_month"})
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert alone == every["requests_by_month"] and alone.rows
+    assert len(statements) == 1 and "client_requests" in statements[0]
