@@ -119,11 +119,13 @@ def limited_app(settings: Settings, storage: str, **limits: str) -> Iterator[Fla
         uri = os.environ["TEST_REDIS_URL"]
         redis.Redis.from_url(uri).flushdb()
     app = create_app(replace(settings, ratelimit_storage_uri=uri, **limits))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        empty_all_tables()
-        db.engine.dispose()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            empty_all_tables()
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
