@@ -46,6 +46,9 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        # The cookie is written when the session changes, not re-signed on every page: its
+        # lifetime is the absolute timeout from the login, which the server enforces anyway.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         # The server-side session decides expiry; the cookie only needs to outlive it.
         "PERMANENT_SESSION_LIFETIME": settings.absolute_timeout,
         "STAFF_IDLE_TIMEOUT": settings.staff_idle_timeout,

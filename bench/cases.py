@@ -70,6 +70,9 @@ CASE_LIST = "/team/cases"
 CASE_LIST_ALL = "/team/cases?status=all"
 # The smallest page a logged-in caseworker can ask for: what every page costs at least.
 START_PAGE = "/start/"
+# The application's cheapest page that asks the database anything (SELECT 1, no session,
+# no template): how close to the bare page any page that reads data can come.
+HEALTH_PAGE = "/healthz"
 STATISTICS = "/team/statistics"
 
 GUNICORN_LOG = Path(tempfile.gettempdir()) / "bench-cases-gunicorn.log"
@@ -89,6 +92,7 @@ class Phase:
     hello_rps: list[float] = field(default_factory=list)
     list_rps: list[float] = field(default_factory=list)
     floor_rps: list[float] = field(default_factory=list)
+    health_rps: list[float] = field(default_factory=list)
     hello_ms: list[float] = field(default_factory=list)
     list_ms: list[float] = field(default_factory=list)
     lead_list_ms: list[float] = field(default_factory=list)
@@ -101,6 +105,9 @@ class Phase:
 
     def floor_ratios(self) -> list[float]:
         return [c / h for c, h in zip(self.floor_rps, self.hello_rps, strict=True)]
+
+    def health_ratios(self) -> list[float]:
+        return [c / h for c, h in zip(self.health_rps, self.hello_rps, strict=True)]
 
 
 def bench_env(url: str, redis_url: str) -> dict[str, str]:
@@ -174,6 +181,7 @@ def measure_phase(
             phase.hello_rps.append(throughput(hello, "/", "", timing.load))
             phase.list_rps.append(throughput(site, CASE_LIST, worker, timing.load))
             phase.floor_rps.append(throughput(site, START_PAGE, worker, timing.load))
+            phase.health_rps.append(throughput(site, HEALTH_PAGE, "", timing.load))
             short = timing.latency
             phase.hello_ms.append(load.sequential_ms(hello, "/", "", seconds=short))
             phase.list_ms.append(load.sequential_ms(site, CASE_LIST, worker, seconds=short))
@@ -252,6 +260,7 @@ def report(
     page, language, heaviest = sizes.largest
     argon_ms = statistics.median(argon)
     floor = large.floor_ratios()
+    health = large.health_ratios()
     # The phases are minutes apart and the machine's load drifts: relative to the start page
     # measured in the same phase, the growth that is the case list's own.
     adjusted = [
@@ -261,6 +270,12 @@ def report(
         )
     ]
     rows = [
+        (
+            "(for scale) /healthz throughput vs bare Flask: one SELECT 1, no session",
+            f"{mean(health):.3f} (runs {runs_text(health, '.3f')})",
+            "-",
+            None,
+        ),
         (
             f"(for scale) staff start page throughput vs bare Flask ({big} cases)",
             f"{mean(floor):.3f} (runs {runs_text(floor, '.3f')})",
@@ -329,7 +344,8 @@ def report(
             f"{phase.counts.get('audit_events', 0):,} audit events): "
             f"bare {runs_text(phase.hello_rps, '.0f')} req/s, "
             f"case list {runs_text(phase.list_rps, '.0f')} req/s, "
-            f"start page {runs_text(phase.floor_rps, '.0f')} req/s; one at a time: "
+            f"start page {runs_text(phase.floor_rps, '.0f')} req/s, "
+            f"/healthz {runs_text(phase.health_rps, '.0f')} req/s; one at a time: "
             f"bare {runs_text(phase.hello_ms, '.2f')} ms, "
             f"case list {runs_text(phase.list_ms, '.1f')} ms, "
             f"start page {runs_text(phase.floor_ms, '.1f')} ms, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, IntegerField, StringField
 from wtforms.validators import (
     InputRequired,
     Length,
@@ -15,6 +15,7 @@ from wtforms.validators import (
 )
 
 from app.cases.forms import REQUIRED
+from app.core.fields import SelectField
 from app.core.validators import SingleLine
 from app.intake.forms import CheckboxesField
 from app.orgs.models import OrgKind

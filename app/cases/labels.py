@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from babel import dates
-from flask import Flask, g
+from flask import Flask
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -66,15 +67,21 @@ DEADLINE_LABELS = {
 }
 
 
+# Every set of labels, translated once per language and worker: the label sets are
+# constants and the catalogues do not change while the application runs.
+_NAMES: dict[tuple[int, str], dict[Any, str]] = {}
+
+
+def names_in(labels: Mapping[Any, Any], locale: str) -> Mapping[Any, str]:
+    key = (id(labels), locale)
+    if key not in _NAMES:
+        _NAMES[key] = {code: str(label) for code, label in labels.items()}
+    return _NAMES[key]
+
+
 def _translated(labels: Mapping[Any, Any], code: Any) -> str:
-    """A label translated once per request and language: a list of fifty cases shows the
-    same few labels over and over, and each translation lookup costs more than the rest of
-    the row. The language is part of the key because mail is written under force_locale."""
-    cache: dict[tuple[str, int, Any], str] = g.setdefault("translated_labels", {})
-    key = (str(get_locale()), id(labels), code)
-    if key not in cache:
-        cache[key] = str(labels[code])
-    return cache[key]
+    # The language is looked up on every call, not kept: mail is written under force_locale.
+    return names_in(labels, str(get_locale()))[code]
 
 
 def case_status_label(status: CaseStatus) -> str:
@@ -93,17 +100,35 @@ def threat_label(level: ThreatLevel) -> str:
     return _translated(THREAT_LABELS, level)
 
 
-def short_date(moment: datetime) -> str:
-    """The local day of a moment in the reader's short format, as a list shows it.
-
-    A list of fifty rows shows a handful of days; each day is formatted by Babel once per
-    language and worker, since Babel's formatting costs more than the rest of the row."""
-    return _short_day(as_utc(moment).astimezone(LOCAL_TIME).date(), str(get_locale()))
+def _local_day(moment: datetime) -> date:
+    return as_utc(moment).astimezone(LOCAL_TIME).date()
 
 
 @functools.lru_cache(maxsize=4096)
 def _short_day(day: date, locale: str) -> str:
     return dates.format_date(day, "short", locale=locale)
+
+
+@dataclass(frozen=True)
+class CaseListLabels:
+    """What a list of cases shows on every row, in one language: looked up once per table
+    rather than twice per row, since finding the language costs more than the row."""
+
+    status: Mapping[CaseStatus, str]
+    protection: Mapping[ProtectionLevel, str]
+    locale: str
+
+    def day(self, moment: datetime) -> str:
+        return _short_day(_local_day(moment), self.locale)
+
+
+def case_list_labels() -> CaseListLabels:
+    locale = str(get_locale())
+    return CaseListLabels(
+        status=names_in(STATUS_LABELS, locale),
+        protection=names_in(PROTECTION_LABELS, locale),
+        locale=locale,
+    )
 
 
 def purpose_labels(purposes: Iterable[Purpose]) -> str:
@@ -158,7 +183,7 @@ def init_labels(app: Flask) -> None:
         case_outcome_label=case_outcome_label,
         protection_label=protection_label,
         threat_label=threat_label,
-        short_date=short_date,
+        case_list_labels=case_list_labels,
         purpose_labels=purpose_labels,
         timeline_label=timeline_label,
         deadline_label=deadline_label,

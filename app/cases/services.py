@@ -3,6 +3,7 @@ the request that called it commits."""
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import uuid
@@ -547,8 +548,10 @@ def team_cases(
     )
 
 
+@functools.cache
 def _caseworker_names() -> sa.ScalarSelect[str]:
-    """The case's caseworkers, first assigned first, as "anna, bo"."""
+    """The case's caseworkers, first assigned first, as "anna, bo". Built once: statements
+    are immutable, and building this one cost a quarter of a millisecond a page."""
     names = (
         sa.select(User.username)
         .join(CaseAssignment, CaseAssignment.user_id == User.id)

@@ -9,7 +9,6 @@ from wtforms import (
     IntegerField,
     PasswordField,
     RadioField,
-    SelectField,
     StringField,
     TimeField,
 )
@@ -17,6 +16,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 
 from app.cases.forms import note, single_line
 from app.consultations.models import ActionStatus, Response
+from app.core.fields import SelectField
 from app.intake.forms import CheckboxesField
 
 REQUIRED = DataRequired(message=_l("This field is required."))

@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     PasswordField,
     RadioField,
-    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.passwords import MAX_PASSWORD_LENGTH
+from app.core.fields import SelectField
 from app.core.validators import Honeypot, PlainText, SingleLine
 from app.intake.choices import (
     AGE_BAND_LABELS,

@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms import BooleanField, DateField, StringField
 from wtforms.validators import DataRequired, Optional, Regexp
 
 from app.cases.forms import note
+from app.core.fields import SelectField
 
 
 class LogFilterForm(FlaskForm):
