@@ -34,8 +34,10 @@ class User(PublicIdMixin, TimestampMixin, Base):
     )
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
     active: Mapped[bool] = mapped_column(default=True)
-    # The second factor is saved only once a code from it has been confirmed.
-    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    # The second factor is saved only once a code from it has been confirmed. The secrets
+    # below are deferred: loaded (and decrypted) only where they are used, not with the
+    # user that every request looks up.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText, deferred=True)
     # The last accepted 30-second step: a code from it or an earlier step is a replay.
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     password_changed_at: Mapped[datetime | None]
@@ -43,7 +45,7 @@ class User(PublicIdMixin, TimestampMixin, Base):
     # Clients only: the language notifications are written in, and an optional address for
     # content-free "you have a new message" e-mails (encrypted; given only by opting in).
     locale: Mapped[str | None] = mapped_column(sa.String(8))
-    notify_email: Mapped[str | None] = mapped_column(EncryptedText)
+    notify_email: Mapped[str | None] = mapped_column(EncryptedText, deferred=True)
 
     __table_args__ = (
         # Clients belong to no organisation; every member of staff belongs to exactly one.
@@ -100,7 +102,7 @@ class UserSession(PublicIdMixin, TimestampMixin, Base):
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(32))
     # A TOTP secret offered during enrolment, kept here (encrypted) until a code confirms it.
-    pending_totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    pending_totp_secret: Mapped[str | None] = mapped_column(EncryptedText, deferred=True)
 
     @property
     def is_fully_authenticated(self) -> bool:

@@ -1,6 +1,7 @@
 """Server-side sessions: idle and absolute timeouts, revocation, password change."""
 
 import sqlalchemy as sa
+from flask import g, template_rendered
 
 from app.audit.models import AuditEvent
 from app.auth.models import UserSession
@@ -158,3 +159,24 @@ def test_a_wrong_current_password_changes_nothing(app, browser, make_account, lo
     browser.post("/logout", form_page="/start/")
     relogin = browser.post("/login", {"username": account.username, "password": PASSWORD})
     assert relogin.status_code == 302
+
+
+def test_the_user_every_request_looks_up_carries_no_decrypted_secret(
+    app, browser, make_account, log_in
+):
+    account = make_account()
+    log_in(browser, account)
+    seen: dict[str, set[str]] = {}
+
+    def look(_sender, **_extra):
+        seen["user"] = set(sa.inspect(g.user_session.user).dict)
+        seen["session"] = set(sa.inspect(g.user_session).dict)
+        # Still there, loaded when something needs it.
+        seen["secret"] = {g.user_session.user.totp_secret}
+
+    with template_rendered.connected_to(look, app):
+        assert browser.get("/start/").status_code == 200
+    assert "username" in seen["user"]
+    assert not {"totp_secret", "notify_email"} & seen["user"]
+    assert "pending_totp_secret" not in seen["session"]
+    assert seen["secret"] == {account.secret}
