@@ -122,6 +122,9 @@ def quality_app(
         tmp_path_factory.mktemp("quality-instance"),
         # The walk takes minutes; pages behind a fresh code must not turn into the code form.
         step_up_validity=timedelta(hours=1),
+        # Dozens of logins and forms from one address in a few minutes; throttling has
+        # tests of its own (tests/auth/test_throttling.py, tests/security/).
+        ratelimit_enabled=False,
     )
     app = create_app(settings)
     scene = build_scene(app)
@@ -244,8 +247,26 @@ def rendered(
     return results
 
 
+# Every field emptied, nothing chosen, and the browser's own checks off: what is checked is
+# the server's answer, which is all a browser without JavaScript or an old phone gets.
+SEND_EMPTY = """selector => {
+  const form = document.querySelector(selector);
+  for (const field of form.elements) {
+    if (field.type === "radio" || field.type === "checkbox") field.checked = false;
+    else if (field.tagName === "SELECT") field.value = "";
+    else if (field.type !== "hidden" && field.type !== "submit") field.value = "";
+  }
+  form.noValidate = true;
+  form.requestSubmit();
+}"""
+
+
 def render(browser_page: BrowserPage, base: str, page: site_map.Page, lang: str) -> Rendered:
     response = browser_page.goto(f"{base}{page.path}?lang={lang}")
+    if page.send_empty is not None:
+        with browser_page.expect_navigation() as navigation:
+            browser_page.evaluate(SEND_EMPTY, page.send_empty)
+        response = navigation.value
     assert response is not None, page
     html_file = HTML_DIR / f"{page.audience}--{page.name}--{lang}.html"
     html_file.write_bytes(response.body())

@@ -88,6 +88,9 @@ class Page:
     name: str  # unique per audience: the endpoint, and what tells its variants apart
     path: str
     status: int = 200
+    # A form on the page (CSS selector) sent with every field emptied: the page is checked
+    # as the answer shows it, with what is missing marked.
+    send_empty: str | None = None
 
 
 Urls = Callable[[s.Scene], list[tuple[str, str]]]  # (variant, path) pairs
@@ -154,6 +157,25 @@ ERROR_PAGES = [
 ]
 
 
+# Forms sent empty: the same pages again, with what is missing marked (400). A message that
+# is not announced, not tied to its field or not readable is where a frightened person gives
+# up, so the error state is checked as carefully as the empty form.
+MAIN_FORM = "main form[method=post]"
+EMPTY_FORMS = [
+    Page(PUBLIC, "auth.login-empty", "/login", 400, MAIN_FORM),
+    Page(PUBLIC, "intake.register-empty", "/my/register", 400, MAIN_FORM),
+    *(
+        Page(CLIENT, f"intake.request_step-{step}-empty", f"/my/request/{step}", 400, MAIN_FORM)
+        for step in ("kind", "person", "help", "contact")
+    ),
+    Page(CLIENT, "account.change_password-empty", "/account/password", 400, MAIN_FORM),
+    Page(CASEWORKER, "cases.new_case-empty", "/team/cases/new", 400, MAIN_FORM),
+    Page(CASEWORKER, "account.change_password-empty", "/account/password", 400, MAIN_FORM),
+    Page(ADMIN, "admin.invite-empty", "/admin/users/invite", 400, MAIN_FORM),
+    Page(ADMIN, "admin.new_organisation-empty", "/admin/organisations/new", 400, MAIN_FORM),
+]
+
+
 def get_endpoints(app: Flask) -> dict[str, str]:
     """Every endpoint answering GET, with its URL rule."""
     return {
@@ -170,9 +192,9 @@ def audience_of(endpoint: str, rule: str) -> tuple[str, ...]:
 
 
 def pages_to_check(app: Flask, scene: s.Scene) -> list[Page]:
-    """The pages to render: GET routes without arguments, those built from the scene, and
-    the error pages. Routes with arguments missing from WITH_IDS are left to the coverage
-    test to report."""
+    """The pages to render: GET routes without arguments, those built from the scene, the
+    error pages and the forms sent empty. Routes with arguments missing from WITH_IDS are
+    left to the coverage test to report."""
     pages: list[Page] = []
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or set()) or rule.endpoint in SKIPPED:
@@ -185,4 +207,4 @@ def pages_to_check(app: Flask, scene: s.Scene) -> list[Page]:
             for variant, path in urls(scene):
                 name = f"{rule.endpoint}-{variant}" if variant else rule.endpoint
                 pages.append(Page(audience, name, path))
-    return sorted(pages, key=lambda p: (p.audience, p.name)) + ERROR_PAGES
+    return sorted(pages, key=lambda p: (p.audience, p.name)) + ERROR_PAGES + EMPTY_FORMS

@@ -7,6 +7,8 @@ off to pass; the page is fixed instead.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser
@@ -59,6 +61,21 @@ def test_every_get_page_is_checked(
     languages = {(r.page.audience, r.lang) for r in rendered}
     for audience, expected in site_map.LANGUAGES.items():
         assert {lang for a, lang in languages if a == audience} == set(expected), audience
+
+
+def test_the_forms_sent_empty_were_checked_showing_what_is_missing(
+    rendered: list[Rendered],
+) -> None:
+    """The error states checked here are real ones: each form sent empty came back marking
+    what is missing (a field's message or the form's), in every language of its audience."""
+    empty = [r for r in rendered if r.page.send_empty is not None]
+    assert {r.page.name for r in empty} == {p.name for p in site_map.EMPTY_FORMS}
+    unmarked = [
+        r.label
+        for r in empty
+        if not re.search(r'class="(field-errors|notice notice-error)"', r.html_file.read_text())
+    ]
+    assert not unmarked, unmarked
 
 
 @pytest.mark.parametrize("audience", list(site_map.LANGUAGES))
