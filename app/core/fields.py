@@ -24,7 +24,7 @@ class FastSelect(Select):
     @classmethod
     def render_option(cls, choice: Choice, **kwargs: Any) -> Markup:
         if kwargs or choice.render_kw:
-            return super().render_option(choice, **kwargs)
+            return Markup(super().render_option(choice, **kwargs))
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
         # A lazily translated label is translated once here, not again by `%`.
         label = str(choice.label) if choice.label is not None else ""
