@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import wtforms
 from markupsafe import Markup
@@ -24,7 +24,7 @@ class FastSelect(Select):
     @classmethod
     def render_option(cls, choice: Choice, **kwargs: Any) -> Markup:
         if kwargs or choice.render_kw:
-            return Markup(super().render_option(choice, **kwargs))
+            return cast(Markup, super().render_option(choice, **kwargs))
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
         # A lazily translated label is translated once here, not again by `%`.
         label = str(choice.label) if choice.label is not None else ""
