@@ -3,7 +3,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
@@ -38,6 +38,9 @@ class User(PublicIdMixin, TimestampMixin, Base):
     # below are deferred: loaded (and decrypted) only where they are used, not with the
     # user that every request looks up.
     totp_secret: Mapped[str | None] = mapped_column(EncryptedText, deferred=True)
+    # Whether there is one, asked of the database: a list of accounts shows it for each
+    # without loading or decrypting a single secret.
+    has_totp: Mapped[bool] = column_property(totp_secret.is_not(None))
     # The last accepted 30-second step: a code from it or an earlier step is a replay.
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     password_changed_at: Mapped[datetime | None]
@@ -66,10 +69,6 @@ class User(PublicIdMixin, TimestampMixin, Base):
 
     def get_id(self) -> str:
         return str(self.id)
-
-    @property
-    def has_totp(self) -> bool:
-        return self.totp_secret is not None
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"

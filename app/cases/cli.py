@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import undefer
 
 from app.audit.services import record
 from app.auth.models import Role, User
@@ -35,6 +36,8 @@ def remind_command(within_days: int) -> None:
                 User.active.is_(True),
                 User.notify_email.is_not(None),
             )
+            # Each one's address is read below: loaded with them, not once per person.
+            .options(undefer(User.notify_email))
         )
         for person in staff:
             mine = [i for i in items if person.id in i.assignee_ids]

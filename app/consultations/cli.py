@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import undefer
 
 from app.audit.services import record
 from app.auth.models import User
@@ -36,7 +37,7 @@ def remind_command(within_days: int) -> None:
         owners[action.owner_user_id] = owners.get(action.owner_user_id, 0) + 1
     queued = 0
     for user_id, count in owners.items():
-        person = db.session.get(User, user_id)
+        person = db.session.get(User, user_id, options=[undefer(User.notify_email)])
         if person is None or not person.active or not person.notify_email:
             continue
         with force_locale(person.locale or "sv"):

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import undefer
 
 from app.audit.services import record
 from app.auth.models import Role, User
@@ -42,6 +43,8 @@ def remind_command(within_days: int) -> None:
                 User.active.is_(True),
                 User.notify_email.is_not(None),
             )
+            # Each one's address is read below: loaded with them, not once per person.
+            .options(undefer(User.notify_email))
         ):
             if person.notify_email is None:
                 continue

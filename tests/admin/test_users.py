@@ -1,5 +1,7 @@
 """Administrators manage their own organisation's staff, with step-up, and nothing else."""
 
+import sqlalchemy as sa
+
 from app.auth.models import Role, User
 from app.extensions import db
 from app.orgs.models import OrgKind
@@ -97,3 +99,32 @@ def test_recovery_codes_regeneration_needs_step_up(app, browser, make_account, l
     page = browser.post("/account/recovery-codes")
     assert page.status_code == 200
     assert page.get_data(as_text=True).count("<li><code>") == 10
+
+
+def test_the_account_list_shows_who_lacks_a_second_factor_in_one_query(
+    app, browser, make_account, log_in
+):
+    """Whether each account has a second factor is asked of the database with the list: no
+    secret is loaded (or decrypted) for it, however many accounts there are."""
+    log_in(browser, make_account(Role.ADMIN))
+    make_account(Role.CASEWORKER, username="utan-kod", enrolled=False)
+    for _ in range(3):
+        make_account(Role.CASEWORKER)
+    statements: list[str] = []
+
+    def count(_connection, _cursor, sql, *_rest):
+        statements.append(sql)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        page = browser.get("/admin/users").get_data(as_text=True)
+    finally:
+        with app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+    row = page.split("<td>utan-kod</td>")[1].split("</tr>")[0]
+    assert "second factor not set up" in row
+    assert page.count("second factor not set up") == 1  # the four enrolled accounts: not
+    user_queries = [s for s in statements if "FROM users" in s and "user_sessions" not in s]
+    assert len(user_queries) == 1, user_queries
+    assert not any("users.totp_secret AS" in s for s in statements)
