@@ -100,14 +100,9 @@ class Phase:
     floor_ms: list[float] = field(default_factory=list)
     stats_ms: list[float] = field(default_factory=list)
 
-    def throughput_ratios(self) -> list[float]:
-        return [c / h for c, h in zip(self.list_rps, self.hello_rps, strict=True)]
-
-    def floor_ratios(self) -> list[float]:
-        return [c / h for c, h in zip(self.floor_rps, self.hello_rps, strict=True)]
-
-    def health_ratios(self) -> list[float]:
-        return [c / h for c, h in zip(self.health_rps, self.hello_rps, strict=True)]
+    def vs_bare(self, rps: list[float]) -> list[float]:
+        """Each run's throughput as a share of the bare page's in the same run."""
+        return [c / h for c, h in zip(rps, self.hello_rps, strict=True)]
 
 
 def bench_env(url: str, redis_url: str) -> dict[str, str]:
@@ -253,14 +248,14 @@ def report(
 ) -> bool:
     big = f"{large.cases:,}"
     little = f"{small.cases:,}"
-    throughput = large.throughput_ratios()
+    throughput = large.vs_bare(large.list_rps)
     growth = [b / s for b, s in zip(large.list_ms, small.list_ms, strict=True)]
     all_growth = [b / s for b, s in zip(large.all_list_ms, small.all_list_ms, strict=True)]
     stats_ratio = [s / h for s, h in zip(large.stats_ms, large.hello_ms, strict=True)]
     page, language, heaviest = sizes.largest
     argon_ms = statistics.median(argon)
-    floor = large.floor_ratios()
-    health = large.health_ratios()
+    floor = large.vs_bare(large.floor_rps)
+    health = large.vs_bare(large.health_rps)
     # The phases are minutes apart and the machine's load drifts: relative to the start page
     # measured in the same phase, the growth that is the case list's own.
     adjusted = [

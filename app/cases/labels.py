@@ -68,11 +68,12 @@ DEADLINE_LABELS = {
 
 
 # Every set of labels, translated once per language and worker: the label sets are
-# constants and the catalogues do not change while the application runs.
+# module constants (hence keyed by identity) and the catalogues do not change while the
+# application runs.
 _NAMES: dict[tuple[int, str], dict[Any, str]] = {}
 
 
-def names_in(labels: Mapping[Any, Any], locale: str) -> Mapping[Any, str]:
+def _names_in(labels: Mapping[Any, Any], locale: str) -> Mapping[Any, str]:
     key = (id(labels), locale)
     if key not in _NAMES:
         _NAMES[key] = {code: str(label) for code, label in labels.items()}
@@ -81,7 +82,7 @@ def names_in(labels: Mapping[Any, Any], locale: str) -> Mapping[Any, str]:
 
 def _translated(labels: Mapping[Any, Any], code: Any) -> str:
     # The language is looked up on every call, not kept: mail is written under force_locale.
-    return names_in(labels, str(get_locale()))[code]
+    return _names_in(labels, str(get_locale()))[code]
 
 
 def case_status_label(status: CaseStatus) -> str:
@@ -125,8 +126,8 @@ class CaseListLabels:
 def case_list_labels() -> CaseListLabels:
     locale = str(get_locale())
     return CaseListLabels(
-        status=names_in(STATUS_LABELS, locale),
-        protection=names_in(PROTECTION_LABELS, locale),
+        status=_names_in(STATUS_LABELS, locale),
+        protection=_names_in(PROTECTION_LABELS, locale),
         locale=locale,
     )
 

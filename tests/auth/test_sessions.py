@@ -180,3 +180,16 @@ def test_the_user_every_request_looks_up_carries_no_decrypted_secret(
     assert not {"totp_secret", "notify_email"} & seen["user"]
     assert "pending_totp_secret" not in seen["session"]
     assert seen["secret"] == {account.secret}
+
+
+def test_the_session_cookie_is_sent_again_only_when_the_session_changes(
+    browser, make_account, log_in
+):
+    """The server decides expiry; re-signing an unchanged cookie on every page is work for
+    nothing. A change (here the language) still reaches the browser."""
+    log_in(browser, make_account())
+    assert browser.get("/start/").status_code == 200
+    unchanged = browser.get("/start/")
+    assert unchanged.status_code == 200
+    assert "Set-Cookie" not in unchanged.headers
+    assert "Set-Cookie" in browser.get("/start/?lang=en").headers

@@ -249,8 +249,8 @@ def rendered(
 
 # Every field emptied, nothing chosen, and the browser's own checks off: what is checked is
 # the server's answer, which is all a browser without JavaScript or an old phone gets.
-SEND_EMPTY = """selector => {
-  const form = document.querySelector(selector);
+SEND_EMPTY = """() => {
+  const form = document.querySelector("main form[method=post]");
   for (const field of form.elements) {
     if (field.type === "radio" || field.type === "checkbox") field.checked = false;
     else if (field.tagName === "SELECT") field.value = "";
@@ -263,9 +263,9 @@ SEND_EMPTY = """selector => {
 
 def render(browser_page: BrowserPage, base: str, page: site_map.Page, lang: str) -> Rendered:
     response = browser_page.goto(f"{base}{page.path}?lang={lang}")
-    if page.send_empty is not None:
+    if page.sent_empty:
         with browser_page.expect_navigation() as navigation:
-            browser_page.evaluate(SEND_EMPTY, page.send_empty)
+            browser_page.evaluate(SEND_EMPTY)
         response = navigation.value
     assert response is not None, page
     html_file = HTML_DIR / f"{page.audience}--{page.name}--{lang}.html"

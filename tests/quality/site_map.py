@@ -88,9 +88,9 @@ class Page:
     name: str  # unique per audience: the endpoint, and what tells its variants apart
     path: str
     status: int = 200
-    # A form on the page (CSS selector) sent with every field emptied: the page is checked
-    # as the answer shows it, with what is missing marked.
-    send_empty: str | None = None
+    # The page's form sent with every field emptied: the page is checked as the answer
+    # shows it, with what is missing marked.
+    sent_empty: bool = False
 
 
 Urls = Callable[[s.Scene], list[tuple[str, str]]]  # (variant, path) pairs
@@ -160,19 +160,21 @@ ERROR_PAGES = [
 # Forms sent empty: the same pages again, with what is missing marked (400). A message that
 # is not announced, not tied to its field or not readable is where a frightened person gives
 # up, so the error state is checked as carefully as the empty form.
-MAIN_FORM = "main form[method=post]"
 EMPTY_FORMS = [
-    Page(PUBLIC, "auth.login-empty", "/login", 400, MAIN_FORM),
-    Page(PUBLIC, "intake.register-empty", "/my/register", 400, MAIN_FORM),
-    *(
-        Page(CLIENT, f"intake.request_step-{step}-empty", f"/my/request/{step}", 400, MAIN_FORM)
-        for step in ("kind", "person", "help", "contact")
-    ),
-    Page(CLIENT, "account.change_password-empty", "/account/password", 400, MAIN_FORM),
-    Page(CASEWORKER, "cases.new_case-empty", "/team/cases/new", 400, MAIN_FORM),
-    Page(CASEWORKER, "account.change_password-empty", "/account/password", 400, MAIN_FORM),
-    Page(ADMIN, "admin.invite-empty", "/admin/users/invite", 400, MAIN_FORM),
-    Page(ADMIN, "admin.new_organisation-empty", "/admin/organisations/new", 400, MAIN_FORM),
+    Page(audience, f"{endpoint}-empty", path, 400, sent_empty=True)
+    for audience, endpoint, path in [
+        (PUBLIC, "auth.login", "/login"),
+        (PUBLIC, "intake.register", "/my/register"),
+        *(
+            (CLIENT, f"intake.request_step-{step}", f"/my/request/{step}")
+            for step in ("kind", "person", "help", "contact")
+        ),
+        (CLIENT, "account.change_password", "/account/password"),
+        (CASEWORKER, "cases.new_case", "/team/cases/new"),
+        (CASEWORKER, "account.change_password", "/account/password"),
+        (ADMIN, "admin.invite", "/admin/users/invite"),
+        (ADMIN, "admin.new_organisation", "/admin/organisations/new"),
+    ]
 ]
 
 

@@ -68,7 +68,7 @@ def test_the_forms_sent_empty_were_checked_showing_what_is_missing(
 ) -> None:
     """The error states checked here are real ones: each form sent empty came back marking
     what is missing (a field's message or the form's), in every language of its audience."""
-    empty = [r for r in rendered if r.page.send_empty is not None]
+    empty = [r for r in rendered if r.page.sent_empty]
     assert {r.page.name for r in empty} == {p.name for p in site_map.EMPTY_FORMS}
     unmarked = [
         r.label
