@@ -62,6 +62,11 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "RATELIMIT_ENABLED": settings.ratelimit_enabled,
         "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_KEY_PREFIX": "utvag",
+        # When the shared store (Redis) is down or hangs, throttling goes on counting in
+        # each process instead of failing every login: a short timeout bounds the wait,
+        # and Flask-Limiter checks the store again (1, 2, 4 … 32 s apart) and returns to it.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": limiter_storage_options(settings.ratelimit_storage_uri),
         "LOGIN_LIMIT_PER_ACCOUNT": settings.login_limit_per_account,
         "LOGIN_LIMIT_PER_ADDRESS": settings.login_limit_per_address,
         "CODE_LIMIT_PER_USER": settings.code_limit_per_user,
@@ -80,6 +85,20 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "SMTP_SENDER": settings.smtp_sender,
         "CONSULTATION_ACCESS_DAYS": settings.consultation_access_days,
     }
+
+
+# Seconds the limiter waits for Redis before it counts in memory: a login must never wait on
+# a store that hangs.
+LIMITER_STORE_TIMEOUT = 0.25
+
+
+def limiter_storage_options(uri: str) -> dict[str, Any]:
+    if uri.startswith(("redis://", "rediss://", "redis+")):
+        return {
+            "socket_timeout": LIMITER_STORE_TIMEOUT,
+            "socket_connect_timeout": LIMITER_STORE_TIMEOUT,
+        }
+    return {}
 
 
 def engine_options(database_url: str) -> dict[str, Any]:

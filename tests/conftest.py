@@ -111,8 +111,9 @@ LIMIT_STORAGES = ["memory"] + (["redis"] if os.environ.get("TEST_REDIS_URL") els
 
 @contextmanager
 def limited_app(settings: Settings, storage: str, **limits: str) -> Iterator[Flask]:
-    """An application with small rate limits (`limits` are Settings fields) in `storage`."""
-    uri = "memory://"
+    """An application with small rate limits (`limits` are Settings fields) in `storage`
+    ("memory", "redis", or a storage URI of its own)."""
+    uri = storage if "://" in storage else "memory://"
     if storage == "redis":
         import redis
 

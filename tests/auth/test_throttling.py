@@ -96,3 +96,13 @@ def test_registration_is_throttled_per_address(strict_app):
     ]
     assert statuses[:10] == [400] * 10
     assert statuses[10] == 429
+
+
+def test_throttling_counts_per_process_while_redis_does_not_answer(settings):
+    """Given a shared store that is down, logins are answered (never a 500) and failures
+    are still counted, in the process, until the store answers again."""
+    unreachable = "redis://127.0.0.1:1/0"
+    with limited_app(settings, unreachable, login_limit_per_account="3 per 15 minutes") as app:
+        browser = Browser(app.test_client())
+        statuses = [attempt(browser, "someone", f"198.51.100.{n}").status_code for n in range(4)]
+    assert statuses == [401, 401, 401, 429]

@@ -16,7 +16,19 @@ def test_the_landing_page_is_public_and_says_112(browser):
 def test_health_reports_the_database(browser):
     response = browser.client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "throttling": "ok"}
+
+
+def test_health_reports_throttling_that_counts_per_process(settings):
+    """Given a Redis that does not answer, the portal serves and says it is degraded."""
+    degraded = create_app(replace(settings, ratelimit_storage_uri="redis://127.0.0.1:1/0"))
+    response = degraded.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "degraded",
+        "database": "ok",
+        "throttling": "per-process",
+    }
 
 
 def test_health_reports_an_unreachable_database(settings):
