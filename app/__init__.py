@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.core.keycheck import check_at_start
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from config import PROJECT_ROOT, Settings
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_request_cycle(app)
     register_blueprints(app)
     register_commands(app)
+    check_at_start(app, settings)
     if settings.trusted_proxy_count:
         # Only behind a known number of proxies may X-Forwarded-For decide the client address
         # that throttling counts by.

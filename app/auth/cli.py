@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
 
 import click
+from flask import Flask
 from flask.cli import AppGroup
 
 from app.auth import services, totp
@@ -50,9 +52,27 @@ def create_user_command(username: str, role: str, org_slug: str | None) -> None:
 
 
 @keys_cli.command("generate")
-def generate_key_command() -> None:
-    """Print a new key to put first in FIELD_ENCRYPTION_KEYS."""
-    click.echo(new_fernet_key())
+@click.option("--all", "every_key", is_flag=True, help="Print every key a new installation needs.")
+def generate_key_command(every_key: bool) -> None:
+    """Print a new key to put first in FIELD_ENCRYPTION_KEYS (--all: every key, as
+    environment lines for a new installation)."""
+    if not every_key:
+        click.echo(new_fernet_key())
+        return
+    click.echo(f"SECRET_KEY={secrets.token_urlsafe(48)}")
+    click.echo(f"FIELD_ENCRYPTION_KEYS={new_fernet_key()}")
+    click.echo(f"BLIND_INDEX_KEY={secrets.token_urlsafe(48)}")
+    click.echo(f"AUDIT_KEY={secrets.token_urlsafe(48)}")
+
+
+def keys_only_app() -> Flask:
+    """An application that knows only `flask keys generate`: the one command that must work
+    in production before its keys exist (the portal itself refuses to start without them)."""
+    bare = Flask("utvag-keys")
+    group = AppGroup("keys", help="Manage field-encryption keys.")
+    group.add_command(generate_key_command)
+    bare.cli.add_command(group)
+    return bare
 
 
 @keys_cli.command("rotate")

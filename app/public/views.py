@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from app.auth.guard import public
+from app.core.keycheck import KeyMismatch, keys_verified
 from app.extensions import db, limiter
 from app.public import bp
 
@@ -33,13 +34,18 @@ def accessibility() -> str:
 @bp.route("/healthz")
 @public
 def healthz() -> tuple[Response, int]:
-    """For load balancers: 503 without the database; 200 "degraded" while throttling
+    """For load balancers: 503 without the database or with keys it was not written with;
+    200 "degraded" while throttling
     counts per process because its shared store does not answer (the portal still serves)."""
     try:
         db.session.execute(sa.text("SELECT 1"))
+        keys_verified()
     except SQLAlchemyError:
         db.session.rollback()
         return jsonify(status="unavailable", database="unavailable"), 503
+    except KeyMismatch as mismatch:
+        db.session.rollback()
+        return jsonify(status="unavailable", database="ok", keys=mismatch.variable), 503
     if not limiter.enabled or limiter.storage.check():
         return jsonify(status="ok", database="ok", throttling="ok"), 200
     return jsonify(status="degraded", database="ok", throttling="per-process"), 200

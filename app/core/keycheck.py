@@ -1,0 +1,149 @@
+"""Proof that the configured keys are the ones the data was written with.
+
+A well-formed but wrong key is the worst kind of mistake: with a wrong AUDIT_KEY every
+event written breaks the chain for good; with a wrong field key clients' requests are
+stored so that nobody can read them. So the first start records a fingerprint of each key
+(an HMAC of a fixed label under the key: it reveals nothing of the key), and every later
+start, and the health check, compares: an instance whose keys do not match refuses to
+start, naming the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.clock import utcnow
+from app.core.db import Base
+from app.extensions import db
+from config import Settings
+
+logger = logging.getLogger(__name__)
+
+FIELD_KEYS = "FIELD_ENCRYPTION_KEYS"
+# Keys of which the data knows exactly one; field keys may be several (rotation).
+SINGLE_KEYS = ("BLIND_INDEX_KEY", "AUDIT_KEY")
+
+
+class KeyFingerprint(Base):
+    """One key the data was written with, known by its fingerprint."""
+
+    __tablename__ = "key_fingerprints"
+
+    variable: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KeyMismatch(RuntimeError):
+    """A configured key is not one the data was written with."""
+
+    def __init__(self, variable: str) -> None:
+        super().__init__(
+            f"{variable} is not the key this database was written with; "
+            "start with the key it was written with (see the README on keys)."
+        )
+        self.variable = variable
+
+
+def fingerprint(variable: str, key: str) -> str:
+    label = f"utvag key fingerprint:{variable}".encode()
+    return hmac.new(key.encode(), label, hashlib.sha256).hexdigest()
+
+
+def verify_keys(keys: Mapping[str, Sequence[str]]) -> None:
+    """Raise KeyMismatch unless every configured key matches what the data knows; record
+    the keys of a database that knows none yet, and field keys added for a rotation."""
+    recorded: dict[str, set[str]] = {}
+    for variable, known in db.session.execute(
+        sa.select(KeyFingerprint.variable, KeyFingerprint.fingerprint)
+    ):
+        recorded.setdefault(variable, set()).add(known)
+    new: list[dict[str, str]] = []
+    for variable, configured in keys.items():
+        prints = {fingerprint(variable, key) for key in configured}
+        known_prints = recorded.get(variable)
+        if known_prints is None:
+            new += [{"variable": variable, "fingerprint": p} for p in prints]
+        elif variable == FIELD_KEYS:
+            # A rotation puts a new key first and keeps the old ones: at least one key the
+            # data was written with must be among them.
+            if not prints & known_prints:
+                raise KeyMismatch(variable)
+            new += [{"variable": variable, "fingerprint": p} for p in prints - known_prints]
+        elif not prints <= known_prints:
+            raise KeyMismatch(variable)
+    if new:
+        _insert_ignoring_duplicates(new)
+
+
+def _insert_ignoring_duplicates(rows: list[dict[str, str]]) -> None:
+    """Two instances starting together record the same fingerprints once."""
+    now = utcnow()
+    values = [{**row, "recorded_at": now} for row in rows]
+    statement: sa.Executable
+    if db.engine.dialect.name == "postgresql":
+        statement = postgresql_insert(KeyFingerprint).values(values).on_conflict_do_nothing()
+    else:
+        statement = sqlite_insert(KeyFingerprint).values(values).on_conflict_do_nothing()
+    db.session.execute(statement)
+
+
+def configured_keys(
+    field_keys: Sequence[str], blind_index_key: str, audit_key: str
+) -> dict[str, Sequence[str]]:
+    return {FIELD_KEYS: field_keys, "BLIND_INDEX_KEY": [blind_index_key], "AUDIT_KEY": [audit_key]}
+
+
+VERIFIED = "utvag.keys_verified"
+
+
+def check_at_start(app: Flask, settings: Settings) -> None:
+    """Compare the keys with the database's record before serving anything.
+
+    Tests build many applications on one database with keys of their own, so only real
+    instances check; an instance whose database is not reachable (or not migrated yet)
+    starts, and its health check compares as soon as it can.
+    """
+    app.extensions[VERIFIED] = settings.mode == "testing"
+    if app.extensions[VERIFIED]:
+        return
+    with app.app_context():
+        try:
+            app.extensions[VERIFIED] = _verify(settings)
+        except SQLAlchemyError:
+            db.session.rollback()
+            logger.warning("keys not compared with the database yet: it does not answer")
+        finally:
+            db.session.remove()
+
+
+def keys_verified() -> bool:
+    """For the health check: True once the keys are known to match (KeyMismatch if not)."""
+    if current_app.extensions.get(VERIFIED):
+        return True
+    settings: Settings = current_app.extensions["utvag.settings"]
+    current_app.extensions[VERIFIED] = _verify(settings)
+    return bool(current_app.extensions[VERIFIED])
+
+
+def _verify(settings: Settings) -> bool:
+    if not sa.inspect(db.engine).has_table(KeyFingerprint.__tablename__):
+        return False  # before the first `flask db upgrade`
+    verify_keys(
+        configured_keys(
+            settings.field_encryption_keys, settings.blind_index_key, settings.audit_key
+        ),
+    )
+    db.session.commit()
+    return True
