@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from app.auth import services, totp
 from app.auth.models import Role
-from app.core.crypto import rotate_all
+from app.core.crypto import ROTATION_BATCH, rotate_all
 from app.core.db import Base
 from app.extensions import db
 from app.orgs.services import get_organisation_by_slug
@@ -76,11 +76,25 @@ def keys_only_app() -> Flask:
 
 
 @keys_cli.command("rotate")
-def rotate_command() -> None:
-    """Re-encrypt every sensitive field under the first key of FIELD_ENCRYPTION_KEYS."""
+@click.option("--batch-size", default=ROTATION_BATCH, show_default=True, type=click.IntRange(1))
+def rotate_command(batch_size: int) -> None:
+    """Re-encrypt every sensitive field under the first key of FIELD_ENCRYPTION_KEYS.
+
+    Commits every batch, so it can run while people work, and be run again to finish.
+    """
     from app.audit.services import record
 
-    count = rotate_all(db.session, Base)
-    record("keys.rotated", details={"values": count})
+    rotation = rotate_all(db.session, Base, end_batch=db.session.commit, batch_size=batch_size)
+    record(
+        "keys.rotated",
+        details={"values": rotation.rewritten, "unreadable": len(rotation.unreadable)},
+    )
     db.session.commit()
-    click.echo(f"re-encrypted {count} values under the newest key")
+    click.echo(f"re-encrypted {rotation.rewritten} values under the newest key")
+    if rotation.unreadable:
+        for where in rotation.unreadable:
+            click.echo(f"no configured key opens {where}", err=True)
+        raise click.ClickException(
+            f"{len(rotation.unreadable)} values could not be re-encrypted: "
+            "add the key they were written with to FIELD_ENCRYPTION_KEYS and run again"
+        )

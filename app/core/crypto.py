@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import unicodedata
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,12 +31,16 @@ class DecryptionError(RuntimeError):
 @dataclass(frozen=True)
 class KeyRing:
     fernet: MultiFernet
+    # The key that encrypts (the first): a value it opens needs no rotation.
+    newest: Fernet
     blind_index_key: bytes
 
     @classmethod
     def from_keys(cls, field_keys: Sequence[str], blind_index_key: str) -> KeyRing:
+        fernets = [Fernet(key.encode()) for key in field_keys]
         return cls(
-            fernet=MultiFernet([Fernet(key.encode()) for key in field_keys]),
+            fernet=MultiFernet(fernets),
+            newest=fernets[0],
             blind_index_key=blind_index_key.encode(),
         )
 
@@ -105,18 +109,69 @@ def encrypted_columns(base: type[DeclarativeBase]) -> Iterator[tuple[sa.Table, s
                 yield table, column
 
 
-def rotate_all(session: Any, base: type[DeclarativeBase]) -> int:
-    """Re-encrypt every encrypted value under the newest key; returns how many were rewritten."""
+@dataclass
+class Rotation:
+    """What a rotation did: values rewritten, and the values no configured key opens."""
+
+    rewritten: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+
+# Rows rewritten per transaction: each batch holds its row locks for a moment only, so a
+# login or an edit never waits on a rotation for long.
+ROTATION_BATCH = 200
+
+
+def rotate_all(
+    session: Any,
+    base: type[DeclarativeBase],
+    *,
+    end_batch: Callable[[], None],
+    batch_size: int = ROTATION_BATCH,
+) -> Rotation:
+    """Re-encrypt every value not yet under the newest key, `batch_size` rows at a time.
+
+    `end_batch` is called after each batch (the command commits there). A value already
+    under the newest key is left alone, so an interrupted rotation resumes where it
+    stopped; a value changed meanwhile by someone's edit is left as they wrote it (the
+    update names the old token); a value no key opens is named, not fatal.
+    """
     ring = keyring()
-    rewritten = 0
+    result = Rotation()
     for table, column in encrypted_columns(base):
         primary_key = list(table.primary_key.columns)
-        # Work on the raw tokens: rotating needs no plaintext in Python objects.
         raw = sa.type_coerce(column, sa.Text).label("token")
-        rows = session.execute(sa.select(*primary_key, raw).where(column.is_not(None))).all()
-        for row in rows:
-            condition = sa.and_(*(pk == getattr(row, pk.name) for pk in primary_key))
-            token = sa.type_coerce(ring.rotate(row.token), sa.Text)
-            session.execute(sa.update(table).where(condition).values({column.name: token}))
-            rewritten += 1
-    return rewritten
+        after: tuple[Any, ...] | None = None
+        while True:
+            query = sa.select(*primary_key, raw).where(column.is_not(None))
+            if after is not None:
+                query = query.where(sa.tuple_(*primary_key) > sa.tuple_(*after))
+            rows = session.execute(query.order_by(*primary_key).limit(batch_size)).all()
+            if not rows:
+                break
+            for row in rows:
+                try:
+                    ring.newest.decrypt(row.token.encode())
+                    continue  # already under the newest key
+                except InvalidToken:
+                    pass
+                key = tuple(getattr(row, pk.name) for pk in primary_key)
+                try:
+                    token = ring.rotate(row.token)
+                except InvalidToken:
+                    names = ", ".join(str(part) for part in key)
+                    result.unreadable.append(f"{table.name}.{column.name} row {names}")
+                    continue
+                condition = sa.and_(
+                    *(pk == value for pk, value in zip(primary_key, key, strict=True)),
+                    sa.type_coerce(column, sa.Text) == row.token,
+                )
+                session.execute(
+                    sa.update(table)
+                    .where(condition)
+                    .values({column.name: sa.type_coerce(token, sa.Text)})
+                )
+                result.rewritten += 1
+            end_batch()
+            after = tuple(getattr(rows[-1], pk.name) for pk in primary_key)
+    return result
