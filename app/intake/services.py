@@ -304,14 +304,26 @@ def export_request(request: ClientRequest) -> dict[str, Any]:
 
 
 def stale_client_accounts(older_than: timedelta) -> list[User]:
-    """Client accounts that never submitted a request and are older than the limit."""
+    """Client accounts that never submitted a request and have not been used for longer
+    than the limit: not registered, logged in, seen or writing a draft within it (someone
+    who registered a week ago may be halfway through an acute request right now)."""
+    cutoff = utcnow() - older_than
     has_request = sa.exists().where(ClientRequest.client_id == User.id)
+    seen_lately = sa.exists().where(
+        UserSession.user_id == User.id, UserSession.last_seen_at >= cutoff
+    )
+    writing_lately = sa.exists().where(
+        RequestDraft.client_id == User.id, RequestDraft.updated_at >= cutoff
+    )
     return list(
         db.session.scalars(
             sa.select(User).where(
                 User.role == Role.CLIENT,
-                User.created_at < utcnow() - older_than,
+                User.created_at < cutoff,
+                sa.or_(User.last_login_at.is_(None), User.last_login_at < cutoff),
                 ~has_request,
+                ~seen_lately,
+                ~writing_lately,
             )
         )
     )

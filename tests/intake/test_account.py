@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.auth.models import Role, User
 from app.extensions import db
-from app.intake.models import ClientRequest
+from app.intake.models import ClientRequest, RequestDraft
 from app.messages.models import Message
 from app.rules import rule
 from tests.conftest import PASSWORD
@@ -154,3 +154,28 @@ def test_retention_keeps_accounts_that_submitted(app, clock, client_browser, fil
     with app.app_context():
         clients = sa.select(sa.func.count(User.id)).where(User.role == Role.CLIENT)
         assert db.session.scalar(clients) == 1
+
+
+def test_retention_keeps_an_account_in_use_whatever_its_age(app, clock, client_browser):
+    """Given an account registered longer ago than the limit, whose owner logged in again
+    and is writing a request this minute, retention keeps it, draft and session too; it
+    goes once it has not been used for the whole limit."""
+    days = rule("unsubmitted_client_account").value
+    with app.app_context():
+        username = db.session.scalar(sa.select(User.username).where(User.role == Role.CLIENT))
+    clock.shift(timedelta(days=days, hours=1))
+    client_browser.post("/login", {"username": username, "password": PASSWORD})
+    code = client_browser.post("/login/code", {"code": pyotp.TOTP(client_browser.secret).now()})
+    assert code.status_code == 302
+    assert client_browser.post("/my/request/kind", {"kind": "defector"}).status_code == 302
+
+    app.test_cli_runner().invoke(args=["retention", "run"])
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.id).where(User.username == username))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RequestDraft)) == 1
+    assert client_browser.get("/my/request/kind").status_code == 200
+
+    clock.shift(timedelta(days=days, hours=1))
+    app.test_cli_runner().invoke(args=["retention", "run"])
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.id).where(User.username == username)) is None
