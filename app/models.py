@@ -21,6 +21,7 @@ from app.consultations.models import (
     Decision,
     Invitation,
 )
+from app.core.jobs import JobRun
 from app.core.keycheck import KeyFingerprint
 from app.core.outbox import OutboxMessage
 from app.intake.models import ClientRequest, RequestAddition, RequestDraft
@@ -50,6 +51,7 @@ __all__ = [
     "Disclosure",
     "Intervention",
     "Invitation",
+    "JobRun",
     "JournalEntry",
     "KeyFingerprint",
     "Message",

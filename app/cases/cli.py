@@ -8,6 +8,7 @@ from sqlalchemy.orm import undefer
 from app.audit.services import record
 from app.auth.models import Role, User
 from app.cases.deadlines import due_soon, open_deadlines
+from app.core.jobs import start_daily
 from app.core.outbox import enqueue_email
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
@@ -20,9 +21,13 @@ deadlines_cli = AppGroup("deadlines", help="Deadline reminders.")
     "--within-days", default=2, show_default=True, help="Remind of what is due this soon."
 )
 def remind_command(within_days: int) -> None:
-    """Queue one content-free reminder per caseworker with deadlines due soon or overdue."""
+    """Queue one content-free reminder per caseworker with deadlines due soon or overdue;
+    once a day, however often it is run."""
     from datetime import timedelta
 
+    if reason := start_daily("deadlines.remind"):
+        click.echo(f"nothing sent: {reason}")
+        return
     queued = 0
     teams = db.session.scalars(
         sa.select(Organisation).where(Organisation.kind == OrgKind.EXIT_TEAM)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import undefer
 from app.audit.services import record
 from app.auth.models import User
 from app.consultations.models import Action, ActionStatus
+from app.core.jobs import start_daily
 from app.core.outbox import enqueue_email
 from app.extensions import db
 from app.rules import LOCAL_TIME
@@ -20,10 +21,15 @@ actions_cli = AppGroup("actions", help="Reminders about consultation actions.")
     "--within-days", default=3, show_default=True, help="Remind of actions due this soon."
 )
 def remind_command(within_days: int) -> None:
-    """Queue a content-free reminder to each owner of an action that is due soon or overdue."""
+    """Queue a content-free reminder to each owner of an action that is due soon or overdue;
+    once a day, however often it is run."""
     from datetime import timedelta
 
     from app.core.clock import utcnow
+
+    if reason := start_daily("actions.remind"):
+        click.echo(f"nothing sent: {reason}")
+        return
 
     horizon = utcnow().astimezone(LOCAL_TIME).date() + timedelta(days=within_days)
     owners: dict[object, int] = {}

@@ -1,6 +1,10 @@
 """One source of 'now', so tests can freeze time and rules compare aware datetimes."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+# The team's calendar: deadlines, office hours and "today" are Swedish local time.
+LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 
 
 def utcnow() -> datetime:

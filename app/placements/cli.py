@@ -10,6 +10,7 @@ from sqlalchemy.orm import undefer
 from app.audit.services import record
 from app.auth.models import Role, User
 from app.core.clock import utcnow
+from app.core.jobs import start_daily
 from app.core.outbox import enqueue_email
 from app.extensions import db
 from app.placements.models import PlacementRequest, RequestStatus
@@ -23,7 +24,11 @@ placements_cli = AppGroup("placements", help="Placement request deadlines.")
     "--within-days", default=7, show_default=True, help="Remind of answers due this soon."
 )
 def remind_command(within_days: int) -> None:
-    """Expire requests past their answer date; remind partners of those due soon (counts only)."""
+    """Expire requests past their answer date; remind partners of those due soon (counts
+    only), once a day however often it is run."""
+    if reason := start_daily("placements.remind"):
+        click.echo(f"nothing sent: {reason}")
+        return
     expired = expire_due()
     due = db.session.scalars(
         sa.select(PlacementRequest).where(

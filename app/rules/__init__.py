@@ -9,12 +9,11 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
+from app.core.clock import LOCAL_TIME as LOCAL_TIME  # re-exported: the rules speak local time
 from app.settings.services import period_override
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
-LOCAL_TIME = ZoneInfo("Europe/Stockholm")
 
 Unit = Literal["same_day", "days", "working_days", "months", "years"]
 
