@@ -207,7 +207,7 @@ def test_no_code_builds_a_url_from_the_request_host():
     pattern = re.compile(r"\b_external\s*=\s*True|request\.(host|host_url|url_root|root_url)\b")
     offenders = [
         f"{path.relative_to(root)}:{number}"
-        for path in root.rglob("*.py")
+        for path in [*root.rglob("*.py"), *root.rglob("*.html")]
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if pattern.search(line)
     ]
