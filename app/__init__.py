@@ -85,6 +85,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": settings.smtp_port,
         "SMTP_SENDER": settings.smtp_sender,
+        "BASE_URL": settings.base_url,
         "CONSULTATION_ACCESS_DAYS": settings.consultation_access_days,
     }
 
@@ -112,8 +113,10 @@ def engine_options(database_url: str) -> dict[str, Any]:
 def register_extensions(app: Flask, settings: Settings) -> None:
     from app import models  # noqa: F401  (the metadata must know every table)
     from app.core.crypto import init_crypto
+    from app.core.db import private_sqlite_file
     from app.i18n import select_locale
 
+    private_sqlite_file(settings.database_url)
     db.init_app(app)
     # Batch mode lets SQLite alter tables; compare_type keeps the schema test honest.
     migrate.init_app(
@@ -155,9 +158,12 @@ def register_request_cycle(app: Flask) -> None:
     from app.auth.guard import init_guard
     from app.core.errors import finish_transaction, init_errors
     from app.core.headers import init_headers
+    from app.core.urls import init_urls
     from app.i18n import init_i18n
     from app.templating import init_templating
 
+    # Before the guard, so a routing redirect is made relative whoever asks.
+    init_urls(app)
     init_guard(app)
     init_errors(app)
     init_headers(app)

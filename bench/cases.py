@@ -114,6 +114,7 @@ def bench_env(url: str, redis_url: str) -> dict[str, str]:
         "FIELD_ENCRYPTION_KEYS": new_fernet_key(),
         "BLIND_INDEX_KEY": secrets.token_urlsafe(32),
         "AUDIT_KEY": secrets.token_urlsafe(32),
+        "BASE_URL": "https://utvag.bench.example",
         "RATELIMIT_STORAGE_URI": redis_url,
     }
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 Mode = Literal["development", "production", "testing"]
 
@@ -45,6 +46,9 @@ class Settings:
     blind_index_key: str
     audit_key: str
     instance_path: Path = DEFAULT_INSTANCE_PATH
+    # Where people reach the portal: every link it writes into a mail or a calendar file
+    # starts here, never with the Host header of the request that caused the mail.
+    base_url: str = "http://127.0.0.1:5000"
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
     login_limit_per_account: str = "10 per 15 minutes"
@@ -98,6 +102,7 @@ class Settings:
                     "FIELD_ENCRYPTION_KEYS",
                     "BLIND_INDEX_KEY",
                     "AUDIT_KEY",
+                    "BASE_URL",
                 )
                 if not env.get(name)
             ]
@@ -118,6 +123,7 @@ class Settings:
             return env.get(name) or dev_secrets[name]
 
         database_url = env.get("DATABASE_URL") or (f"sqlite:///{instance_path / 'utvag.sqlite3'}")
+        base_url = env.get("BASE_URL") or f"http://127.0.0.1:{_int(env, 'PORT', 5000)}"
         return cls(
             mode=mode,
             secret_key=secret("SECRET_KEY"),
@@ -126,6 +132,7 @@ class Settings:
             blind_index_key=secret("BLIND_INDEX_KEY"),
             audit_key=secret("AUDIT_KEY"),
             instance_path=instance_path,
+            base_url=checked_base_url(base_url, require_https=mode == "production"),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
             staff_idle_timeout=timedelta(minutes=_int(env, "STAFF_IDLE_TIMEOUT_MINUTES", 15)),
             client_idle_timeout=timedelta(minutes=_int(env, "CLIENT_IDLE_TIMEOUT_MINUTES", 30)),
@@ -142,6 +149,22 @@ class Settings:
             smtp_sender=env.get("SMTP_SENDER", "no-reply@utvag.invalid"),
             consultation_access_days=_int(env, "CONSULTATION_ACCESS_DAYS", 14),
         )
+
+
+def checked_base_url(raw: str, *, require_https: bool) -> str:
+    """The portal's address without a trailing slash; anything that is not one is refused."""
+    url = raw.strip().rstrip("/")
+    parts = urlsplit(url)
+    allowed = ("https",) if require_https else ("https", "http")
+    if parts.scheme not in allowed or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(
+            "BASE_URL must be the address people open the portal at, like "
+            f"https://utvag.example.se{'' if require_https else ' (or http:// locally)'}"
+            f", not {raw!r}."
+        )
+    if parts.username or parts.password:
+        raise ConfigurationError("BASE_URL must not hold a user name or password.")
+    return url
 
 
 def normalise_database_url(url: str) -> str:
@@ -176,13 +199,24 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def private_directory(path: Path) -> None:
+    """Create `path` readable by its owner only, and close an existing one that is not.
+
+    The development database and its secrets live here: on a shared machine, the default
+    umask would let every local account copy them.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
 def _development_secrets(instance_path: Path) -> dict[str, str]:
     """Create once, then reuse, the secrets of a local development installation."""
+    private_directory(instance_path)
     path = instance_path / "secrets.json"
     if path.exists():
         stored: dict[str, str] = json.loads(path.read_text())
         return stored
-    instance_path.mkdir(parents=True, exist_ok=True)
     generated = {
         "SECRET_KEY": secrets.token_urlsafe(48),
         "FIELD_ENCRYPTION_KEYS": new_fernet_key(),

@@ -28,6 +28,7 @@ from app.auth.permissions import (
 from app.auth.stepup import step_up_required
 from app.core.access import get_or_404
 from app.core.http import form_status
+from app.core.urls import external_url
 from app.extensions import db
 from app.i18n import language_name
 from app.orgs import services as orgs
@@ -99,7 +100,7 @@ def invite() -> Any:
                 role,
                 form.email.data,
                 current_user,
-                url_for("join.join", token="TOKEN", _external=True),  # noqa: S106  (placeholder)
+                external_url("join.join", token="TOKEN"),  # noqa: S106  (placeholder)
             )
             flash(_("The invitation is sent. The link works once, for 7 days."), "success")
             return redirect(url_for("admin.users"))

@@ -256,7 +256,7 @@ class Intervention(PublicIdMixin, TimestampMixin, Base):
         sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(sa.String(40))
-    provider: Mapped[str | None] = mapped_column(sa.String(200))
+    provider: Mapped[str | None] = mapped_column(EncryptedText)
     starts_on: Mapped[date | None]
     ends_on: Mapped[date | None]
     status: Mapped[InterventionStatus] = mapped_column(text_enum(InterventionStatus, 32))

@@ -14,8 +14,9 @@ from app.rules import LOCAL_TIME
 def invitation(consultation: Consultation, summary: str, method: str) -> str:
     """REQUEST (new or rescheduled) or CANCEL for one consultation.
 
-    The summary carries the case reference only; the description is left out on purpose:
-    calendars sync to phones and to other people's screens.
+    The summary names no case and the description is left out on purpose: calendars sync
+    to phones and to other people's screens. The place is there because invitees need it;
+    the outbox keeps the whole file encrypted until it is sent.
     """
     calendar = Calendar()
     calendar.add("prodid", "-//Utväg//consultations//SV")

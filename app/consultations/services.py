@@ -185,7 +185,7 @@ def convene(
     )
     db.session.flush()
     _audit("consultation.convened", consultation, agencies=len(agencies))
-    _send(consultation, case, "REQUEST")
+    _send(consultation, "REQUEST")
     return consultation
 
 
@@ -200,18 +200,20 @@ def _recipient(invitation: Invitation, convener_id: uuid.UUID | None) -> tuple[s
     return (mailbox, "sv") if mailbox else None
 
 
-def _send(consultation: Consultation, case: Case, method: str) -> None:
+def _send(consultation: Consultation, method: str) -> None:
     """Queue the invitation (or cancellation) for every invitee that has an address."""
     for invitation in consultation.invitations:
-        _send_one(consultation, case, invitation, method)
+        _send_one(consultation, invitation, method)
 
 
-def _send_one(consultation: Consultation, case: Case, invitation: Invitation, method: str) -> None:
+def _send_one(consultation: Consultation, invitation: Invitation, method: str) -> None:
     recipient = _recipient(invitation, consultation.convened_by_id)
     if recipient is not None:
         address, locale = recipient
         with force_locale(locale):
-            summary = _("Consultation %(reference)s", reference=case.reference)
+            # Neither the subject nor the calendar entry names the case: both show on lock
+            # screens and shared calendars, and stay in mailboxes outside the portal.
+            summary = _("Consultation in Utväg")
             body = (
                 _("The consultation is cancelled.")
                 if method == "CANCEL"
@@ -237,7 +239,7 @@ def reschedule(consultation: Consultation, case: Case, plan: Plan) -> None:
         if invitation.user_id != consultation.convened_by_id:
             invitation.response = Response.PENDING
     _audit("consultation.rescheduled", consultation, sequence=consultation.sequence)
-    _send(consultation, case, "REQUEST")
+    _send(consultation, "REQUEST")
 
 
 def cancel(consultation: Consultation, case: Case) -> None:
@@ -246,7 +248,7 @@ def cancel(consultation: Consultation, case: Case) -> None:
     consultation.status = ConsultationStatus.CANCELLED
     consultation.sequence += 1
     _audit("consultation.cancelled", consultation)
-    _send(consultation, case, "CANCEL")
+    _send(consultation, "CANCEL")
 
 
 def respond(invitation: Invitation, response: Response, proposed: datetime | None) -> None:
@@ -505,7 +507,7 @@ def _seat(consultation: Consultation, person: User) -> None:
     db.session.flush()
     case = db.session.get(Case, consultation.case_id)
     if case is not None and consultation.status is ConsultationStatus.PLANNED:
-        _send_one(consultation, case, seat, "REQUEST")
+        _send_one(consultation, seat, "REQUEST")
 
 
 def find_account_invitation(token: str) -> AccountInvitation | None:

@@ -43,6 +43,7 @@ from app.consultations.permissions import (
 from app.core.access import get_or_404, parse_public_id
 from app.core.clock import utcnow
 from app.core.http import form_status
+from app.core.urls import external_url
 from app.extensions import db, limiter
 from app.orgs.models import Organisation
 from app.rules import LOCAL_TIME
@@ -116,7 +117,7 @@ def convene(case_id: str) -> Any:
                 form.invite_email.data,
                 current_user,
                 consultation,
-                url_for("join.join", token="TOKEN", _external=True),  # noqa: S106  (a placeholder)
+                external_url("join.join", token="TOKEN"),  # noqa: S106  (a placeholder)
             )
         warnings = services.conflicts(
             [i.user for i in consultation.invitations if i.user], plan, consultation

@@ -1,8 +1,11 @@
 """Declarative base shared by every feature's models."""
 
+import contextlib
 import enum
+import os
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
@@ -66,3 +69,27 @@ class PublicIdMixin:
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def private_sqlite_file(database_url: str) -> None:
+    """Make the embedded database file (and SQLite's side files) readable by its owner only.
+
+    SQLite creates its file with the process umask, usually world-readable; created here
+    first with mode 600, the database and its -wal/-shm files (SQLite gives them the
+    database's mode) stay private. A file an earlier version created is closed too.
+    """
+    url = sa.engine.make_url(database_url)
+    name = url.database
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return
+    if name.startswith("file:"):
+        return  # a URI filename: the operator chose its options, mode included
+    path = Path(name)
+    if not path.parent.is_dir():
+        return  # SQLite will say the directory is missing, more clearly than we could
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        candidate = path.with_name(path.name + suffix)
+        if candidate.exists() and candidate.stat().st_mode & 0o077:
+            candidate.chmod(0o600)

@@ -32,11 +32,14 @@ MAX_BACKOFF = timedelta(hours=1)
 class OutboxMessage(PublicIdMixin, TimestampMixin, Base):
     __tablename__ = "outbox"
 
+    # Everything a message says is encrypted: a body can hold a working join link, a
+    # calendar file the meeting's place, and the address names a person. Delivery reads
+    # rows by their timestamps only, so none of these needs to be searchable.
     recipient: Mapped[str] = mapped_column(EncryptedText)
-    subject: Mapped[str] = mapped_column(sa.String(200))
-    body: Mapped[str] = mapped_column(sa.Text)
+    subject: Mapped[str] = mapped_column(EncryptedText)
+    body: Mapped[str] = mapped_column(EncryptedText)
     # An iCalendar attachment (a meeting invitation or cancellation), and its METHOD.
-    calendar: Mapped[str | None] = mapped_column(sa.Text)
+    calendar: Mapped[str | None] = mapped_column(EncryptedText)
     calendar_method: Mapped[str | None] = mapped_column(sa.String(10))
     message_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -54,7 +57,8 @@ def enqueue_email(
     calendar: str | None = None,
     calendar_method: str | None = None,
 ) -> OutboxMessage:
-    """Queue an e-mail inside the caller's transaction. Never put case content in it."""
+    """Queue an e-mail inside the caller's transaction. Never put case content in it: not in
+    the subject (lock screens show it), and not in the body or calendar file either."""
     message = OutboxMessage(
         recipient=recipient,
         subject=subject,

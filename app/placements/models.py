@@ -68,11 +68,11 @@ class Placement(PublicIdMixin, TimestampMixin, Base):
     )
     status: Mapped[PlacementStatus] = mapped_column(text_enum(PlacementStatus), index=True)
     adults: Mapped[int]
-    children_ages: Mapped[str] = mapped_column(sa.String(100), default="")
+    children_ages: Mapped[str] = mapped_column(EncryptedText, default="")
     housing_needs: Mapped[str | None] = mapped_column(EncryptedText)
     support_needs: Mapped[str | None] = mapped_column(EncryptedText)
     earliest_move_on: Mapped[date]
-    expected_duration: Mapped[str | None] = mapped_column(sa.String(100))
+    expected_duration: Mapped[str | None] = mapped_column(EncryptedText)
     free_text: Mapped[str | None] = mapped_column(EncryptedText)
     # A conflict overridden by a team lead: who, why (encrypted), flagged for review.
     override_by_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -101,7 +101,7 @@ class PlacementRequest(PublicIdMixin, TimestampMixin, Base):
     respond_by: Mapped[datetime] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(EncryptedText)
-    offer_housing_type: Mapped[str | None] = mapped_column(sa.String(100))
+    offer_housing_type: Mapped[str | None] = mapped_column(EncryptedText)
     offer_move_in_on: Mapped[date | None]
     offer_contact: Mapped[str | None] = mapped_column(EncryptedText)
     handed_over_at: Mapped[datetime | None]

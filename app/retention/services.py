@@ -29,6 +29,7 @@ class Due:
     requests: list[ClientRequest] = field(default_factory=list)
     cases: list[Case] = field(default_factory=list)
     sent_mail: list[OutboxMessage] = field(default_factory=list)
+    undelivered_mail: list[OutboxMessage] = field(default_factory=list)
     audit_events: int = 0
     audit_cutoff: datetime | None = None
     kept_for_research: int = 0
@@ -40,6 +41,7 @@ class Due:
             "requests": len(self.requests),
             "cases": len(self.cases),
             "sent_mail": len(self.sent_mail),
+            "undelivered_mail": len(self.undelivered_mail),
             "audit_events": self.audit_events,
             "kept_for_research": self.kept_for_research,
             "kept_for_other_data": self.kept_for_other_data,
@@ -122,6 +124,17 @@ def due_for_deletion() -> Due:
             )
         )
     )
+    unsent_cutoff = utcnow() - timedelta(days=rule("undelivered_mail").value)
+    due.undelivered_mail = list(
+        db.session.scalars(
+            sa.select(OutboxMessage).where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.created_at < unsent_cutoff,
+                # Not one a delivery is sending right now: it is gone at the next run.
+                sa.or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until < utcnow()),
+            )
+        )
+    )
     due.audit_cutoff = utcnow() - timedelta(days=round(rule("audit_events").value * 365.25))
     due.audit_events = count_events_before(due.audit_cutoff)
     return due
@@ -137,7 +150,13 @@ def delete(due: Due) -> None:
                 ClientRequest.case_id.in_(case_ids), ClientRequest.became_case_at.is_not(None)
             )
         )
-    for item in [*due.cases, *due.requests, *due.client_accounts, *due.sent_mail]:
+    for item in [
+        *due.cases,
+        *due.requests,
+        *due.client_accounts,
+        *due.sent_mail,
+        *due.undelivered_mail,
+    ]:
         db.session.delete(item)
     db.session.flush()
     if due.audit_cutoff is not None:

@@ -11,6 +11,7 @@ PRODUCTION = {
     "FIELD_ENCRYPTION_KEYS": "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=",
     "BLIND_INDEX_KEY": "b" * 40,
     "AUDIT_KEY": "c" * 40,
+    "BASE_URL": "https://utvag.malmo.example",
 }
 
 
@@ -24,7 +25,14 @@ def test_production_starts_with_every_secret():
 
 @pytest.mark.parametrize(
     "missing",
-    ["SECRET_KEY", "DATABASE_URL", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "AUDIT_KEY"],
+    [
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "FIELD_ENCRYPTION_KEYS",
+        "BLIND_INDEX_KEY",
+        "AUDIT_KEY",
+        "BASE_URL",
+    ],
 )
 def test_production_refuses_to_start_without_a_secret(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}

@@ -94,6 +94,7 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
         FIELD_ENCRYPTION_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         BLIND_INDEX_KEY=secrets.token_urlsafe(32),
         AUDIT_KEY=secrets.token_urlsafe(32),
+        BASE_URL="https://utvag.malmo.example",
     )
     env.update(extra)
     return env
