@@ -14,7 +14,7 @@ from flask import current_app
 
 # revision identifiers, used by Alembic.
 revision = '0012_atrest_encrypt_at_rest'
-down_revision = '0011_case_list_indexes'
+down_revision = '0012_ops_job_runs'
 branch_labels = None
 depends_on = None
 

@@ -73,6 +73,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("outbox", "calendar_method"): "REQUEST or CANCEL",
     ("outbox", "message_id"): "a random Message-ID",
     ("outbox", "last_error"): "the class name of the last delivery error, never its text",
+    ("key_fingerprints", "variable"): "the name of a configuration variable",
+    ("key_fingerprints", "fingerprint"): "an HMAC of a fixed label under the key: reveals no key",
+    ("job_runs", "job"): CODE,
 }
 
 
