@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -96,14 +97,40 @@ def _complete_login(user_session: UserSession, method: str) -> str:
     return token
 
 
+def _changed(statement: sa.Update) -> int:
+    """Run a guarded UPDATE and say how many rows it changed: that count decides."""
+    result: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
+        statement.execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def consume_totp_step(user: User, step: int) -> bool:
+    """Claim one 30-second step of the account's codes; True for exactly one caller.
+
+    A read ("is this step newer than the last one?") followed by a write lets every one of
+    several simultaneous requests with the same code through. Here the check is the UPDATE's
+    own condition: the database lets one request move the last step forward, and for every
+    other one the row no longer matches (PostgreSQL re-reads it after the winner's commit;
+    SQLite runs one writer at a time), so nothing changes and the code is refused.
+    """
+    claimed = _changed(
+        sa.update(User)
+        .where(
+            User.id == user.id,
+            sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    db.session.expire(user, ["totp_last_step"])
+    return claimed == 1
+
+
 def _accept_totp(user: User, code: str) -> bool:
     if user.totp_secret is None:
         return False
     step = totp.matching_step(user.totp_secret, code, user.totp_last_step)
-    if step is None:
-        return False
-    user.totp_last_step = step
-    return True
+    return step is not None and consume_totp_step(user, step)
 
 
 def _code_failed(user_session: UserSession, stage: str) -> None:
@@ -130,25 +157,36 @@ def _recovery_hash(code: str) -> str:
     return blind_index(code.replace("-", "").replace(" ", ""), "recovery-code")
 
 
-def use_recovery_code(user_session: UserSession, code: str) -> str:
-    """Finish a login with a single-use recovery code; returns the session's new token."""
-    stored = db.session.scalar(
-        sa.select(RecoveryCode).where(
-            RecoveryCode.user_id == user_session.user_id,
+def consume_recovery_code(user: User, code: str) -> bool:
+    """Mark one unused recovery code of the account used; True for exactly one caller.
+
+    Found and spent in one guarded statement, for the same reason as `consume_totp_step`:
+    of several requests with the same code at the same moment, only one changes the row.
+    """
+    spent = _changed(
+        sa.update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
             RecoveryCode.code_hash == _recovery_hash(code),
             RecoveryCode.used_at.is_(None),
         )
+        .values(used_at=utcnow())
     )
-    if stored is None:
+    return spent == 1
+
+
+def use_recovery_code(user_session: UserSession, code: str) -> str:
+    """Finish a login with a single-use recovery code; returns the session's new token."""
+    user = user_session.user
+    if not consume_recovery_code(user, code):
         _code_failed(user_session, "recovery_code")
         raise CodeRejected
-    stored.used_at = utcnow()
     record(
         "recovery_code.used",
-        subject=user_session.user,
-        actor_id=user_session.user_id,
-        organisation_id=user_session.user.organisation_id,
-        details={"remaining": remaining_recovery_codes(user_session.user) - 1},
+        subject=user,
+        actor_id=user.id,
+        organisation_id=user.organisation_id,
+        details={"remaining": remaining_recovery_codes(user)},
     )
     return _complete_login(user_session, "recovery_code")
 
@@ -183,16 +221,29 @@ def offer_enrolment(user_session: UserSession) -> str:
     return user_session.pending_totp_secret
 
 
+def _claim_enrolment(user: User, secret: str, step: int) -> bool:
+    """Save a first second factor unless one is saved already; True for exactly one caller.
+
+    Two sessions of a new account confirming their own offered secrets at once must not
+    both succeed: the second would overwrite the first one's secret and recovery codes.
+    """
+    claimed = _changed(
+        sa.update(User)
+        .where(User.id == user.id, User.totp_secret.is_(None))
+        .values(totp_secret=secret, totp_last_step=step)
+    )
+    db.session.expire(user, ["totp_secret", "totp_last_step", "has_totp"])
+    return claimed == 1
+
+
 def confirm_enrolment(user_session: UserSession, code: str) -> tuple[str, list[str]]:
     """Save the second factor once a code from it is right; returns new token and codes."""
     user = user_session.user
     secret = user_session.pending_totp_secret
     step = totp.matching_step(secret, code, None) if secret else None
-    if secret is None or step is None or user.totp_secret is not None:
+    if secret is None or step is None or not _claim_enrolment(user, secret, step):
         _code_failed(user_session, "enrolment")
         raise CodeRejected
-    user.totp_secret = secret
-    user.totp_last_step = step
     user_session.pending_totp_secret = None
     codes = _issue_recovery_codes(user)
     record("totp.enrolled", subject=user, actor_id=user.id, organisation_id=user.organisation_id)
