@@ -124,6 +124,12 @@ class Settings:
     login_limit_per_account: str = "10 per 15 minutes"
     login_limit_per_address: str = "30 per 15 minutes"
     code_limit_per_user: str = "6 per 5 minutes"
+    # Wrong second-factor codes an account may collect before its authenticator codes are
+    # locked (the count starts again whenever a code or a recovery code works). A guess hits
+    # at most 3 in 10^6 (a code from the current step or one either side), so someone with
+    # the password has at most 20 x 3/10^6 = 0.006 % between two of the owner's logins;
+    # the rate limit alone allows 6 tries every 5 minutes, about 15 % a month.
+    totp_failure_cap: int = 20
     staff_idle_timeout: timedelta = timedelta(minutes=15)
     client_idle_timeout: timedelta = timedelta(minutes=30)
     absolute_timeout: timedelta = timedelta(hours=10)

@@ -20,8 +20,10 @@ from flask import Flask
 
 from app import create_app
 from app.audit.models import AuditEvent
+from app.auth import totp
 from app.auth.models import RecoveryCode, User, UserSession
 from app.auth.services import regenerate_recovery_codes
+from app.core.outbox import OutboxMessage
 from app.extensions import db
 from tests.conftest import Browser, code_for, empty_all_tables
 
@@ -178,3 +180,30 @@ def test_only_one_of_many_simultaneous_enrolments_is_saved(app, make_account):
     with app.app_context():
         assert db.session.get(User, account.id).totp_secret == secrets[winner]
     assert full_sessions(app, account) == 1
+
+
+def test_simultaneous_wrong_codes_are_each_counted_and_lock_once(app, make_account):
+    """Given an account two wrong codes short of the cap, when N sessions send wrong codes
+    at the same moment, then every one is counted (no update lost to another's read), the
+    codes lock, and the lock is audited and mailed exactly once."""
+    account = make_account()
+    cap = app.config["TOTP_FAILURE_CAP"]
+    with app.app_context():
+        user = db.session.get(User, account.id)
+        user.totp_failures = cap - 2
+        user.notify_email = "someone@example.org"
+        db.session.commit()
+    browsers = [half_logged_in(app, account, "/login/code") for _ in range(N)]
+    now = totp.current_step()
+    accepted = {pyotp.TOTP(account.secret).generate_otp(s) for s in range(now - 2, now + 3)}
+    wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in accepted)
+
+    statuses = at_once([posting(b, "/login/code", {"code": wrong}) for b in browsers])
+
+    assert 302 not in statuses
+    with app.app_context():
+        user = db.session.get(User, account.id)
+        assert user.totp_failures == cap - 2 + N
+        assert user.totp_locked_at is not None
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1
+    assert events(app, "totp.locked") == 1
