@@ -51,7 +51,11 @@ def create_user_command(username: str, role: str, org_slug: str | None) -> None:
 
 @keys_cli.command("generate")
 def generate_key_command() -> None:
-    """Print a new key to put first in FIELD_ENCRYPTION_KEYS."""
+    """Print a new random key (32 bytes): put it first in FIELD_ENCRYPTION_KEYS.
+
+    The same output is strong enough for SECRET_KEY, BLIND_INDEX_KEY and AUDIT_KEY (one
+    key each), which production checks at start.
+    """
     click.echo(new_fernet_key())
 
 
