@@ -108,21 +108,20 @@ def second_factor() -> Response | tuple[str, int]:
         try:
             token = services.verify_second_factor(user_session, form.code.data)
         except services.FactorLocked:
-            return _code_page_locked(form)
+            return _code_page_locked(form), 403
         except services.CodeRejected:
             form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
             return render_template("auth/second_factor.html", form=form), 401
         bind_to_browser(token)
         return _after_login()
     if services.totp_locked(user_session.user):
-        return _code_page_locked(form)
+        return _code_page_locked(form), 200
     return render_template("auth/second_factor.html", form=form), form_status()
 
 
-def _code_page_locked(form: CodeForm) -> tuple[str, int]:
-    # 403: the code page is refused as such, whatever is typed; the way in is named on it.
-    page = render_template("auth/second_factor.html", form=form, locked_message=locked_message())
-    return page, 403
+def _code_page_locked(form: CodeForm) -> str:
+    # No code field: whatever is typed is refused, so the page names the ways in instead.
+    return render_template("auth/second_factor.html", form=form, locked_message=locked_message())
 
 
 @bp.route("/login/recovery", methods=["GET", "POST"])

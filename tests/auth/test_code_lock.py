@@ -4,6 +4,7 @@ authenticator codes until a recovery code or a reset, and the owner is told."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import pyotp
 import pytest
@@ -14,8 +15,13 @@ from app.audit.models import AuditEvent
 from app.auth import totp
 from app.auth.models import Role, User
 from app.auth.services import regenerate_recovery_codes
+from app.cases.models import Case
+from app.consent.models import Consent, ConsentMethod, Purpose
+from app.consent.services import record_consent
+from app.core.clock import utcnow
 from app.core.outbox import OutboxMessage
 from app.extensions import db
+from app.orgs.models import Organisation
 from config import Settings
 from tests.conftest import code_for, empty_all_tables
 
@@ -98,7 +104,9 @@ def test_reaching_the_cap_locks_the_codes_even_a_right_one(app, browser, make_ac
     assert right.status_code == 403
     assert LOCKED in right.get_data(as_text=True)
     assert browser.get("/start/").status_code == 302
-    page = browser.get("/login/code").get_data(as_text=True)
+    shown = browser.get("/login/code")
+    assert shown.status_code == 200
+    page = shown.get_data(as_text=True)
     assert LOCKED in page and 'href="/login/recovery"' in page
     assert 'name="code"' not in page
 
@@ -197,3 +205,35 @@ def test_wrong_step_up_codes_count_towards_the_same_cap(app, browser, make_accou
     right = browser.post("/step-up", {"code": code_for(app, account)})
     assert right.status_code == 403
     assert events(app, "session.stepped_up") == 0
+
+
+def test_a_client_whose_codes_are_locked_cannot_confirm_a_consent(
+    app, scene, other_orgs, client_browser, clock
+):
+    """Given a client whose codes locked, when they answer a consent with a right code, then
+    the answer is refused with the way in, and nothing is recorded as their answer."""
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Organisation).where(Organisation.slug == "polisen"))
+        consent = record_consent(
+            db.session.get(Case, scene.case_id),
+            db.session.get(User, scene.owner.id),
+            agencies=[agency],
+            purposes={Purpose.CONSULTATION},
+            method=ConsentMethod.DIGITAL,
+            given=True,
+            valid_from=date(2020, 1, 1),
+            valid_until=None,
+        )
+        consent_id = consent.id
+        client = db.session.scalar(sa.select(User).where(User.role == Role.CLIENT))
+        client.totp_locked_at = utcnow()
+        db.session.commit()
+    clock.shift(30)
+    code = pyotp.TOTP(client_browser.secret).now()
+
+    refused = client_browser.post(f"/my/consents/{consent_id}", {"answer": "yes", "code": code})
+
+    assert refused.status_code == 401
+    assert LOCKED in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Consent, consent_id).given is None
