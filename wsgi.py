@@ -5,16 +5,17 @@ import sys
 from app import create_app
 from app.auth.cli import keys_only_app
 from app.core.keycheck import KeyMismatch
-from config import ConfigurationError
+from config import ConfigurationError, Settings, cannot_start
+
+
+def _making_keys() -> bool:
+    """`flask keys generate` must work where the portal cannot start for want of keys."""
+    return "keys" in sys.argv[1:] and "generate" in sys.argv[1:]
+
 
 try:
-    app = create_app()
+    app = create_app(Settings.from_env())
 except (ConfigurationError, KeyMismatch) as error:
-    if sys.argv[1:] and sys.argv[-2:] in (["keys", "generate"], ["generate", "--all"]):
-        # Making the keys must work where the portal cannot start for want of them.
-        app = keys_only_app()
-    else:
-        # One line an operator can act on, not a traceback; exit status 3 also tells
-        # gunicorn's master that a worker cannot boot, so it stops instead of retrying.
-        print(f"utvag: refusing to start: {error}", file=sys.stderr)
-        sys.exit(3)
+    if not _making_keys():
+        cannot_start(error)
+    app = keys_only_app()

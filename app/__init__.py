@@ -72,6 +72,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "LOGIN_LIMIT_PER_ACCOUNT": settings.login_limit_per_account,
         "LOGIN_LIMIT_PER_ADDRESS": settings.login_limit_per_address,
         "CODE_LIMIT_PER_USER": settings.code_limit_per_user,
+        "TOTP_FAILURE_CAP": settings.totp_failure_cap,
         "PUBLIC_LANGUAGES": settings.public_languages,
         "STAFF_LANGUAGES": settings.staff_languages,
         "QUICK_EXIT_URL": settings.quick_exit_url,

@@ -7,14 +7,17 @@ mode may invent secrets (kept under ``instance/``) and seed demo data.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
+import re
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 from urllib.parse import urlsplit
 
 Mode = Literal["development", "production", "testing"]
@@ -33,6 +36,77 @@ class ConfigurationError(RuntimeError):
 
 def new_fernet_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+# Keys that sign sessions (SECRET_KEY), key the blind indexes and recovery-code hashes
+# (BLIND_INDEX_KEY) and the audit chain's HMAC (AUDIT_KEY) must be too strong to guess:
+# at least 32 bytes (256 bits) of entropy, as `secrets.token_urlsafe(32)` gives.
+MIN_KEY_BYTES = 32
+# Entropy cannot be measured from one value, so it is judged crudely and conservatively:
+# - A value written only in the hex alphabet counts 4 bits a character, one written only in
+#   the base64 alphabets (standard or URL-safe, padding ignored) 6 bits, anything else 8
+#   (raw bytes): that is the decoded length of a hex or base64 key, and the byte length of
+#   any other value. So 64 hex digits, 43 base64 characters or 32 arbitrary bytes pass.
+# - Values a person typed rather than generated are caught by their repetition: fewer than
+#   MIN_DISTINCT_CHARACTERS different characters ("x" * 40, "0000...") or a shorter piece
+#   repeated ("secretsecretsecret...") is refused whatever its length. (A random key of this
+#   length practically always has 16 or more different characters.)
+# This rejects the obvious mistakes; it cannot prove a key random. Generate keys with
+# `flask keys generate` or `python -c "import secrets; print(secrets.token_urlsafe(32))"`.
+MIN_DISTINCT_CHARACTERS = 10
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+")
+
+
+def key_entropy_bytes(value: str) -> int:
+    """The bytes of entropy a key is credited with (see MIN_KEY_BYTES); 0 if repetitive."""
+    if len(set(value)) < MIN_DISTINCT_CHARACTERS or _repeats(value):
+        return 0
+    unpadded = value.rstrip("=")
+    if _HEX.fullmatch(unpadded) and unpadded == value:
+        return len(value) * 4 // 8
+    if _BASE64.fullmatch(unpadded):
+        return len(unpadded) * 6 // 8
+    return len(value.encode())
+
+
+def _repeats(value: str) -> bool:
+    """Whether the value is a shorter piece written again and again (the last time perhaps
+    cut short): its smallest period, found by the prefix function, is at most half of it."""
+    border = [0] * len(value)
+    for i in range(1, len(value)):
+        k = border[i - 1]
+        while k and value[i] != value[k]:
+            k = border[k - 1]
+        border[i] = k + 1 if value[i] == value[k] else k
+    return bool(value) and len(value) - border[-1] <= len(value) // 2
+
+
+def check_key_strength(name: str, value: str) -> None:
+    if key_entropy_bytes(value) < MIN_KEY_BYTES:
+        # The value itself is never echoed: it is a secret, and messages end up in logs.
+        raise ConfigurationError(
+            f"{name} is too weak: production needs at least {MIN_KEY_BYTES} random bytes"
+            ' (for instance 43 characters from `python -c "import secrets;'
+            ' print(secrets.token_urlsafe(32))"`).'
+        )
+
+
+def check_field_keys(keys: tuple[str, ...], *, production: bool) -> None:
+    """Every key must be a Fernet key (32 bytes in URL-safe base64); in production, not a
+    repetitive one either."""
+    for number, key in enumerate(keys, start=1):
+        try:
+            decoded = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            decoded = b""
+        weak = production and (len(set(key)) < MIN_DISTINCT_CHARACTERS or _repeats(key))
+        if len(decoded) != 32 or not _BASE64.fullmatch(key.rstrip("=")) or weak:
+            raise ConfigurationError(
+                f"FIELD_ENCRYPTION_KEYS: key {number} of {len(keys)} is not a usable key;"
+                " each must be 32 random bytes in URL-safe base64, as `flask keys generate`"
+                " prints, keys separated by commas."
+            )
 
 
 @dataclass(frozen=True)
@@ -54,6 +128,12 @@ class Settings:
     login_limit_per_account: str = "10 per 15 minutes"
     login_limit_per_address: str = "30 per 15 minutes"
     code_limit_per_user: str = "6 per 5 minutes"
+    # Wrong second-factor codes an account may collect before its authenticator codes are
+    # locked (the count starts again whenever a code or a recovery code works). A guess hits
+    # at most 3 in 10^6 (a code from the current step or one either side), so someone with
+    # the password has at most 20 x 3/10^6 = 0.006 % between two of the owner's logins;
+    # the rate limit alone allows 6 tries every 5 minutes, about 15 % a month.
+    totp_failure_cap: int = 20
     staff_idle_timeout: timedelta = timedelta(minutes=15)
     client_idle_timeout: timedelta = timedelta(minutes=30)
     absolute_timeout: timedelta = timedelta(hours=10)
@@ -120,7 +200,13 @@ class Settings:
             dev_secrets = _development_secrets(instance_path)
 
         def secret(name: str) -> str:
-            return env.get(name) or dev_secrets[name]
+            value = env.get(name) or dev_secrets[name]
+            if mode == "production" and name != "FIELD_ENCRYPTION_KEYS":
+                check_key_strength(name, value)
+            return value
+
+        field_keys = _split_keys(secret("FIELD_ENCRYPTION_KEYS"))
+        check_field_keys(field_keys, production=mode == "production")
 
         database_url = env.get("DATABASE_URL") or (f"sqlite:///{instance_path / 'utvag.sqlite3'}")
         base_url = env.get("BASE_URL") or f"http://127.0.0.1:{_int(env, 'PORT', 5000)}"
@@ -128,7 +214,7 @@ class Settings:
             mode=mode,
             secret_key=secret("SECRET_KEY"),
             database_url=normalise_database_url(database_url),
-            field_encryption_keys=_split_keys(secret("FIELD_ENCRYPTION_KEYS")),
+            field_encryption_keys=field_keys,
             blind_index_key=secret("BLIND_INDEX_KEY"),
             audit_key=secret("AUDIT_KEY"),
             instance_path=instance_path,
@@ -165,6 +251,17 @@ def checked_base_url(raw: str, *, require_https: bool) -> str:
     if parts.username or parts.password:
         raise ConfigurationError("BASE_URL must not hold a user name or password.")
     return url
+
+
+def cannot_start(reason: Exception) -> NoReturn:
+    """Say in one line why the portal will not start, and exit.
+
+    A traceback would bury the sentence (and tempt someone to read the code for a
+    workaround). Exit status 4 is what gunicorn's arbiter reads as "the application cannot
+    load": it stops instead of starting workers that fail the same way again and again.
+    """
+    print(f"Utväg cannot start: {reason}", file=sys.stderr)
+    raise SystemExit(4) from None
 
 
 def normalise_database_url(url: str) -> str:

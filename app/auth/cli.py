@@ -54,8 +54,11 @@ def create_user_command(username: str, role: str, org_slug: str | None) -> None:
 @keys_cli.command("generate")
 @click.option("--all", "every_key", is_flag=True, help="Print every key a new installation needs.")
 def generate_key_command(every_key: bool) -> None:
-    """Print a new key to put first in FIELD_ENCRYPTION_KEYS (--all: every key, as
-    environment lines for a new installation)."""
+    """Print a new random key (32 bytes): put it first in FIELD_ENCRYPTION_KEYS.
+
+    --all prints every key a new installation needs, as environment lines; each is as
+    strong as production demands at start.
+    """
     if not every_key:
         click.echo(new_fernet_key())
         return

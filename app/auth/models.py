@@ -43,6 +43,10 @@ class User(PublicIdMixin, TimestampMixin, Base):
     has_totp: Mapped[bool] = column_property(totp_secret.is_not(None))
     # The last accepted 30-second step: a code from it or an earlier step is a replay.
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Wrong codes since the factor last worked, and when they reached the cap (Settings.
+    # totp_failure_cap) and locked it: then only a recovery code or a reset gets in.
+    totp_failures: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    totp_locked_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     # Clients only: the language notifications are written in, and an optional address for

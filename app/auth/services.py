@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.auth import passwords, totp
@@ -14,6 +18,7 @@ from app.auth.models import RecoveryCode, Role, User, UserSession
 from app.auth.sessions import revoke, revoke_all, rotate_token, start_session
 from app.core.clock import utcnow
 from app.core.crypto import blind_index
+from app.core.outbox import enqueue_email
 from app.extensions import db
 from app.orgs.models import Organisation
 
@@ -29,6 +34,11 @@ class LoginFailed(Exception):
 
 class CodeRejected(Exception):
     """A one-time or recovery code was wrong, malformed or already used."""
+
+
+class FactorLocked(CodeRejected):
+    """The account's authenticator codes are locked after too many wrong ones: only a
+    recovery code or a reset of the second factor gets in now."""
 
 
 class AccountError(ValueError):
@@ -96,31 +106,129 @@ def _complete_login(user_session: UserSession, method: str) -> str:
     return token
 
 
+def _changed(statement: sa.Update) -> int:
+    """Run a guarded UPDATE and say how many rows it changed: that count decides."""
+    result: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
+        statement.execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def consume_totp_step(user: User, step: int) -> bool:
+    """Claim one 30-second step of the account's codes; True for exactly one caller.
+
+    A read ("is this step newer than the last one?") followed by a write lets every one of
+    several simultaneous requests with the same code through. Here the check is the UPDATE's
+    own condition: the database lets one request move the last step forward, and for every
+    other one the row no longer matches (PostgreSQL re-reads it after the winner's commit;
+    SQLite runs one writer at a time), so nothing changes and the code is refused. A locked
+    factor matches no step at all, and a working code starts the count of wrong ones afresh.
+    """
+    claimed = _changed(
+        sa.update(User)
+        .where(
+            User.id == user.id,
+            User.totp_locked_at.is_(None),
+            sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step, totp_failures=0)
+    )
+    db.session.expire(user, ["totp_last_step", "totp_failures"])
+    return claimed == 1
+
+
 def _accept_totp(user: User, code: str) -> bool:
     if user.totp_secret is None:
         return False
     step = totp.matching_step(user.totp_secret, code, user.totp_last_step)
-    if step is None:
-        return False
-    user.totp_last_step = step
-    return True
+    return step is not None and consume_totp_step(user, step)
 
 
-def _code_failed(user_session: UserSession, stage: str) -> None:
+def totp_locked(user: User) -> bool:
+    return user.totp_locked_at is not None
+
+
+def _code_failed(user_session: UserSession, stage: str, *, locked: bool = False) -> None:
+    details: dict[str, str | bool] = {"stage": stage}
+    if locked:
+        details["locked"] = True
     record(
         "login.failed",
         subject=user_session,
         actor_id=user_session.user_id,
         organisation_id=user_session.user.organisation_id,
-        details={"stage": stage},
+        details=details,
     )
+
+
+def _count_totp_failure(user: User) -> bool:
+    """Count one wrong code and lock the factor when the count reaches the cap; True if
+    this failure is the one that locked it.
+
+    Both are guarded statements, so simultaneous wrong codes are each counted (no update is
+    lost to another's read) and exactly one of them locks, audits and tells the owner.
+    """
+    _changed(sa.update(User).where(User.id == user.id).values(totp_failures=User.totp_failures + 1))
+    cap: int = current_app.config["TOTP_FAILURE_CAP"]
+    locked = _changed(
+        sa.update(User)
+        .where(User.id == user.id, User.totp_locked_at.is_(None), User.totp_failures >= cap)
+        .values(totp_locked_at=utcnow())
+    )
+    db.session.expire(user, ["totp_failures", "totp_locked_at"])
+    return locked == 1
+
+
+def _tell_owner_of_lock(user: User) -> None:
+    record(
+        "totp.locked",
+        subject=user,
+        actor_id=user.id,
+        organisation_id=user.organisation_id,
+        details={"failures": current_app.config["TOTP_FAILURE_CAP"]},
+    )
+    address = db.session.scalar(sa.select(User.notify_email).where(User.id == user.id))
+    if not address:
+        return
+    # Nothing about the portal, the account's name or a case: the mailbox may be read by
+    # others. The owner learns what happened and how to get in again.
+    with force_locale(user.locale or "sv"):
+        enqueue_email(
+            address,
+            _("A security notice about your account"),
+            _(
+                "Wrong codes were typed too many times when someone logged in to your account, "
+                "so codes from your authenticator app no longer work for it. Log in with one "
+                "of your recovery codes, or contact the team. If it was not you, someone may "
+                "know your password: change it once you are logged in."
+            ),
+        )
+
+
+def _check_totp(user_session: UserSession, code: str, stage: str) -> None:
+    """Accept a fresh code from the account's authenticator, or raise CodeRejected (or
+    FactorLocked, once wrong codes have reached the cap)."""
+    user = user_session.user
+    if totp_locked(user):
+        # The code is not even looked at: a locked factor answers the same to right and wrong.
+        _code_failed(user_session, stage, locked=True)
+        raise FactorLocked
+    if _accept_totp(user, code):
+        return
+    # Counted before the audit row: every path takes the account's row before the chain's
+    # head, so two requests never wait on each other in opposite order.
+    newly_locked = _count_totp_failure(user)
+    _code_failed(user_session, stage)
+    if newly_locked:
+        _tell_owner_of_lock(user)
+    if totp_locked(user):
+        raise FactorLocked
+    raise CodeRejected
 
 
 def verify_second_factor(user_session: UserSession, code: str) -> str:
     """Finish a login with a TOTP code; returns the session's new token."""
-    if not _accept_totp(user_session.user, code):
-        _code_failed(user_session, "totp")
-        raise CodeRejected
+    _check_totp(user_session, code, "totp")
     return _complete_login(user_session, "totp")
 
 
@@ -130,26 +238,54 @@ def _recovery_hash(code: str) -> str:
     return blind_index(code.replace("-", "").replace(" ", ""), "recovery-code")
 
 
-def use_recovery_code(user_session: UserSession, code: str) -> str:
-    """Finish a login with a single-use recovery code; returns the session's new token."""
-    stored = db.session.scalar(
-        sa.select(RecoveryCode).where(
-            RecoveryCode.user_id == user_session.user_id,
+def consume_recovery_code(user: User, code: str) -> bool:
+    """Mark one unused recovery code of the account used; True for exactly one caller.
+
+    Found and spent in one guarded statement, for the same reason as `consume_totp_step`:
+    of several requests with the same code at the same moment, only one changes the row.
+    """
+    spent = _changed(
+        sa.update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
             RecoveryCode.code_hash == _recovery_hash(code),
             RecoveryCode.used_at.is_(None),
         )
+        .values(used_at=utcnow())
     )
-    if stored is None:
+    return spent == 1
+
+
+def use_recovery_code(user_session: UserSession, code: str) -> str:
+    """Finish a login with a single-use recovery code; returns the session's new token."""
+    user = user_session.user
+    if not consume_recovery_code(user, code):
         _code_failed(user_session, "recovery_code")
         raise CodeRejected
-    stored.used_at = utcnow()
+    # A recovery code proves the second factor too: the count of wrong codes starts again,
+    # and a factor locked by them opens.
+    unlocked = _changed(
+        sa.update(User)
+        .where(User.id == user.id, User.totp_locked_at.is_not(None))
+        .values(totp_locked_at=None, totp_failures=0)
+    )
+    _changed(sa.update(User).where(User.id == user.id).values(totp_failures=0))
+    db.session.expire(user, ["totp_failures", "totp_locked_at"])
     record(
         "recovery_code.used",
-        subject=user_session.user,
-        actor_id=user_session.user_id,
-        organisation_id=user_session.user.organisation_id,
-        details={"remaining": remaining_recovery_codes(user_session.user) - 1},
+        subject=user,
+        actor_id=user.id,
+        organisation_id=user.organisation_id,
+        details={"remaining": remaining_recovery_codes(user)},
     )
+    if unlocked:
+        record(
+            "totp.unlocked",
+            subject=user,
+            actor_id=user.id,
+            organisation_id=user.organisation_id,
+            details={"by": "recovery_code"},
+        )
     return _complete_login(user_session, "recovery_code")
 
 
@@ -167,8 +303,8 @@ def remaining_recovery_codes(user: User) -> int:
 def _issue_recovery_codes(user: User) -> list[str]:
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = []
-    for _ in range(RECOVERY_CODE_COUNT):
-        raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
+    for _number in range(RECOVERY_CODE_COUNT):
+        raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _letter in range(10))
         codes.append(f"{raw[:5]}-{raw[5:]}")
         db.session.add(RecoveryCode(user_id=user.id, code_hash=_recovery_hash(raw)))
     db.session.flush()
@@ -183,16 +319,29 @@ def offer_enrolment(user_session: UserSession) -> str:
     return user_session.pending_totp_secret
 
 
+def _claim_enrolment(user: User, secret: str, step: int) -> bool:
+    """Save a first second factor unless one is saved already; True for exactly one caller.
+
+    Two sessions of a new account confirming their own offered secrets at once must not
+    both succeed: the second would overwrite the first one's secret and recovery codes.
+    """
+    claimed = _changed(
+        sa.update(User)
+        .where(User.id == user.id, User.totp_secret.is_(None))
+        .values(totp_secret=secret, totp_last_step=step)
+    )
+    db.session.expire(user, ["totp_secret", "totp_last_step", "has_totp"])
+    return claimed == 1
+
+
 def confirm_enrolment(user_session: UserSession, code: str) -> tuple[str, list[str]]:
     """Save the second factor once a code from it is right; returns new token and codes."""
     user = user_session.user
     secret = user_session.pending_totp_secret
     step = totp.matching_step(secret, code, None) if secret else None
-    if secret is None or step is None or user.totp_secret is not None:
+    if secret is None or step is None or not _claim_enrolment(user, secret, step):
         _code_failed(user_session, "enrolment")
         raise CodeRejected
-    user.totp_secret = secret
-    user.totp_last_step = step
     user_session.pending_totp_secret = None
     codes = _issue_recovery_codes(user)
     record("totp.enrolled", subject=user, actor_id=user.id, organisation_id=user.organisation_id)
@@ -201,18 +350,14 @@ def confirm_enrolment(user_session: UserSession, code: str) -> tuple[str, list[s
 
 def step_up(user_session: UserSession, code: str) -> None:
     """Re-prove the second factor before a sensitive action."""
-    if not _accept_totp(user_session.user, code):
-        _code_failed(user_session, "step_up")
-        raise CodeRejected
+    _check_totp(user_session, code, "step_up")
     user_session.stepped_up_at = utcnow()
     record("session.stepped_up", subject=user_session)
 
 
 def confirm_with_code(user_session: UserSession, code: str, purpose: str) -> None:
     """A person confirms a decision of theirs (say, a consent) with a fresh TOTP code."""
-    if not _accept_totp(user_session.user, code):
-        _code_failed(user_session, purpose)
-        raise CodeRejected
+    _check_totp(user_session, code, purpose)
     record("code.confirmed", subject=user_session, details={"purpose": purpose})
 
 
@@ -250,6 +395,10 @@ def reset_second_factor(user: User) -> None:
     """Remove a lost second factor: the owner enrols anew at next login, everywhere logged out."""
     user.totp_secret = None
     user.totp_last_step = None
+    # A reset is also how an owner whose codes were locked (and who has no recovery code
+    # left) gets in again: the new factor starts open, with no wrong codes counted.
+    user.totp_failures = 0
+    user.totp_locked_at = None
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     record("totp.reset", subject=user, details={"user": str(user.id)})
     revoke_all(user, "second_factor_reset")

@@ -52,6 +52,16 @@ code_attempts = limiter.shared_limit(
 )
 
 
+def locked_message() -> str:
+    """What a person sees wherever a code is asked for once their codes are locked."""
+    message: str = _(
+        "Codes from your authenticator app no longer work for this account: wrong codes "
+        "were typed too many times. Log in with one of your recovery codes instead. If you "
+        "have none left, contact the team."
+    )
+    return message
+
+
 def _after_login() -> Response:
     target = safe_next(session.pop(NEXT_KEY, None))
     return redirect(target or url_for("home.index"))
@@ -97,12 +107,21 @@ def second_factor() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             token = services.verify_second_factor(user_session, form.code.data)
+        except services.FactorLocked:
+            return _code_page_locked(form), 403
         except services.CodeRejected:
             form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
             return render_template("auth/second_factor.html", form=form), 401
         bind_to_browser(token)
         return _after_login()
+    if services.totp_locked(user_session.user):
+        return _code_page_locked(form), 200
     return render_template("auth/second_factor.html", form=form), form_status()
+
+
+def _code_page_locked(form: CodeForm) -> str:
+    # No code field: whatever is typed is refused, so the page names the ways in instead.
+    return render_template("auth/second_factor.html", form=form, locked_message=locked_message())
 
 
 @bp.route("/login/recovery", methods=["GET", "POST"])
@@ -191,6 +210,9 @@ def step_up() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             services.step_up(user_session, form.code.data)
+        except services.FactorLocked:
+            form.code.errors = [locked_message()]
+            return render_template("auth/step_up.html", form=form), 403
         except services.CodeRejected:
             form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
             return render_template("auth/step_up.html", form=form), 401

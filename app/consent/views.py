@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from app.auth import services as auth_services
 from app.auth.sessions import require_session
-from app.auth.views import code_attempts
+from app.auth.views import code_attempts, locked_message
 from app.cases.models import Case
 from app.consent import bp, services
 from app.consent.forms import ConsentAnswerForm, ConsentWithdrawForm
@@ -46,6 +46,8 @@ def answer(consent_id: str) -> Any:
     if consent.given is None and form.validate_on_submit():
         try:
             auth_services.confirm_with_code(require_session(), form.code.data, "consent")
+        except auth_services.FactorLocked:
+            form.code.errors = [locked_message()]
         except auth_services.CodeRejected:
             form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
         else:
@@ -75,6 +77,8 @@ def withdraw(consent_id: str) -> Any:
     if form.validate_on_submit():
         try:
             auth_services.confirm_with_code(require_session(), form.code.data, "consent_withdrawal")
+        except auth_services.FactorLocked:
+            form.code.errors = [locked_message()]
         except auth_services.CodeRejected:
             form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
         else:

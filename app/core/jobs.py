@@ -48,8 +48,9 @@ def exclusive(job: str) -> bool:
 def claim_today(job: str) -> bool:
     """Claim today (the team's calendar day) for the job; False if a run already has it.
 
-    The insert decides (it returns the row only if it wrote it), so of two runs at the same moment one wins; the claim
-    is undone with everything else if the run fails before it commits.
+    The insert decides (it returns the row only if it wrote it), so of two runs at the
+    same moment one wins; the claim is undone with everything else if the run fails
+    before it commits.
     """
     today = utcnow().astimezone(LOCAL_TIME).date()
     values = {"job": job, "day": today, "ran_at": utcnow()}

@@ -77,10 +77,10 @@ def test_a_wrong_audit_key_refuses_to_start_with_one_line(tmp_path):
 
     wrong = {**env, "AUDIT_KEY": env["AUDIT_KEY"][::-1]}
     refused = run_flask(wrong, "db", "current")
-    assert refused.returncode == 3
+    assert refused.returncode == 4
     assert "Traceback" not in refused.stderr
     assert refused.stderr.strip().splitlines()[-1].startswith(
-        "utvag: refusing to start: AUDIT_KEY is not the key this database was written with"
+        "Utväg cannot start: AUDIT_KEY is not the key this database was written with"
     )
     assert env["AUDIT_KEY"] not in refused.stderr + refused.stdout
 
@@ -106,5 +106,5 @@ def test_keys_can_be_generated_in_production_before_any_exist():
     assert len(set(lines.values())) == 4
     assert run_flask(env, "keys", "generate").stdout.strip()
     refused = run_flask(env, "db", "upgrade")
-    assert refused.returncode == 3
+    assert refused.returncode == 4
     assert "without SECRET_KEY" in refused.stderr

@@ -21,6 +21,7 @@ from app.core.outbox import OutboxMessage
 from app.extensions import db
 from config import ConfigurationError, Settings
 from tests.consultations.test_consultations import give_consent
+from tests.core.test_config import PRODUCTION as CONFIG_PRODUCTION
 
 BASE_URL = "https://utvag.malmo.example"
 FORGED = ("evil.example", "evil-proxy.example")
@@ -214,15 +215,7 @@ def test_no_code_builds_a_url_from_the_request_host():
     assert offenders == []
 
 
-PRODUCTION = {
-    "UTVAG_ENV": "production",
-    "SECRET_KEY": "s" * 40,
-    "DATABASE_URL": "postgresql://db.internal/utvag",
-    "FIELD_ENCRYPTION_KEYS": "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=",
-    "BLIND_INDEX_KEY": "b" * 40,
-    "AUDIT_KEY": "c" * 40,
-    "BASE_URL": BASE_URL,
-}
+PRODUCTION = {**CONFIG_PRODUCTION, "BASE_URL": BASE_URL}
 
 
 def test_production_refuses_to_start_without_base_url():
