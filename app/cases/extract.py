@@ -134,7 +134,6 @@ def register_extract(case: Case) -> dict[str, Any]:
                 "purpose": d.purpose,
                 "consent_given_on": _when(d.consent.valid_from) if d.consent else None,
                 "legal_ground": d.legal_ground,
-                "decided_by": d.disclosed_by.username if d.disclosed_by else None,
             }
             for d in _all(Disclosure, case, Disclosure.created_at)
         ],
