@@ -421,6 +421,8 @@ def disclose_to_agencies(consultation: Consultation, case: Case, by: User) -> in
     on consent to information exchange with that agency, and never for a protected case.
     Agencies whose consent no longer holds get nothing. Returns how many agencies received.
     """
+    if consultation.status is ConsultationStatus.CANCELLED:
+        raise ConsultationError("cancelled")
     agencies = {
         i.organisation_id: i.organisation
         for i in consultation.invitations

@@ -285,7 +285,11 @@ def add_action(consultation_id: str) -> Any:
 def disclose(consultation_id: str) -> Response:
     """Share the case as it is now with the invited agencies: a new, recorded disclosure."""
     found, case = _managed(consultation_id)
-    if services.disclose_to_agencies(found, case, current_user):
+    try:
+        given = services.disclose_to_agencies(found, case, current_user)
+    except services.ConsultationError:
+        abort(409)
+    if given:
         flash(_("The invited agencies now see the case as it is today; it is recorded."), "success")
     else:
         flash(_("No invited agency has the client's consent: nothing was shared."), "error")

@@ -189,3 +189,24 @@ def test_identity_reaches_an_agency_only_as_a_disclosure_on_information_exchange
     )
     page = browser.get(f"/agency/consultations/{consultation_id}").get_data(as_text=True)
     assert NAME in page and "Bertil Nyname" not in page
+
+
+def test_sharing_again_without_a_consent_that_holds_shares_nothing(app, scene, convened):
+    consultation_id, _action_id, browser, _account = convened
+    with app.app_context():
+        case = db.session.get(Case, scene.case_id)
+        for consent in db.session.scalars(sa.select(Consent)):
+            withdraw_consent(consent, case)
+        db.session.commit()
+        before = db.session.scalar(sa.select(sa.func.count(Disclosure.id)))
+    response = scene.owner_browser.post(
+        f"/team/consultations/{consultation_id}/disclose",
+        {},
+        form_page=f"/team/consultations/{consultation_id}",
+    )
+    assert response.status_code == 302
+    page = scene.owner_browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "nothing was shared" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Disclosure.id))) == before
+    assert browser.get(f"/agency/consultations/{consultation_id}").status_code == 404
