@@ -151,12 +151,16 @@ def readable_disclosure(case: Case, recipient: Organisation, purpose: Purpose) -
 
 
 def read_disclosure(disclosure: Disclosure, case: Case, by: User) -> None:
-    """A recipient reading a snapshot is audited like any read of case data."""
+    """A recipient reading a snapshot is audited like any read of case data.
+
+    The case is the subject, so the team lead's access log shows the read under the case,
+    as it shows the team's own reads.
+    """
     record(
         "disclosure.viewed",
-        subject=disclosure,
+        subject=case,
         organisation_id=case.organisation_id,
-        details={"case": str(case.id), "recipient": str(disclosure.recipient_id)},
+        details={"disclosure": str(disclosure.id), "recipient": str(disclosure.recipient_id)},
     )
 
 
