@@ -13,7 +13,7 @@ from app.cases.models import (
     ThreatAssessment,
     ThreatGroup,
 )
-from app.consent.models import Consent, Disclosure
+from app.consent.models import Consent, DisclosedField, Disclosure
 from app.consultations.models import (
     AccountInvitation,
     Action,
@@ -48,6 +48,7 @@ __all__ = [
     "ContactAttempt",
     "Deadline",
     "Decision",
+    "DisclosedField",
     "Disclosure",
     "Intervention",
     "Invitation",

@@ -129,7 +129,10 @@ def register_extract(case: Case) -> dict[str, Any]:
                 "at": _when(d.created_at),
                 "to": names.get(d.recipient_id),
                 "what": d.what,
+                # Field by field, as recorded when it was disclosed (names, not values).
+                "fields": d.field_names,
                 "purpose": d.purpose,
+                "consent_given_on": _when(d.consent.valid_from) if d.consent else None,
                 "legal_ground": d.legal_ground,
             }
             for d in _all(Disclosure, case, Disclosure.created_at)

@@ -5,6 +5,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.auth.models import User
+from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 from app.orgs.models import Organisation
 
@@ -61,7 +63,11 @@ class Consent(PublicIdMixin, TimestampMixin, Base):
 
 
 class Disclosure(PublicIdMixin, TimestampMixin, Base):
-    """What was shared about a case, with whom, and on which ground."""
+    """What was shared about a case, with whom, and on which ground.
+
+    The values go with it, field by field (`fields`): the recipient reads this frozen
+    snapshot, never the live case, so a later change reaches them only as a new disclosure.
+    """
 
     __tablename__ = "disclosures"
 
@@ -79,3 +85,36 @@ class Disclosure(PublicIdMixin, TimestampMixin, Base):
     disclosed_by_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    recipient: Mapped[Organisation] = relationship(lazy="joined")
+    consent: Mapped[Consent | None] = relationship(lazy="joined")
+    disclosed_by: Mapped[User | None] = relationship(lazy="joined")
+    fields: Mapped[list["DisclosedField"]] = relationship(
+        back_populates="disclosure",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="DisclosedField.position",
+    )
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def value(self, name: str) -> str | None:
+        return next((f.value for f in self.fields if f.name == name), None)
+
+
+class DisclosedField(PublicIdMixin, Base):
+    """One field handed over in a disclosure, with its value as it was at that moment."""
+
+    __tablename__ = "disclosed_fields"
+    __table_args__ = (sa.UniqueConstraint("disclosure_id", "name"),)
+
+    disclosure_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("disclosures.id", ondelete="CASCADE"), index=True
+    )
+    disclosure: Mapped[Disclosure] = relationship(back_populates="fields")
+    # A field code: "full_name", "personal_number", "phone", "threat_level", "need:<code>".
+    name: Mapped[str] = mapped_column(sa.String(60))
+    position: Mapped[int] = mapped_column(default=0)
+    # None when the case held nothing in that field when it was disclosed.
+    value: Mapped[str | None] = mapped_column(EncryptedText)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from app.audit.services import record
 from app.auth.models import User
 from app.cases.models import Case
-from app.consent.models import Consent, ConsentMethod, Disclosure, Purpose
+from app.consent.models import Consent, ConsentMethod, DisclosedField, Disclosure, Purpose
 from app.core.clock import utcnow
 from app.extensions import db
 from app.orgs.models import Organisation
@@ -53,9 +54,20 @@ def consent_covers(case: Case, agency: Organisation, purpose: Purpose) -> bool:
 
 
 def record_disclosure(
-    case: Case, agency: Organisation, purpose: Purpose, what: str, by: User | None
+    case: Case,
+    agency: Organisation,
+    purpose: Purpose,
+    fields: Sequence[tuple[str, str | None]],
+    by: User | None,
 ) -> Disclosure:
-    """Record a disclosure made on consent; refuses (and audits) one no consent covers."""
+    """Disclose these fields, as they are now, on consent; refuses (and audits) without one.
+
+    The values are frozen into the record, field by field: it is what the recipient reads
+    from now on, whatever later happens to the case.
+    """
+    names = [name for name, _value in fields]
+    if not names or len(set(names)) != len(names):
+        raise ValueError("a disclosure names each field once")
     consent = deciding_consent(case, agency, purpose)
     if consent is None or not consent_covers(case, agency, purpose):
         record(
@@ -68,10 +80,14 @@ def record_disclosure(
     disclosure = Disclosure(
         case_id=case.id,
         recipient_id=agency.id,
-        what=what,
+        what=", ".join(names)[:200],
         purpose=purpose.value,
         consent_id=consent.id,
         disclosed_by_id=by.id if by else None,
+        fields=[
+            DisclosedField(name=name, position=position, value=value)
+            for position, (name, value) in enumerate(fields)
+        ],
     )
     db.session.add(disclosure)
     db.session.flush()
@@ -79,9 +95,91 @@ def record_disclosure(
         "disclosure.made",
         subject=case,
         organisation_id=case.organisation_id,
-        details={"recipient": str(agency.id), "purpose": purpose.value, "what": what[:200]},
+        details={
+            "disclosure": str(disclosure.id),
+            "recipient": str(agency.id),
+            "purpose": purpose.value,
+            "what": disclosure.what,  # field names only, never the values
+        },
     )
     return disclosure
+
+
+def still_readable(disclosure: Disclosure, case: Case, recipient: Organisation) -> bool:
+    """Whether the recipient may still read this snapshot.
+
+    Only while the consent it was made on is in force and the client's newest decision for
+    that recipient and purpose is still a yes: a withdrawal, a refusal or an expiry ends
+    it at once. A disclosure with neither consent nor a named provision (its consent was
+    deleted) is never readable.
+    """
+    if disclosure.recipient_id != recipient.id or disclosure.case_id != case.id:
+        return False
+    if disclosure.consent_id is None:
+        return disclosure.legal_ground is not None
+    consent = db.session.get(Consent, disclosure.consent_id)
+    return (
+        consent is not None
+        and bool(consent.given)
+        and _in_force(consent)
+        and consent_covers(case, recipient, Purpose(disclosure.purpose))
+    )
+
+
+def latest_disclosure(case: Case, recipient: Organisation, purpose: Purpose) -> Disclosure | None:
+    """The newest snapshot given to this recipient for this purpose, readable or not."""
+    return db.session.scalar(
+        sa.select(Disclosure)
+        .where(
+            Disclosure.case_id == case.id,
+            Disclosure.recipient_id == recipient.id,
+            Disclosure.purpose == purpose.value,
+            # Records from before snapshots existed hold no values: nothing to show.
+            sa.exists().where(DisclosedField.disclosure_id == Disclosure.id),
+        )
+        .order_by(Disclosure.created_at.desc())
+        .limit(1)
+    )
+
+
+def readable_disclosure(case: Case, recipient: Organisation, purpose: Purpose) -> Disclosure | None:
+    """The snapshot the recipient may read now, if any: the newest, while it holds."""
+    disclosure = latest_disclosure(case, recipient, purpose)
+    if disclosure is None or not still_readable(disclosure, case, recipient):
+        return None
+    return disclosure
+
+
+def read_disclosure(disclosure: Disclosure, case: Case, by: User) -> None:
+    """A recipient reading a snapshot is audited like any read of case data.
+
+    The case is the subject, so the team lead's access log shows the read under the case,
+    as it shows the team's own reads.
+    """
+    record(
+        "disclosure.viewed",
+        subject=case,
+        organisation_id=case.organisation_id,
+        details={"disclosure": str(disclosure.id), "recipient": str(disclosure.recipient_id)},
+    )
+
+
+def refuse_read(case: Case, recipient: Organisation, purpose: Purpose) -> None:
+    """A recipient asking for a snapshot it may no longer read: refused, and audited."""
+    record(
+        "disclosure.read_refused",
+        subject=case,
+        organisation_id=case.organisation_id,
+        details={"recipient": str(recipient.id), "purpose": purpose.value},
+    )
+
+
+def disclosures_of(case: Case, purposes: Sequence[Purpose] = ()) -> list[Disclosure]:
+    """The case's disclosure record, newest first, for the team's pages."""
+    query = sa.select(Disclosure).where(Disclosure.case_id == case.id)
+    if purposes:
+        query = query.where(Disclosure.purpose.in_([p.value for p in purposes]))
+    return list(db.session.scalars(query.order_by(Disclosure.created_at.desc())))
 
 
 def record_consent(

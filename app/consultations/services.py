@@ -20,7 +20,14 @@ from app.auth.sessions import hash_token, start_session
 from app.cases.models import Case, NeedsAssessment
 from app.cases.services import latest_threat_assessment
 from app.consent.models import Purpose
-from app.consent.services import NotCovered, consent_covers, record_disclosure
+from app.consent.services import (
+    NotCovered,
+    consent_covers,
+    read_disclosure,
+    readable_disclosure,
+    record_disclosure,
+    refuse_read,
+)
 from app.consultations import ical
 from app.consultations.models import (
     AccountInvitation,
@@ -32,6 +39,7 @@ from app.consultations.models import (
     Invitation,
     Response,
 )
+from app.consultations.permissions import can_update_action
 from app.core.clock import utcnow
 from app.core.outbox import enqueue_email
 from app.extensions import db
@@ -185,6 +193,7 @@ def convene(
     )
     db.session.flush()
     _audit("consultation.convened", consultation, agencies=len(agencies))
+    disclose_to_agencies(consultation, case, convener)
     _send(consultation, "REQUEST")
     return consultation
 
@@ -373,41 +382,22 @@ def consultations_for(representative: User) -> list[Consultation]:
 
 
 def actions_for(representative: User) -> list[Action]:
-    """The actions the representative's agency owns (theirs first), still open."""
-    return list(
-        db.session.scalars(
-            sa.select(Action)
-            .where(
-                Action.owner_organisation_id == representative.organisation_id,
-                Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]),
-            )
-            .order_by(Action.due_on)
+    """The open actions the representative's agency owns, on cases whose consent holds."""
+    actions = db.session.scalars(
+        sa.select(Action)
+        .where(
+            Action.owner_organisation_id == representative.organisation_id,
+            Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]),
         )
+        .order_by(Action.due_on)
     )
+    # The same rule as for updating one: an action's text may carry case data (a name,
+    # an address), so it is shown only while the client's consent to that agency holds.
+    return [a for a in actions if can_update_action(representative, a)]
 
 
-@dataclass(frozen=True)
-class RepresentativeView:
-    """What one agency may see of a case, by the client's consent to that agency."""
-
-    reference: str
-    needs: dict[str, str] | None
-    threat_level: str | None
-    full_name: str | None
-    identity_shared: bool
-
-
-def view_for_representative(consultation: Consultation, representative: User) -> RepresentativeView:
-    """Build the agency's view and record the disclosure it is.
-
-    Consent to consult covers the needs and the threat level; identity only when the client
-    also consented to information exchange with this agency, and never for a protected case.
-    """
-    case = db.session.get(Case, consultation.case_id)
-    agency = representative.organisation
-    assert case is not None and agency is not None
-    if not consent_covers(case, agency, Purpose.CONSULTATION):
-        raise NotCovered
+def consultation_fields(case: Case) -> list[tuple[str, str | None]]:
+    """What consent to consult covers: the latest threat level and the latest needs."""
     needs = db.session.scalar(
         sa.select(NeedsAssessment)
         .where(NeedsAssessment.case_id == case.id)
@@ -415,15 +405,96 @@ def view_for_representative(consultation: Consultation, representative: User) ->
         .limit(1)
     )
     threat = latest_threat_assessment(case)
-    identity = not case.is_protected and consent_covers(case, agency, Purpose.INFORMATION_EXCHANGE)
-    what = "needs, threat level" + (", name" if identity else "")
-    record_disclosure(case, agency, Purpose.CONSULTATION, what, representative)
+    fields: list[tuple[str, str | None]] = [
+        ("threat_level", threat.level.value if threat else None)
+    ]
+    if needs is not None:
+        notes: dict[str, str] = json.loads(needs.notes)
+        fields.extend((f"need:{need}", text) for need, text in notes.items())
+    return fields
+
+
+def disclose_to_agencies(consultation: Consultation, case: Case, by: User) -> int:
+    """Give each invited agency a frozen snapshot of what the client consented to share.
+
+    Done when the consultation is convened, and again only when a caseworker chooses to:
+    a later change on the case never reaches an agency by itself. Consent to consult
+    covers the needs and the threat level; the name goes as a disclosure of its own, only
+    on consent to information exchange with that agency, and never for a protected case.
+    Agencies whose consent no longer holds get nothing. Returns how many agencies received.
+    """
+    if consultation.status is ConsultationStatus.CANCELLED:
+        raise ConsultationError("cancelled")
+    agencies = {
+        i.organisation_id: i.organisation
+        for i in consultation.invitations
+        if i.organisation.kind is OrgKind.AGENCY and i.organisation_id != case.organisation_id
+    }
+    given = 0
+    for agency in agencies.values():
+        if not consent_covers(case, agency, Purpose.CONSULTATION):
+            continue
+        record_disclosure(case, agency, Purpose.CONSULTATION, consultation_fields(case), by)
+        if not case.is_protected and consent_covers(case, agency, Purpose.INFORMATION_EXCHANGE):
+            record_disclosure(
+                case, agency, Purpose.INFORMATION_EXCHANGE, [("full_name", case.full_name)], by
+            )
+        given += 1
+    return given
+
+
+@dataclass(frozen=True)
+class RepresentativeView:
+    """What one agency may see of a case: the snapshots disclosed to it, nothing live."""
+
+    reference: str
+    shared: bool
+    needs: dict[str, str] | None
+    threat_level: str | None
+    full_name: str | None
+    identity_shared: bool
+    disclosed_at: datetime | None
+
+
+def view_for_representative(consultation: Consultation, representative: User) -> RepresentativeView:
+    """Read the agency's snapshots of the case, and record the reading.
+
+    Nothing here reads the live case's needs, threat or identity. The name shows only
+    while the information-exchange consent it was disclosed on holds, and not once the
+    case is protected.
+    """
+    case = db.session.get(Case, consultation.case_id)
+    agency = representative.organisation
+    assert case is not None and agency is not None
+    if not consent_covers(case, agency, Purpose.CONSULTATION):
+        refuse_read(case, agency, Purpose.CONSULTATION)
+        raise NotCovered
+    snapshot = readable_disclosure(case, agency, Purpose.CONSULTATION)
+    identity = (
+        None
+        if case.is_protected
+        else readable_disclosure(case, agency, Purpose.INFORMATION_EXCHANGE)
+    )
+    for disclosure in (snapshot, identity):
+        if disclosure is not None:
+            read_disclosure(disclosure, case, representative)
+    needs = (
+        {
+            f.name.removeprefix("need:"): f.value or ""
+            for f in snapshot.fields
+            if f.name.startswith("need:")
+        }
+        if snapshot
+        else None
+    )
     return RepresentativeView(
         reference=case.reference,
-        needs=json.loads(needs.notes) if needs else None,
-        threat_level=threat.level.value if threat else None,
-        full_name=case.full_name if identity else None,
-        identity_shared=identity,
+        shared=snapshot is not None,
+        needs=needs or None,
+        threat_level=snapshot.value("threat_level") if snapshot else None,
+        full_name=identity.value("full_name") if identity else None,
+        identity_shared=identity is not None,
+        disclosed_at=snapshot.created_at if snapshot else None,
     )
 
 

@@ -18,7 +18,8 @@ from app.auth.sessions import bind_to_browser
 from app.cases.forms import THREAT_LABELS
 from app.cases.models import Case, ThreatLevel
 from app.cases.permissions import can_edit_case, is_team_member
-from app.consent.services import NotCovered
+from app.consent.models import Purpose
+from app.consent.services import NotCovered, disclosures_of
 from app.consultations import agency_bp, bp, join_bp, services
 from app.consultations.forms import (
     ACTION_STATUS_LABELS,
@@ -174,6 +175,7 @@ def _render(consultation: Consultation, case: Case, status: int = 200, **forms: 
             actions=[
                 a for a in services.actions_of_case(case.id) if a.consultation_id == consultation.id
             ],
+            disclosures=disclosures_of(case, [Purpose.CONSULTATION, Purpose.INFORMATION_EXCHANGE]),
             **context,
         ),
         status,
@@ -277,6 +279,21 @@ def add_action(consultation_id: str) -> Any:
     except services.ConsultationError:
         abort(400)
     flash(_("The action is added."), "success")
+    return redirect(url_for("consultations.consultation", consultation_id=found.id))
+
+
+@bp.route("/consultations/<consultation_id>/disclose", methods=["POST"])
+def disclose(consultation_id: str) -> Response:
+    """Share the case as it is now with the invited agencies: a new, recorded disclosure."""
+    found, case = _managed(consultation_id)
+    try:
+        given = services.disclose_to_agencies(found, case, current_user)
+    except services.ConsultationError:
+        abort(409)
+    if given:
+        flash(_("The invited agencies now see the case as it is today; it is recorded."), "success")
+    else:
+        flash(_("No invited agency has the client's consent: nothing was shared."), "error")
     return redirect(url_for("consultations.consultation", consultation_id=found.id))
 
 

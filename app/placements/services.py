@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -14,8 +14,14 @@ from app.auth.models import User
 from app.cases.models import Case, ThreatAssessment
 from app.cases.permissions import is_team_lead_of
 from app.cases.services import latest_threat_assessment
-from app.consent.models import Purpose
-from app.consent.services import NotCovered, consent_covers, record_disclosure
+from app.consent.models import Disclosure, Purpose
+from app.consent.services import (
+    NotCovered,
+    consent_covers,
+    read_disclosure,
+    readable_disclosure,
+    record_disclosure,
+)
 from app.core.clock import utcnow
 from app.extensions import db
 from app.orgs.models import Organisation
@@ -287,10 +293,26 @@ class Handover:
     personal_number: str | None
     phone: str | None
     minimum_only: bool
+    handed_over_at: datetime
 
 
-def hand_over(request: PlacementRequest, case: Case, by: User) -> None:
-    """Disclose identity to the confirmed partner, only on consent, and record it."""
+def handover_fields(case: Case) -> list[tuple[str, str | None]]:
+    """What a partner receives: for a protected identity, only the name."""
+    if case.is_protected:
+        return [("full_name", case.full_name)]
+    return [
+        ("full_name", case.full_name),
+        ("personal_number", case.personal_number),
+        ("phone", case.phone),
+    ]
+
+
+def hand_over(request: PlacementRequest, case: Case, by: User) -> Disclosure:
+    """Disclose identity to the confirmed partner, only on consent, as a frozen snapshot.
+
+    Doing it again after the case changed is a new, recorded disclosure: that is the only
+    way a change reaches the partner.
+    """
     if request.status is not RequestStatus.CONFIRMED:
         raise PlacementError("not_confirmed")
     if not consent_covers(case, request.partner, Purpose.PLACEMENT):
@@ -301,21 +323,32 @@ def hand_over(request: PlacementRequest, case: Case, by: User) -> None:
             details={"case": str(case.id)},
         )
         raise NotCovered
-    what = "name" if case.is_protected else "name, personal identity number, phone"
-    record_disclosure(case, request.partner, Purpose.PLACEMENT, what, by)
+    disclosure = record_disclosure(
+        case, request.partner, Purpose.PLACEMENT, handover_fields(case), by
+    )
     request.handed_over_at = utcnow()
+    return disclosure
 
 
-def handover_data(request: PlacementRequest, case: Case) -> Handover | None:
-    """What the partner sees after hand-over; for a protected identity, only the name."""
+def handover_snapshot(request: PlacementRequest, case: Case) -> Disclosure | None:
+    """The hand-over the partner may read now; None before it or once consent has ended."""
     if request.handed_over_at is None:
         return None
-    minimum = case.is_protected
+    return readable_disclosure(case, request.partner, Purpose.PLACEMENT)
+
+
+def handover_data(request: PlacementRequest, case: Case, reader: User) -> Handover | None:
+    """What the partner sees after hand-over: the snapshot, never the live case; audited."""
+    snapshot = handover_snapshot(request, case)
+    if snapshot is None:
+        return None
+    read_disclosure(snapshot, case, reader)
     return Handover(
-        full_name=case.full_name,
-        personal_number=None if minimum else case.personal_number,
-        phone=None if minimum else case.phone,
-        minimum_only=minimum,
+        full_name=snapshot.value("full_name"),
+        personal_number=snapshot.value("personal_number"),
+        phone=snapshot.value("phone"),
+        minimum_only="personal_number" not in snapshot.field_names,
+        handed_over_at=snapshot.created_at,
     )
 
 

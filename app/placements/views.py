@@ -13,7 +13,9 @@ from werkzeug.wrappers import Response
 from app.cases.forms import parse_ages
 from app.cases.models import Case
 from app.cases.permissions import can_edit_case, is_team_lead_of, is_team_member
-from app.consent.services import NotCovered
+from app.consent.labels import field_label
+from app.consent.models import Purpose
+from app.consent.services import NotCovered, disclosures_of
 from app.core.access import get_or_404, parse_public_id
 from app.core.http import form_status
 from app.extensions import db
@@ -38,8 +40,8 @@ from app.placements.models import (
 from app.placements.permissions import (
     belongs_to_placement,
     can_manage_placement,
+    can_open_request,
     is_partner,
-    is_recipient,
 )
 
 # The team's side ------------------------------------------------------------------------------
@@ -105,6 +107,7 @@ def _render(
             send_form=send_form,
             excluded=[o for o in options if o.excluded],
             is_team_lead=is_team_lead_of(current_user, case.organisation_id),
+            disclosures=disclosures_of(case, [Purpose.PLACEMENT]),
         ),
         status,
     )
@@ -193,13 +196,17 @@ def inbox() -> str:
     profile = db.session.get(PartnerProfile, current_user.organisation_id)
     return render_template(
         "placements/partner_inbox.html",
-        requests=services.incoming(current_user.organisation_id),
+        requests=[
+            r
+            for r in services.incoming(current_user.organisation_id)
+            if can_open_request(current_user, r)
+        ],
         profile=profile,
     )
 
 
 def _own(request_id: str) -> PlacementRequest:
-    return get_or_404(PlacementRequest, request_id, for_user=current_user, allowed=is_recipient)
+    return get_or_404(PlacementRequest, request_id, for_user=current_user, allowed=can_open_request)
 
 
 def _render_request(found: PlacementRequest, status: int = 200, **forms: Any) -> Any:
@@ -218,7 +225,7 @@ def _render_request(found: PlacementRequest, status: int = 200, **forms: Any) ->
             "placements/partner_request.html",
             req=found,
             placement=found.placement,
-            handover=services.handover_data(found, case),
+            handover=services.handover_data(found, case, current_user),
             **context,
         ),
         status,
@@ -319,6 +326,11 @@ def placement_status_label(status: PlacementStatus) -> str:
 @bp.app_template_global()
 def request_status_label(status: RequestStatus) -> str:
     return str(REQUEST_STATUS_LABELS[status])
+
+
+@bp.app_template_global()
+def disclosed_field_label(name: str) -> str:
+    return field_label(name)
 
 
 @bp.app_template_global()

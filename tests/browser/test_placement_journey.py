@@ -403,7 +403,9 @@ def test_placement_journey(
     assert path_of(staff.url) == f"/team/placements/{placement_id}"
     expect(staff.locator('main .notice-success[role="status"]')).to_have_count(1)
     expect(staff.locator("main .notice-error")).to_have_count(0)
-    expect(staff.locator("main form")).to_have_count(0)  # handed over: nothing left to press
+    # Handed over: what is left is to hand over the current details again (a new disclosure).
+    expect(staff.locator("main form")).to_have_count(1)
+    expect(vaxjo_row.locator(f'form[action$="{hand_over_action}"]')).to_have_count(1)
     step(journey, staff, "placement-handed-over", staff=True)
     with live_app.app_context():
         placement = db.session.get(Placement, uuid.UUID(placement_id))

@@ -182,7 +182,7 @@ def test_a_refusal_blocks_the_consent_check(app, scene, agency):
                 db.session.get(Case, scene.case_id),
                 db.session.get(Organisation, agency.id),
                 Purpose.CONSULTATION,
-                "needs",
+                [("need:housing", "Lägenhet")],
                 None,
             )
         db.session.commit()  # as a refused request does: the refusal's audit row is kept
@@ -216,11 +216,16 @@ def test_a_disclosure_on_consent_is_recorded(app, scene, agency):
             db.session.get(Case, scene.case_id),
             db.session.get(Organisation, agency.id),
             Purpose.CONSULTATION,
-            "needs and threat level",
+            [("threat_level", "high"), ("need:housing", "Lägenhet")],
             None,
         )
         db.session.commit()
         assert disclosure.consent_id is not None
+        # Field by field, each with the value as it was handed over.
+        assert [(f.name, f.value) for f in disclosure.fields] == [
+            ("threat_level", "high"),
+            ("need:housing", "Lägenhet"),
+        ]
 
 
 def test_the_client_gives_digital_consent_with_a_code(app, clock, scene, agency, client_browser):

@@ -31,7 +31,9 @@ def disclose_to_police(app, scene):
             valid_from=date(2020, 1, 1),
             valid_until=None,
         )
-        record_disclosure(case, police, Purpose.CONSULTATION, "threat assessment", owner)
+        record_disclosure(
+            case, police, Purpose.CONSULTATION, [("threat_level", "high"), ("phone", None)], owner
+        )
         db.session.commit()
         return consent
 
@@ -53,8 +55,8 @@ def test_the_extract_holds_identity_journal_disclosures_and_the_clients_own_data
     extract = response.get_json()
     assert (extract["case"]["name"], extract["case"]["personal_number"]) == (NAME, NUMBER)
     assert [e["text"] for e in extract["journal"]] == ["Första samtalet, lugnt."]
-    assert [(d["to"], d["what"]) for d in extract["disclosures"]] == [
-        ("Polisen Syd", "threat assessment")
+    assert [(d["to"], d["fields"]) for d in extract["disclosures"]] == [
+        ("Polisen Syd", ["threat_level", "phone"])
     ]
     assert extract["consents"][0]["agencies"] == ["Polisen Syd"]
 

@@ -215,7 +215,20 @@ def test_a_representative_sees_what_consent_covers_and_it_is_recorded(
     give_consent(
         app, scene, agencies["polisen"], (Purpose.CONSULTATION, Purpose.INFORMATION_EXCHANGE)
     )
+    # A wider consent changes nothing by itself: the agency reads what it was given...
+    assert NAME not in browser.get(f"/agency/consultations/{consultation_id}").get_data(
+        as_text=True
+    )
+    # ...until the team shares again, which is a new, recorded disclosure.
+    scene.owner_browser.post(
+        f"/team/consultations/{consultation_id}/disclose",
+        {},
+        form_page=f"/team/consultations/{consultation_id}",
+    )
     assert NAME in browser.get(f"/agency/consultations/{consultation_id}").get_data(as_text=True)
+    with app.app_context():
+        purposes = sorted(db.session.scalars(sa.select(Disclosure.purpose)))
+    assert purposes == ["consultation", "consultation", "information_exchange"]
 
 
 def test_a_representative_of_another_agency_sees_nothing(

@@ -76,6 +76,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("key_fingerprints", "variable"): "the name of a configuration variable",
     ("key_fingerprints", "fingerprint"): "an HMAC of a fixed label under the key: reveals no key",
     ("job_runs", "job"): CODE,
+    ("disclosed_fields", "name"): "the name of a field disclosed (its value is encrypted)",
 }
 
 

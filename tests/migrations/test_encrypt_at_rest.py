@@ -14,9 +14,10 @@ from app.core.crypto import keyring
 from app.core.outbox import OutboxMessage, enqueue_email
 from app.extensions import db
 from app.placements.models import Placement, PlacementRequest
+from tests.migrations import before
 from tests.placements.test_placements import add_partner, new_placement, send
 
-BEFORE = "0011_case_list_indexes"
+BEFORE = before("0012_atrest_encrypt_at_rest")
 PLAINTEXT = {
     ("placements", "children_ages"): "4",
     ("placements", "expected_duration"): "1 år",

@@ -150,6 +150,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "consultations.minutes": CASE,
     "consultations.add_action": CASE,
     "consultations.print_minutes": CASE,
+    "consultations.disclose": CASE,
     "placements.new_placement": CASE,
     "placements.placement": CASE,
     "placements.send": CASE,
