@@ -8,20 +8,23 @@ PY="$VENV/bin/python"
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 ensure_python_deps() {
-  # $1: the pip extra to install ("" for the portal alone, "dev" for the test suite too)
-  local extra="$1" spec="" stamp want
-  [ -n "$extra" ] && spec="[$extra]"
+  # $1: "" for the portal alone, "dev" for the test suite too. The versions come from the
+  # lock files (every package pinned, with its hashes), so every machine runs what CI ran;
+  # `bash scripts/lock` writes them anew after a change to pyproject.toml.
+  local extra="$1" lock stamp want
+  lock="$ROOT/requirements.lock"
+  [ "$extra" = "dev" ] && lock="$ROOT/requirements-dev.lock"
   if [ ! -x "$PY" ]; then
     say "creating the virtual environment in .venv"
     python3 -m venv "$VENV"
   fi
   stamp="$VENV/.installed-${extra:-base}"
-  want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+  want="$(cat "$lock" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    say "installing Python packages${spec:+ $spec}"
-    "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 \
+    say "installing Python packages from $(basename "$lock")"
+    "$PY" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock" 2>&1 \
       | grep -v '^WARNING: Location' || true
-    "$PY" -m pip install --quiet --disable-pip-version-check -e "$ROOT$spec" 2>&1 \
+    "$PY" -m pip install --quiet --disable-pip-version-check --no-deps -e "$ROOT" 2>&1 \
       | grep -v '^WARNING: Location' || true
     "$PY" -c "import flask, app" >/dev/null 2>&1 || { echo "installation failed" >&2; exit 1; }
     echo "$want" > "$stamp"
