@@ -86,6 +86,10 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": settings.smtp_port,
         "SMTP_SENDER": settings.smtp_sender,
+        "SMTP_SECURITY": settings.smtp_security,
+        "SMTP_USERNAME": settings.smtp_username,
+        "SMTP_PASSWORD": settings.smtp_password,
+        "SMTP_CA_FILE": settings.smtp_ca_file,
         "BASE_URL": settings.base_url,
         "CONSULTATION_ACCESS_DAYS": settings.consultation_access_days,
     }

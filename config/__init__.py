@@ -21,6 +21,7 @@ from typing import Literal, NoReturn
 from urllib.parse import urlsplit
 
 Mode = Literal["development", "production", "testing"]
+SmtpSecurity = Literal["none", "starttls", "tls"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
@@ -151,6 +152,13 @@ class Settings:
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "no-reply@utvag.invalid"
+    # How the outbox talks to the mail server: mail carries single-use links, so anything
+    # but a relay on the same host should be "starttls" or "tls", with a login.
+    smtp_security: SmtpSecurity = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # A CA file for a relay whose certificate a private authority issued.
+    smtp_ca_file: str | None = None
     # A representative sees a consultation this long after it, except actions still open.
     consultation_access_days: int = 14
     max_content_length: int = 1024 * 1024
@@ -233,6 +241,10 @@ class Settings:
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_int(env, "SMTP_PORT", 25),
             smtp_sender=env.get("SMTP_SENDER", "no-reply@utvag.invalid"),
+            smtp_security=_smtp_security(env.get("SMTP_SECURITY", "none")),
+            smtp_username=env.get("SMTP_USERNAME") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_ca_file=env.get("SMTP_CA_FILE") or None,
             consultation_access_days=_int(env, "CONSULTATION_ACCESS_DAYS", 14),
         )
 
@@ -281,6 +293,13 @@ def _split_keys(raw: str) -> tuple[str, ...]:
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _smtp_security(raw: str) -> SmtpSecurity:
+    choices: dict[str, SmtpSecurity] = {"none": "none", "starttls": "starttls", "tls": "tls"}
+    if raw in choices:
+        return choices[raw]
+    raise ConfigurationError(f"SMTP_SECURITY must be none, starttls or tls, not {raw!r}.")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -8,6 +8,7 @@ schema of their own in that database so they never touch the tables other tests 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,3 +67,21 @@ def start_instance() -> Iterator[Callable[..., harness.Gunicorn]]:
     yield start
     for instance in started:
         instance.stop()
+
+
+def can_run_a_private_cluster() -> bool:
+    return harness.postgres_bin() is not None and (
+        os.geteuid() == 0 and shutil.which("runuser") is not None
+    )
+
+
+@pytest.fixture
+def private_postgres():
+    if not can_run_a_private_cluster():
+        pytest.skip("needs PostgreSQL's server binaries and root (to run them as `postgres`)")
+    cluster = harness.PrivatePostgres()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()

@@ -3,8 +3,6 @@ nothing is half-written, and the portal recovers by itself when the database ret
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 import time
 from dataclasses import replace
@@ -109,24 +107,6 @@ def test_a_commit_that_fails_after_the_view_succeeded_is_not_reported_as_sent(
 # A PostgreSQL server that really stops ---------------------------------------------------
 
 CLIENTS = 6
-
-
-def can_run_a_private_cluster() -> bool:
-    return harness.postgres_bin() is not None and (
-        os.geteuid() == 0 and shutil.which("runuser") is not None
-    )
-
-
-@pytest.fixture
-def private_postgres():
-    if not can_run_a_private_cluster():
-        pytest.skip("needs PostgreSQL's server binaries and root (to run them as `postgres`)")
-    cluster = harness.PrivatePostgres()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.close()
 
 
 class Load:
