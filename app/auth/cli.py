@@ -6,14 +6,16 @@ import secrets
 import sys
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
 from app.auth import services, totp
-from app.auth.models import Role
+from app.auth.models import Role, User
 from app.core.crypto import ROTATION_BATCH, rotate_all
 from app.core.db import Base
 from app.extensions import db
+from app.orgs.models import Organisation
 from app.orgs.services import get_organisation_by_slug
 from config import new_fernet_key
 
@@ -49,6 +51,33 @@ def create_user_command(username: str, role: str, org_slug: str | None) -> None:
     db.session.commit()
     click.echo(f"created {user.username} ({user.role.value})")
     click.echo(totp.provisioning_uri(secret, user.username))
+
+
+@users_cli.command("list")
+def list_users_command() -> None:
+    """Staff accounts: username, role, organisation, state, second factor and last login.
+
+    Clients are only counted: their pseudonyms are nobody's business at a terminal.
+    """
+    from app.audit.services import record
+
+    staff = db.session.execute(
+        sa.select(User, Organisation.slug)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .where(User.role != Role.CLIENT)
+        .order_by(Organisation.slug, User.username)
+    )
+    for user, slug in staff:
+        state = "active" if user.active else "inactive"
+        factor = "2fa" if user.has_totp else "no-2fa"
+        last = user.last_login_at.date().isoformat() if user.last_login_at else "never"
+        click.echo(f"{user.username}\t{user.role.value}\t{slug or '-'}\t{state}\t{factor}\t{last}")
+    clients = db.session.scalar(
+        sa.select(sa.func.count()).select_from(User).where(User.role == Role.CLIENT)
+    )
+    click.echo(f"client accounts: {clients}")
+    record("users.listed", details={"clients": clients})
+    db.session.commit()
 
 
 @keys_cli.command("generate")

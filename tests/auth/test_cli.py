@@ -67,3 +67,30 @@ def test_demo_seed_is_safe_to_run_twice(app, settings):
     with dev.app_context():
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 6
         db.engine.dispose()
+
+
+def test_operators_list_organisations_and_staff_but_only_count_clients(app, make_account):
+    worker = make_account(Role.CASEWORKER)
+    client = make_account(Role.CLIENT)
+    runner = app.test_cli_runner()
+
+    orgs = runner.invoke(args=["orgs", "list"])
+    assert orgs.exit_code == 0
+    assert any(
+        line.split("\t")[1:3] == ["exit_team", "active"] for line in orgs.output.splitlines()
+    )
+
+    users = runner.invoke(args=["users", "list"])
+    assert users.exit_code == 0, users.output
+    rows = {line.split("\t")[0]: line.split("\t") for line in users.output.splitlines()[:-1]}
+    assert rows[worker.username][1] == "caseworker"
+    assert rows[worker.username][3:5] == ["active", "2fa"]
+    assert client.username not in users.output
+    assert users.output.splitlines()[-1] == "client accounts: 1"
+    with app.app_context():
+        from app.audit.models import AuditEvent
+
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "users.listed"))
+            == 1
+        )
