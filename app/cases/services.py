@@ -14,7 +14,6 @@ import sqlalchemy as sa
 
 from app.audit.services import record
 from app.auth.models import User
-from app.cases.identity import InvalidPersonalNumber, normalise_personal_number
 from app.cases.models import (
     NEEDS,
     AccessGrant,
@@ -36,6 +35,7 @@ from app.cases.models import (
     case_is_open,
 )
 from app.cases.permissions import can_see_identity
+from app.cases.personal_number import InvalidPersonalNumber, normalise_personal_number
 from app.core.clock import utcnow
 from app.core.crypto import blind_index
 from app.extensions import db

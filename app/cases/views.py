@@ -42,6 +42,7 @@ from app.cases.forms import (
     ThreatForm,
     parse_ages,
 )
+from app.cases.identity import IdentityView, identity_of, identity_of_request, thread_of
 from app.cases.models import (
     AccessGrant,
     Case,
@@ -83,7 +84,6 @@ from app.core.http import form_status
 from app.extensions import db
 from app.intake.choices import INTERVENTIONS
 from app.intake.models import ClientRequest
-from app.messages import services as messages
 from app.orgs.models import Organisation, OrgKind
 from app.oversight import services as oversight
 from app.placements import services as placement_services
@@ -157,7 +157,8 @@ def _render_triage(client_request: ClientRequest, status: int = 200, **forms: An
             due=services.first_contact_due(client_request),
             help_wanted=json.loads(client_request.help_wanted),
             safe_times=json.loads(client_request.safe_times or "[]"),
-            thread=messages.thread(client_request),
+            identity=identity_of_request(client_request, current_user, purpose="triage"),
+            thread=thread_of(client_request, current_user),
             **context,
         ),
         status,
@@ -304,7 +305,8 @@ def new_case() -> Any:
 
 
 def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
-    identity_visible = can_see_identity(current_user, case)
+    identity = identity_of(case, current_user, purpose="case_page")
+    identity_visible = identity.visible
     threat = ThreatForm(formdata=None, level=None, by_police=None)
     threat.groups.choices = _group_choices()
     consent = ConsentForm(formdata=None)
@@ -314,7 +316,7 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
     assign = AssignForm(formdata=None)
     assign.assignee.choices = _assign_choices()
     context = {
-        "identity_form": IdentityForm(formdata=None, **_identity_defaults(case))
+        "identity_form": IdentityForm(formdata=None, **_identity_defaults(identity))
         if identity_visible
         else None,
         "protection_form": ProtectionForm(formdata=None, level=case.protection_level.value),
@@ -336,8 +338,8 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
         render_template(
             "cases/case.html",
             case=case,
+            identity=identity,
             identity_visible=identity_visible,
-            household=json.loads(case.household) if case.household and identity_visible else None,
             threat=services.latest_threat_assessment(case),
             needs=services.latest_needs_assessment(case),
             consultations=consultation_services.consultations_of_case(case.id),
@@ -345,7 +347,7 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
             placements=placement_services.placements_of_case(case.id),
             consents=consent_services.consents_of(case),
             interventions=_interventions(case),
-            timeline=case_timeline(case),
+            timeline=case_timeline(case, identity),
             deadlines=services.case_deadlines(case),
             origin=services.originating_request(case),
             can_assign=can_assign_cases(current_user, case),
@@ -357,16 +359,15 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
     )
 
 
-def _identity_defaults(case: Case) -> dict[str, Any]:
-    household = json.loads(case.household) if case.household else {}
+def _identity_defaults(identity: IdentityView) -> dict[str, Any]:
     return {
-        "full_name": case.full_name,
-        "personal_number": case.personal_number,
-        "phone": case.phone,
-        "address": case.address,
-        "municipality": case.municipality,
-        "adults": household.get("adults", 1),
-        "children_ages": ", ".join(str(a) for a in household.get("children_ages", [])),
+        "full_name": identity.full_name,
+        "personal_number": identity.personal_number,
+        "phone": identity.phone,
+        "address": identity.address,
+        "municipality": identity.municipality,
+        "adults": identity.adults if identity.adults is not None else 1,
+        "children_ages": ", ".join(str(a) for a in identity.children_ages),
     }
 
 
@@ -539,9 +540,7 @@ def lower_protection(case_id: str) -> Any:
         form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
         return _render_lowering(found, form, 401)
     try:
-        change = protection_services.change_protection(
-            found, level, current_user, form.reason.data
-        )
+        change = protection_services.change_protection(found, level, current_user, form.reason.data)
     except services.CaseError:
         flash(_("A lowering of this level is already waiting for approval."), "error")
         return _back(found, "#identity")
