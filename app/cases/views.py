@@ -423,7 +423,7 @@ def _extract(case: Case) -> dict[str, Any]:
     # while this blueprint registers would close an import cycle through consent/intake.
     from app.cases.extract import register_extract
 
-    return register_extract(case)
+    return register_extract(case, identity_of(case, current_user, purpose="register_extract"))
 
 
 @bp.route("/cases/<case_id>/extract.json")
