@@ -77,7 +77,7 @@ def identity_of(case: Case, user: User, *, purpose: str) -> IdentityView:
     if not can_see_identity(user, case):
         return REDACTED
     record(
-        "case.identity_read",
+        "identity.viewed",
         subject=case,
         organisation_id=case.organisation_id,
         details={"purpose": purpose},
@@ -112,7 +112,7 @@ def identity_of_request(request: ClientRequest, user: User, *, purpose: str) -> 
         return REDACTED_REQUEST
     if request.case_id is not None:
         record(
-            "case.identity_read",
+            "identity.viewed",
             subject_type="cases",
             subject_id=str(request.case_id),
             organisation_id=request.organisation_id,

@@ -95,7 +95,8 @@ def change_protection(
     lowering = is_lowering(case.protection_level, level)
     if lowering and not (reason and reason.strip()):
         raise CaseError("reason")
-    if lowering and pending_change(case) is not None:
+    waiting = pending_change(case)
+    if lowering and waiting is not None:
         raise CaseError("pending")
     change = ProtectionChange(
         case_id=case.id,
@@ -116,14 +117,12 @@ def change_protection(
             flagged=True,
         )
         return change
-    if not lowering:
+    if not lowering and waiting is not None:
         # A raise overtakes a lowering that was waiting: it would lower from a level the
         # case no longer has.
-        waiting = pending_change(case)
-        if waiting is not None:
-            waiting.status = ProtectionChangeStatus.REJECTED
-            waiting.decided_by_id = by.id
-            waiting.decided_at = utcnow()
+        waiting.status = ProtectionChangeStatus.REJECTED
+        waiting.decided_by_id = by.id
+        waiting.decided_at = utcnow()
     db.session.flush()
     _apply(change, case)
     return change

@@ -511,14 +511,15 @@ def protection(case_id: str) -> Any:
 
 
 def _render_lowering(case: Case, form: LowerProtectionForm, status: int = 200) -> Any:
+    level = next((lv for lv in ProtectionLevel if lv.value == form.level.data), None)
     return (
         render_template(
             "cases/lower_protection.html",
             case=case,
             form=form,
-            needs_approval=protection_services.needs_approval(
-                case, current_user, ProtectionLevel(form.level.data)
-            ),
+            level=level,
+            needs_approval=level is not None
+            and protection_services.needs_approval(case, current_user, level),
         ),
         status,
     )

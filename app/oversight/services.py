@@ -32,7 +32,7 @@ FLAGGED_ACTIONS = (
     "case.duplicate_number_withheld",
 )
 # Audit actions that read a case's identity; with "case.viewed", when it showed it.
-IDENTITY_READS = ("case.identity_read", "case.register_extracted")
+IDENTITY_READS = ("identity.viewed", "case.register_extracted")
 OFFICE_HOURS = (time(7, 0), time(18, 0))
 # More case views than this by one person in one day is unusual for this work.
 UNUSUAL_DAILY_VIEWS = 60

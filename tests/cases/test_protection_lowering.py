@@ -162,3 +162,27 @@ def test_a_waiting_lowering_can_be_refused(app, scene, make_account, new_browser
     assert scene.owner_browser.post(reject_path, {}, form_page=case_url).status_code == 302
     assert level_of(app, scene.case_id) is ProtectionLevel.PROTECTED_REGISTRATION
     assert "waiting for a second" not in scene.owner_browser.get(case_url).get_data(as_text=True)
+
+
+def test_a_raise_overtakes_a_waiting_lowering(app, scene, make_account, new_browser, log_in):
+    """Given a lowering waiting for approval, when the caseworker raises the level instead,
+    the higher level holds at once and the lowering can no longer be approved."""
+    protect(scene)
+    lead_account, lead = team_lead(make_account, new_browser, log_in)
+    lower(lead, scene.case_id, lead_account, app)
+    case_url = f"/team/cases/{scene.case_id}"
+    owner_page = scene.owner_browser.get(case_url).get_data(as_text=True)
+    approve_path = next(
+        part.split('"', 1)[0]
+        for part in owner_page.split('action="')[1:]
+        if part.split('"', 1)[0].endswith("/approve")
+    )
+    scene.owner_browser.post(
+        f"{case_url}/protection", {"level": "fingerade_personuppgifter"}, form_page=case_url
+    )
+    assert level_of(app, scene.case_id) is ProtectionLevel.FICTITIOUS_IDENTITY
+    late = scene.owner_browser.post(
+        approve_path, {"code": code_for(app, scene.owner)}, form_page=case_url
+    )
+    assert late.status_code == 409
+    assert level_of(app, scene.case_id) is ProtectionLevel.FICTITIOUS_IDENTITY
