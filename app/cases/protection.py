@@ -35,19 +35,6 @@ def _audit(action: str, case: Case, **details: str | int | bool | None) -> None:
     record(action, subject=case, organisation_id=case.organisation_id, details=details)
 
 
-def level_set_by(case: Case) -> object | None:
-    """Who set the case's current level; None when no recorded change set it."""
-    return db.session.scalar(
-        sa.select(ProtectionChange.requested_by_id)
-        .where(
-            ProtectionChange.case_id == case.id,
-            ProtectionChange.status == ProtectionChangeStatus.APPLIED,
-        )
-        .order_by(ProtectionChange.applied_at.desc())
-        .limit(1)
-    )
-
-
 def pending_change(case: Case) -> ProtectionChange | None:
     return db.session.scalar(
         sa.select(ProtectionChange).where(
@@ -58,11 +45,30 @@ def pending_change(case: Case) -> ProtectionChange | None:
 
 
 def needs_approval(case: Case, by: User, level: ProtectionLevel) -> bool:
-    """A lowering waits for a second member unless the one lowering set the level."""
+    """A lowering waits for a second member unless the one lowering set every level above
+    the new one themselves.
+
+    The case's applied changes are read back to the moment it was last at or below the new
+    level: a level above it set by anyone else — or a history that does not reach back that
+    far — means a second member decides. Raising a level and then lowering it past a level a
+    colleague set is therefore no way around the approval.
+    """
     if not is_lowering(case.protection_level, level):
         return False
-    setter = level_set_by(case)
-    return setter is None or setter != by.id
+    history = db.session.scalars(
+        sa.select(ProtectionChange)
+        .where(
+            ProtectionChange.case_id == case.id,
+            ProtectionChange.status == ProtectionChangeStatus.APPLIED,
+        )
+        .order_by(ProtectionChange.applied_at.desc())
+    )
+    for change in history:
+        if is_lowering(change.to_level, level) and change.requested_by_id != by.id:
+            return True
+        if not is_lowering(change.from_level, level):
+            return False
+    return True
 
 
 def _apply(change: ProtectionChange, case: Case) -> None:

@@ -186,3 +186,19 @@ def test_a_raise_overtakes_a_waiting_lowering(app, scene, make_account, new_brow
     )
     assert late.status_code == 409
     assert level_of(app, scene.case_id) is ProtectionLevel.FICTITIOUS_IDENTITY
+
+
+def test_raising_first_is_no_way_around_the_second_member(
+    app, scene, make_account, new_browser, log_in
+):
+    """Given a level the caseworker set, when the team lead raises it (so the level now in
+    force is theirs) and then lowers it to none, the lowering still waits for approval:
+    it goes below a level someone else set."""
+    protect(scene)
+    lead_account, lead = team_lead(make_account, new_browser, log_in)
+    case_url = f"/team/cases/{scene.case_id}"
+    lead.post(f"{case_url}/protection", {"level": "fingerade_personuppgifter"}, form_page=case_url)
+    assert level_of(app, scene.case_id) is ProtectionLevel.FICTITIOUS_IDENTITY
+    assert lower(lead, scene.case_id, lead_account, app).status_code == 302
+    assert level_of(app, scene.case_id) is ProtectionLevel.FICTITIOUS_IDENTITY
+    assert "waiting for a second team member" in lead.get(case_url).get_data(as_text=True)
