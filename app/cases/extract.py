@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app.audit.services import record
+from app.cases.identity import IdentityView
 from app.cases.models import Case, Intervention, JournalEntry, NeedsAssessment, ThreatAssessment
 from app.consent.models import Consent, Disclosure
 from app.consultations.models import Action, Consultation
@@ -42,8 +43,14 @@ def _all(model: Any, case: Case, order: Any) -> list[Any]:
     return list(db.session.scalars(query))
 
 
-def register_extract(case: Case) -> dict[str, Any]:
-    """Everything held about the case's person, and the facts art. 15 asks to be told."""
+def register_extract(case: Case, identity: IdentityView) -> dict[str, Any]:
+    """Everything held about the case's person, and the facts art. 15 asks to be told.
+
+    The identity comes through the one identity decision: an extract is only for those who
+    may see it, so a redacted view is refused rather than half-exported.
+    """
+    if not identity.visible:
+        raise PermissionError("the identity is hidden from the one asking")
     record("case.register_extracted", subject=case, organisation_id=case.organisation_id)
     requests = _all(ClientRequest, case, ClientRequest.submitted_at)
     own = [r for r in requests if r.kind is not RequestKind.RELATIVE and r.client is not None]
@@ -62,12 +69,14 @@ def register_extract(case: Case) -> dict[str, Any]:
             "opened_at": _when(case.opened_at),
             "closed_at": _when(case.closed_at),
             "protection_level": case.protection_level.value,
-            "name": case.full_name,
-            "personal_number": case.personal_number,
-            "phone": case.phone,
-            "address": case.address,
-            "municipality": case.municipality,
-            "household": json.loads(case.household) if case.household else None,
+            "name": identity.full_name,
+            "personal_number": identity.personal_number,
+            "phone": identity.phone,
+            "address": identity.address,
+            "municipality": identity.municipality,
+            "household": {"adults": identity.adults, "children_ages": list(identity.children_ages)}
+            if case.household
+            else None,
         },
         # The person's own account, exactly as "download my data" shows it to them.
         "own_account": client_data(own[0].client) if own else None,

@@ -17,6 +17,7 @@ from app.cases.models import (
     ThreatLevel,
 )
 from app.cases.services import CONTACT_CHANNELS, CONTACT_OUTCOMES, REQUEST_CLOSE_REASONS
+from app.consent.forms import code_field
 from app.consent.models import ConsentMethod, Purpose
 from app.core.fields import SelectField
 from app.core.validators import PlainText, SingleLine
@@ -164,6 +165,18 @@ class IdentityForm(FlaskForm):
 
 class ProtectionForm(FlaskForm):
     level = SelectField(_l("Protected identity"), choices=list(PROTECTION_LABELS.items()))
+
+
+class LowerProtectionForm(FlaskForm):
+    """Lowering a level shows the identity to more people: a reason and a fresh code."""
+
+    level = SelectField(_l("New level"), choices=list(PROTECTION_LABELS.items()))
+    reason = note(_l("Reason"), 500, required=True)
+    code = code_field()
+
+
+class ApproveLoweringForm(FlaskForm):
+    code = code_field()
 
 
 class StatusForm(FlaskForm):

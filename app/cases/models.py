@@ -135,6 +135,64 @@ class AccessGrant(PublicIdMixin, TimestampMixin, Base):
     )
 
 
+class ProtectionChangeStatus(enum.StrEnum):
+    APPLIED = "applied"
+    PENDING = "pending"  # a lowering waiting for a second team member
+    REJECTED = "rejected"
+
+
+# From least to most protected: a change down this list lowers the level.
+PROTECTION_ORDER = (
+    ProtectionLevel.NONE,
+    ProtectionLevel.CONFIDENTIALITY_MARKING,
+    ProtectionLevel.PROTECTED_REGISTRATION,
+    ProtectionLevel.FICTITIOUS_IDENTITY,
+)
+
+
+def is_lowering(from_level: ProtectionLevel, to_level: ProtectionLevel) -> bool:
+    return PROTECTION_ORDER.index(to_level) < PROTECTION_ORDER.index(from_level)
+
+
+class ProtectionChange(PublicIdMixin, TimestampMixin, Base):
+    """A change of a case's protected-identity level, kept for review.
+
+    Lowering a level shows the identity to more people, so it carries a reason, the team
+    lead reviews it like an emergency opening, identity reads in the period after it are
+    flagged, and lowering a level someone else set waits for a second member's approval.
+    """
+
+    __tablename__ = "protection_changes"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    from_level: Mapped[ProtectionLevel] = mapped_column(text_enum(ProtectionLevel, 32))
+    to_level: Mapped[ProtectionLevel] = mapped_column(text_enum(ProtectionLevel, 32))
+    status: Mapped[ProtectionChangeStatus] = mapped_column(
+        text_enum(ProtectionChangeStatus), index=True
+    )
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str | None] = mapped_column(EncryptedText)
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]
+    applied_at: Mapped[datetime | None]
+    # Identity reads of the case until then are flagged in the access log.
+    watch_until: Mapped[datetime | None]
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    @property
+    def lowers(self) -> bool:
+        return is_lowering(self.from_level, self.to_level)
+
+
 class JournalEntry(PublicIdMixin, TimestampMixin, Base):
     """A dated note or a logged contact on a case."""
 

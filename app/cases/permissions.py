@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.auth.models import Role, User
-from app.cases.models import AccessGrant, Case, GrantKind
+from app.cases.models import AccessGrant, Case, GrantKind, ProtectionChange
 from app.core.clock import utcnow
 from app.extensions import db
 from app.intake.models import ClientRequest
@@ -107,6 +107,21 @@ def can_open_or_break_glass(user: User, case: Case) -> bool:
 
 def can_review_grant(user: User, grant: AccessGrant) -> bool:
     case = db.session.get(Case, grant.case_id)
+    return case is not None and is_team_lead_of(user, case.organisation_id)
+
+
+def can_decide_protection_change(user: User, case: Case, change: ProtectionChange) -> bool:
+    """A waiting lowering is approved or refused by someone on the case, never its asker:
+    one person alone cannot lower a level another set."""
+    return (
+        change.case_id == case.id
+        and can_edit_case(user, case)
+        and change.requested_by_id != user.id
+    )
+
+
+def can_review_protection_change(user: User, change: ProtectionChange) -> bool:
+    case = db.session.get(Case, change.case_id)
     return case is not None and is_team_lead_of(user, case.organisation_id)
 
 

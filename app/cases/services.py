@@ -14,7 +14,6 @@ import sqlalchemy as sa
 
 from app.audit.services import record
 from app.auth.models import User
-from app.cases.identity import InvalidPersonalNumber, normalise_personal_number
 from app.cases.models import (
     NEEDS,
     AccessGrant,
@@ -35,6 +34,8 @@ from app.cases.models import (
     ThreatLevel,
     case_is_open,
 )
+from app.cases.permissions import can_see_identity
+from app.cases.personal_number import InvalidPersonalNumber, normalise_personal_number
 from app.core.clock import utcnow
 from app.core.crypto import blind_index
 from app.extensions import db
@@ -264,8 +265,21 @@ class IdentityChange:
     children_ages: list[int]
 
 
-def update_identity(case: Case, change: IdentityChange) -> list[str]:
-    """Save identity and household; returns references of other cases with the same number."""
+@dataclass(frozen=True)
+class DuplicateCheck:
+    """What the person saving a personal identity number may learn of other cases with it.
+
+    Only the team's cases whose identity they may see are named; that others exist is told
+    to the team lead (flagged in the access log), never to them: a number typed into a
+    throwaway case must not find out who else the team holds, nor how many.
+    """
+
+    visible: list[str]
+    withheld: bool
+
+
+def update_identity(case: Case, change: IdentityChange, by: User) -> DuplicateCheck:
+    """Save identity and household, and check the team's other cases for the same number."""
     number = None
     if change.personal_number:
         try:
@@ -281,18 +295,31 @@ def update_identity(case: Case, change: IdentityChange) -> list[str]:
     case.household = json.dumps({"adults": change.adults, "children_ages": change.children_ages})
     _audit("case.identity_updated", case)
     if not number:
-        return []
-    duplicates = db.session.scalars(
-        sa.select(Case.reference).where(
-            Case.personal_number_index == case.personal_number_index, Case.id != case.id
+        return DuplicateCheck([], withheld=False)
+    return _check_duplicates(case, by)
+
+
+def _check_duplicates(case: Case, by: User) -> DuplicateCheck:
+    # Never across organisations: another team's cases are not this team's to know about.
+    others = db.session.scalars(
+        sa.select(Case).where(
+            Case.personal_number_index == case.personal_number_index,
+            Case.organisation_id == case.organisation_id,
+            Case.id != case.id,
         )
     ).all()
-    return list(duplicates)
-
-
-def set_protection_level(case: Case, level: ProtectionLevel) -> None:
-    case.protection_level = level
-    _audit("case.protection_changed", case, level=level.value)
+    visible = sorted(other.reference for other in others if can_see_identity(by, other))
+    withheld = [other for other in others if not can_see_identity(by, other)]
+    _audit("case.duplicate_number_checked", case, shown=len(visible), withheld=bool(withheld))
+    if withheld:
+        # For the team lead's review: which cases, by id; the person saving learns nothing.
+        _audit(
+            "case.duplicate_number_withheld",
+            case,
+            cases=",".join(sorted(str(other.id) for other in withheld)),
+            flagged=True,
+        )
+    return DuplicateCheck(visible, withheld=bool(withheld))
 
 
 STATUS_ORDER = list(CaseStatus)

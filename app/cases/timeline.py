@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
+from app.cases.identity import IdentityView
 from app.cases.models import (
     Case,
     ContactAttempt,
@@ -48,9 +49,11 @@ class TimelineItem:
     kind: str
     text: str | None = None
     detail: str | None = None
+    # Free text withheld by the identity decision: the page says so instead.
+    hidden: bool = False
 
 
-def case_timeline(case: Case) -> list[TimelineItem]:
+def case_timeline(case: Case, identity: IdentityView) -> list[TimelineItem]:
     items: list[TimelineItem] = []
     for event in db.session.scalars(
         sa.select(AuditEvent).where(
@@ -99,5 +102,7 @@ def case_timeline(case: Case) -> list[TimelineItem]:
         items.append(TimelineItem(as_utc(attempt.attempted_at), "contact_attempt", None, detail))
     for message in db.session.scalars(sa.select(Message).where(Message.request_id.in_(requests))):
         kind = "message_from_client" if message.from_client else "message_to_client"
-        items.append(TimelineItem(as_utc(message.created_at), kind, message.body))
+        # A client writes who they are and where they live: identity-bearing text.
+        body = identity.text(message.body)
+        items.append(TimelineItem(as_utc(message.created_at), kind, body, hidden=body is None))
     return sorted(items, key=lambda item: item.at, reverse=True)

@@ -12,11 +12,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.auth import services as auth_services
 from app.auth.models import Role, User
+from app.auth.sessions import require_session
 from app.cases import bp, services
+from app.cases import protection as protection_services
 from app.cases.deadlines import deadlines_for, open_deadlines
 from app.cases.forms import (
     ALL_CASES,
+    ApproveLoweringForm,
     AssignForm,
     CaseFilterForm,
     CloseCaseForm,
@@ -30,6 +34,7 @@ from app.cases.forms import (
     InterventionUpdateForm,
     JournalForm,
     LinkForm,
+    LowerProtectionForm,
     NeedsForm,
     NewCaseForm,
     ProtectionForm,
@@ -37,6 +42,7 @@ from app.cases.forms import (
     ThreatForm,
     parse_ages,
 )
+from app.cases.identity import IdentityView, identity_of, identity_of_request, thread_of
 from app.cases.models import (
     AccessGrant,
     Case,
@@ -46,16 +52,21 @@ from app.cases.models import (
     GrantKind,
     Intervention,
     InterventionStatus,
+    ProtectionChange,
+    ProtectionChangeStatus,
     ProtectionLevel,
     ThreatGroup,
     ThreatLevel,
+    is_lowering,
 )
 from app.cases.permissions import (
     belongs_to_case,
     can_assign_cases,
+    can_decide_protection_change,
     can_edit_case,
     can_open_or_break_glass,
     can_review_grant,
+    can_review_protection_change,
     can_see_identity,
     can_triage,
     can_view_case,
@@ -73,7 +84,6 @@ from app.core.http import form_status
 from app.extensions import db
 from app.intake.choices import INTERVENTIONS
 from app.intake.models import ClientRequest
-from app.messages import services as messages
 from app.orgs.models import Organisation, OrgKind
 from app.oversight import services as oversight
 from app.placements import services as placement_services
@@ -147,7 +157,8 @@ def _render_triage(client_request: ClientRequest, status: int = 200, **forms: An
             due=services.first_contact_due(client_request),
             help_wanted=json.loads(client_request.help_wanted),
             safe_times=json.loads(client_request.safe_times or "[]"),
-            thread=messages.thread(client_request),
+            identity=identity_of_request(client_request, current_user, purpose="triage"),
+            thread=thread_of(client_request, current_user),
             **context,
         ),
         status,
@@ -294,7 +305,8 @@ def new_case() -> Any:
 
 
 def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
-    identity_visible = can_see_identity(current_user, case)
+    identity = identity_of(case, current_user, purpose="case_page")
+    identity_visible = identity.visible
     threat = ThreatForm(formdata=None, level=None, by_police=None)
     threat.groups.choices = _group_choices()
     consent = ConsentForm(formdata=None)
@@ -304,7 +316,7 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
     assign = AssignForm(formdata=None)
     assign.assignee.choices = _assign_choices()
     context = {
-        "identity_form": IdentityForm(formdata=None, **_identity_defaults(case))
+        "identity_form": IdentityForm(formdata=None, **_identity_defaults(identity))
         if identity_visible
         else None,
         "protection_form": ProtectionForm(formdata=None, level=case.protection_level.value),
@@ -318,6 +330,7 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
         "update_form": InterventionUpdateForm(formdata=None),
         "assign_form": assign,
         "reveal_form": GrantForm(formdata=None),
+        "approve_form": ApproveLoweringForm(formdata=None),
         **forms,
     }
     services.view_case(case, identity_shown=identity_visible)
@@ -325,8 +338,8 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
         render_template(
             "cases/case.html",
             case=case,
+            identity=identity,
             identity_visible=identity_visible,
-            household=json.loads(case.household) if case.household and identity_visible else None,
             threat=services.latest_threat_assessment(case),
             needs=services.latest_needs_assessment(case),
             consultations=consultation_services.consultations_of_case(case.id),
@@ -334,10 +347,11 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
             placements=placement_services.placements_of_case(case.id),
             consents=consent_services.consents_of(case),
             interventions=_interventions(case),
-            timeline=case_timeline(case),
+            timeline=case_timeline(case, identity),
             deadlines=services.case_deadlines(case),
             origin=services.originating_request(case),
             can_assign=can_assign_cases(current_user, case),
+            waiting_change=protection_services.pending_change(case),
             team=_team(),
             **context,
         ),
@@ -345,16 +359,15 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
     )
 
 
-def _identity_defaults(case: Case) -> dict[str, Any]:
-    household = json.loads(case.household) if case.household else {}
+def _identity_defaults(identity: IdentityView) -> dict[str, Any]:
     return {
-        "full_name": case.full_name,
-        "personal_number": case.personal_number,
-        "phone": case.phone,
-        "address": case.address,
-        "municipality": case.municipality,
-        "adults": household.get("adults", 1),
-        "children_ages": ", ".join(str(a) for a in household.get("children_ages", [])),
+        "full_name": identity.full_name,
+        "personal_number": identity.personal_number,
+        "phone": identity.phone,
+        "address": identity.address,
+        "municipality": identity.municipality,
+        "adults": identity.adults if identity.adults is not None else 1,
+        "children_ages": ", ".join(str(a) for a in identity.children_ages),
     }
 
 
@@ -410,7 +423,7 @@ def _extract(case: Case) -> dict[str, Any]:
     # while this blueprint registers would close an import cycle through consent/intake.
     from app.cases.extract import register_extract
 
-    return register_extract(case)
+    return register_extract(case, identity_of(case, current_user, purpose="register_extract"))
 
 
 @bp.route("/cases/<case_id>/extract.json")
@@ -457,15 +470,24 @@ def identity(case_id: str) -> Any:
                 form.adults.data or 0,
                 ages,
             ),
+            current_user,
         )
     except services.CaseError:
         form.personal_number.errors = [_("This is not a valid personal identity number.")]
         return _render_case(found, 400, identity_form=form)
-    if duplicates:
+    if duplicates.visible:
         flash(
             _(
                 "Warning: the same personal identity number is on case %(reference)s.",
-                reference=", ".join(duplicates),
+                reference=", ".join(duplicates.visible),
+            ),
+            "warning",
+        )
+    if duplicates.withheld:
+        flash(
+            _(
+                "The same personal identity number may be on a case you cannot see. "
+                "The team lead has been told."
             ),
             "warning",
         )
@@ -479,8 +501,100 @@ def protection(case_id: str) -> Any:
     form = ProtectionForm()
     if not form.validate_on_submit():
         return _render_case(found, 400, protection_form=form)
-    services.set_protection_level(found, ProtectionLevel(form.level.data))
+    level = ProtectionLevel(form.level.data)
+    if is_lowering(found.protection_level, level):
+        # Lowering asks again on a page of its own, for a reason and a fresh code.
+        return _render_lowering(found, LowerProtectionForm(formdata=None, level=level.value))
+    protection_services.change_protection(found, level, current_user)
     flash(_("Protected identity level saved."), "success")
+    return _back(found, "#identity")
+
+
+def _render_lowering(case: Case, form: LowerProtectionForm, status: int = 200) -> Any:
+    level = next((lv for lv in ProtectionLevel if lv.value == form.level.data), None)
+    return (
+        render_template(
+            "cases/lower_protection.html",
+            case=case,
+            form=form,
+            level=level,
+            needs_approval=level is not None
+            and protection_services.needs_approval(case, current_user, level),
+        ),
+        status,
+    )
+
+
+@bp.route("/cases/<case_id>/protection/lower", methods=["POST"])
+def lower_protection(case_id: str) -> Any:
+    found = _editable(case_id)
+    form = LowerProtectionForm()
+    if not form.validate_on_submit():
+        return _render_lowering(found, form, 400)
+    level = ProtectionLevel(form.level.data)
+    if not is_lowering(found.protection_level, level):
+        flash(_("The level has changed in the meantime. Choose again."), "error")
+        return _back(found, "#identity")
+    try:
+        auth_services.confirm_with_code(require_session(), form.code.data, "protection_lowering")
+    except auth_services.CodeRejected:
+        form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
+        return _render_lowering(found, form, 401)
+    try:
+        change = protection_services.change_protection(found, level, current_user, form.reason.data)
+    except services.CaseError:
+        flash(_("A lowering of this level is already waiting for approval."), "error")
+        return _back(found, "#identity")
+    if change is not None and change.status is ProtectionChangeStatus.PENDING:
+        flash(
+            _(
+                "Another team member set this level: the lowering waits for their or another "
+                "colleague's approval. Until then the level stays."
+            ),
+            "warning",
+        )
+    else:
+        flash(_("The level is lowered. This is recorded and reviewed by the team lead."), "warning")
+    return _back(found, "#identity")
+
+
+def _waiting_change(case: Case, change_id: str) -> ProtectionChange:
+    return get_or_404(ProtectionChange, change_id, for_user=case, allowed=belongs_to_case)
+
+
+@bp.route("/cases/<case_id>/protection/<change_id>/approve", methods=["POST"])
+def approve_lowering(case_id: str, change_id: str) -> Any:
+    found = _editable(case_id)
+    change = _waiting_change(found, change_id)
+    if not can_decide_protection_change(current_user, found, change):
+        abort(403)
+    form = ApproveLoweringForm()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, approve_form=form)
+    try:
+        auth_services.confirm_with_code(require_session(), form.code.data, "protection_lowering")
+    except auth_services.CodeRejected:
+        form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
+        return _render_case(found, 401, approve_form=form)
+    try:
+        protection_services.approve_change(change, found, current_user)
+    except services.CaseError:
+        abort(409)
+    flash(_("The level is lowered. This is recorded and reviewed by the team lead."), "warning")
+    return _back(found, "#identity")
+
+
+@bp.route("/cases/<case_id>/protection/<change_id>/reject", methods=["POST"])
+def reject_lowering(case_id: str, change_id: str) -> Any:
+    found = _editable(case_id)
+    change = _waiting_change(found, change_id)
+    if not can_decide_protection_change(current_user, found, change):
+        abort(403)
+    try:
+        protection_services.reject_change(change, found, current_user)
+    except services.CaseError:
+        abort(409)
+    flash(_("The lowering is refused; the level stays."), "success")
     return _back(found, "#identity")
 
 
@@ -694,6 +808,9 @@ def overview() -> str:
         workload=workload,
         items=[i for i in items if i.overdue],
         grants=services.grants_to_review(current_user.organisation_id),
+        lowerings=protection_services.lowerings_to_review(current_user.organisation_id),
+        waiting=protection_services.waiting_lowerings(current_user.organisation_id),
+        references=_references(current_user.organisation_id),
         # The monthly access-log review is the lead's duty: remind where they look daily.
         unreviewed=oversight.unreviewed_previous_month(current_user.organisation_id),
         users={u.id: u for u in team},
@@ -707,6 +824,28 @@ def review_grant(grant_id: str) -> Response:
         abort(403)
     grant = get_or_404(AccessGrant, grant_id, for_user=current_user, allowed=can_review_grant)
     services.review_grant(grant, current_user)
+    return redirect(url_for("cases.overview"))
+
+
+def _references(organisation_id: object) -> dict[Any, str]:
+    """Case references of the lowerings on the overview: a reference names no person."""
+    ids = [
+        change.case_id
+        for change in protection_services.lowerings_to_review(organisation_id)
+        + protection_services.waiting_lowerings(organisation_id)
+    ]
+    rows = db.session.execute(sa.select(Case.id, Case.reference).where(Case.id.in_(ids)))
+    return {case_id: reference for case_id, reference in rows}
+
+
+@bp.route("/overview/lowerings/<change_id>/reviewed", methods=["POST"])
+def review_lowering(change_id: str) -> Response:
+    if not is_team_lead_of(current_user, current_user.organisation_id):
+        abort(403)
+    change = get_or_404(
+        ProtectionChange, change_id, for_user=current_user, allowed=can_review_protection_change
+    )
+    protection_services.review_lowering(change, current_user)
     return redirect(url_for("cases.overview"))
 
 

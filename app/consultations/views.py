@@ -16,8 +16,9 @@ from app.auth.models import User
 from app.auth.services import AccountError, WeakPassword
 from app.auth.sessions import bind_to_browser
 from app.cases.forms import THREAT_LABELS
+from app.cases.identity import identity_of
 from app.cases.models import Case, ThreatLevel
-from app.cases.permissions import can_edit_case, is_team_member
+from app.cases.permissions import can_edit_case, can_see_identity, is_team_member
 from app.consent.models import Purpose
 from app.consent.services import NotCovered, disclosures_of
 from app.consultations import agency_bp, bp, join_bp, services
@@ -151,11 +152,13 @@ def _managed(consultation_id: str) -> tuple[Consultation, Case]:
 
 
 def _render(consultation: Consultation, case: Case, status: int = 200, **forms: Any) -> Any:
+    # Minutes, decisions and actions may name the person: through the identity decision.
+    identity = identity_of(case, current_user, purpose="consultation")
     minutes = MinutesForm(
         formdata=None,
-        minutes=consultation.minutes,
+        minutes=identity.text(consultation.minutes),
         attended=[str(i.id) for i in consultation.invitations if i.attended],
-        decisions="\n".join(d.text for d in services.decisions_of(consultation)),
+        decisions=identity.text("\n".join(d.text for d in services.decisions_of(consultation))),
     )
     minutes.attended.choices = [(str(i.id), _invitee(i)) for i in consultation.invitations]
     action = ActionForm(formdata=None)
@@ -171,6 +174,7 @@ def _render(consultation: Consultation, case: Case, status: int = 200, **forms: 
             "consultations/consultation.html",
             consultation=consultation,
             case=case,
+            identity=identity,
             decisions=services.decisions_of(consultation),
             actions=[
                 a for a in services.actions_of_case(case.id) if a.consultation_id == consultation.id
@@ -237,6 +241,8 @@ def cancel(consultation_id: str) -> Response:
 @bp.route("/consultations/<consultation_id>/minutes", methods=["POST"])
 def minutes(consultation_id: str) -> Any:
     found, case = _managed(consultation_id)
+    if not can_see_identity(current_user, case):
+        abort(403)  # minutes one may not read are not theirs to overwrite
     form = MinutesForm()
     form.attended.choices = [(str(i.id), _invitee(i)) for i in found.invitations]
     if not form.validate_on_submit():
@@ -300,13 +306,11 @@ def disclose(consultation_id: str) -> Response:
 @bp.route("/consultations/<consultation_id>/print")
 def print_minutes(consultation_id: str) -> str:
     found, case = _managed(consultation_id)
-    from app.cases.permissions import can_see_identity
-
     return render_template(
         "consultations/print.html",
         consultation=found,
         case=case,
-        identity=can_see_identity(current_user, case),
+        identity=identity_of(case, current_user, purpose="minutes_print"),
         decisions=services.decisions_of(found),
         actions=[a for a in services.actions_of_case(case.id) if a.consultation_id == found.id],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -12,13 +13,26 @@ from app.audit.models import AuditEvent
 from app.audit.services import record, verify_chain
 from app.auth.models import User
 from app.cases.models import Case, ProtectionLevel
-from app.core.clock import utcnow
+from app.cases.protection import watched_windows
+from app.core.clock import as_utc, utcnow
 from app.extensions import db
 from app.oversight.models import AccessReview
 from app.rules import LOCAL_TIME
 
 # Actions a team lead must look at whatever else the filter says.
-FLAGGED_ACTIONS = ("case.break_glass", "case.reveal_identity", "placement.conflict_overridden")
+FLAGGED_ACTIONS = (
+    "case.break_glass",
+    "case.reveal_identity",
+    "placement.conflict_overridden",
+    "case.protection_lowered",
+    "case.protection_lowering_requested",
+    "case.protection_lowering_approved",
+    # Someone put a personal identity number on a case that another case of the team
+    # holds, and may not see which: the lead decides whether that is a duplicate or a probe.
+    "case.duplicate_number_withheld",
+)
+# Audit actions that read a case's identity; with "case.viewed", when it showed it.
+IDENTITY_READS = ("identity.viewed", "case.register_extracted")
 OFFICE_HOURS = (time(7, 0), time(18, 0))
 # More case views than this by one person in one day is unusual for this work.
 UNUSUAL_DAILY_VIEWS = 60
@@ -69,11 +83,16 @@ def team_events(organisation_id: uuid.UUID, filters: Filters, limit: int = 500) 
         )
     }
     busy = _busy_days(organisation_id)
+    watched = watched_windows(organisation_id)
     rows = []
     for event in events:
         flags = []
         if event.action in FLAGGED_ACTIONS:
             flags.append("emergency")
+        if event.subject_id in watched and _reads_identity(event):
+            moment = as_utc(event.occurred_at)
+            if any(start <= moment <= end for start, end in watched[event.subject_id]):
+                flags.append("after_lowering")
         if event.subject_type == "cases" and event.subject_id in protected:
             flags.append("protected")
         local = event.occurred_at.astimezone(LOCAL_TIME)
@@ -86,6 +105,14 @@ def team_events(organisation_id: uuid.UUID, filters: Filters, limit: int = 500) 
         if flags or not filters.flagged_only:
             rows.append(Row(event, tuple(flags)))
     return rows
+
+
+def _reads_identity(event: AuditEvent) -> bool:
+    if event.subject_type != "cases":
+        return False
+    if event.action in IDENTITY_READS:
+        return True
+    return event.action == "case.viewed" and bool(json.loads(event.details).get("identity_shown"))
 
 
 def _busy_days(organisation_id: uuid.UUID) -> set[tuple[uuid.UUID, date]]:

@@ -27,6 +27,7 @@ FLAG_LABELS = {
     "protected": _l("protected identity"),
     "out_of_hours": _l("outside office hours"),
     "volume": _l("unusual volume"),
+    "after_lowering": _l("identity read after a lowered protection level"),
 }
 
 

@@ -11,8 +11,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.cases.forms import parse_ages
+from app.cases.identity import identity_of
 from app.cases.models import Case
-from app.cases.permissions import can_edit_case, is_team_lead_of, is_team_member
+from app.cases.permissions import can_edit_case, can_see_identity, is_team_lead_of, is_team_member
 from app.consent.labels import field_label
 from app.consent.models import Purpose
 from app.consent.services import NotCovered, disclosures_of
@@ -104,6 +105,8 @@ def _render(
             "placements/placement.html",
             placement=placement,
             case=case,
+            # Where the person goes and their children's ages are identity and location.
+            identity=identity_of(case, current_user, purpose="placement"),
             send_form=send_form,
             excluded=[o for o in options if o.excluded],
             is_team_lead=is_team_lead_of(current_user, case.organisation_id),
@@ -122,6 +125,8 @@ def placement(placement_id: str) -> Any:
 @bp.route("/placements/<placement_id>/send", methods=["POST"])
 def send(placement_id: str) -> Any:
     found, case = _managed(placement_id)
+    if not can_see_identity(current_user, case):
+        abort(403)  # choosing where the person goes is for those who may know where they are
     form = SendForm()
     form.partners.choices = [
         (str(o.profile.organisation_id), o.profile.organisation.name)

@@ -127,8 +127,9 @@ def set_up(app: Flask, today: date) -> tuple[str, str, str, str, str]:
                 adults=1,
                 children_ages=[4, 9],
             ),
+            caseworker,
         )
-        assert duplicates == []
+        assert duplicates.visible == [] and not duplicates.withheld
         record_consent(
             case,
             caseworker,

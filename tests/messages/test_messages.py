@@ -119,3 +119,37 @@ def test_mail_survives_an_outage_and_is_sent_exactly_once(settings, monkeypatch,
         db.session.commit()
         db.engine.dispose()
     assert len(FakeSMTP.delivered) == 1
+
+
+def test_messages_of_a_protected_case_are_hidden_from_those_who_may_not_see_its_identity(
+    app, client_browser, scene, new_browser, make_account, log_in
+):
+    """Given a protected case whose client wrote where they live, when the team lead (who may
+    open the case but not see the identity) opens the conversation or the case's timeline,
+    the words are not there — a note says they are hidden — and the lead cannot answer
+    blind nor mark them read; the assigned caseworker reads them."""
+    from tests.cases.test_case_work import protect
+
+    request_id = scene.request_id
+    client_browser.post(
+        f"/my/requests/{request_id}/messages",
+        {"body": "Jag bor nu på Hemliga vägen 3."},
+        form_page=f"/my/requests/{request_id}",
+    )
+    protect(scene)
+    lead = new_browser()
+    log_in(lead, make_account(Role.TEAM_LEAD))
+    thread = lead.get(f"/inbox/{request_id}").get_data(as_text=True)
+    assert "Hemliga vägen" not in thread and "hidden: protected identity" in thread
+    assert 'name="body"' not in thread
+    timeline = lead.get(f"/team/cases/{scene.case_id}").get_data(as_text=True)
+    assert "Hemliga vägen" not in timeline and "hidden: protected identity" in timeline
+    refused = lead.post(f"/inbox/{request_id}", {"body": "Hej!"})
+    assert refused.status_code == 403
+    with app.app_context():
+        from app.messages.models import Message
+
+        unread = db.session.scalars(sa.select(Message.read_at)).all()
+        assert unread == [None]
+    owner = scene.owner_browser.get(f"/inbox/{request_id}").get_data(as_text=True)
+    assert "Jag bor nu på Hemliga vägen 3." in owner

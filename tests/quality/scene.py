@@ -129,6 +129,7 @@ def _build() -> Scene:
             adults=2,
             children_ages=[4, 9],
         ),
+        caseworker,
     )
     groups = cases.team_groups(case.organisation_id)
     cases.record_threat_assessment(

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.auth.models import Role, User
+from app.auth.services import create_user
 from app.cases.models import Case, CaseStatus
 from app.cases.services import IdentityChange, update_identity
 from app.core.clock import utcnow
@@ -13,6 +15,7 @@ from app.intake.models import ClientRequest, RequestStatus
 from app.orgs.models import Organisation
 from app.retention.services import delete, due_for_deletion
 from app.rules import rule
+from tests.conftest import PASSWORD
 
 
 def personal_number(birth: str) -> str:
@@ -39,7 +42,9 @@ def closed_case(app, reference, number=None, closed=True):
         db.session.add(case)
         db.session.flush()
         if number:
-            update_identity(case, IdentityChange("Namn", number, None, None, None, 1, []))
+            by = db.session.scalar(sa.select(User).where(User.username == "arkivarie"))
+            by = by or create_user("arkivarie", PASSWORD, Role.CASEWORKER, team)
+            update_identity(case, IdentityChange("Namn", number, None, None, None, 1, []), by)
         db.session.commit()
         return case.id
 

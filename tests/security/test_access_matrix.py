@@ -30,6 +30,7 @@ from werkzeug.routing import Rule
 from app.audit.models import AuditEvent
 from app.cases import services as case_services
 from app.cases.models import ProtectionLevel
+from app.cases.protection import change_protection
 from app.extensions import db
 from app.intake.models import ClientRequest
 from tests.conftest import Browser
@@ -126,6 +127,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "cases.register_extract_json": CASE,
     "cases.identity": CASE,
     "cases.protection": CASE,
+    "cases.lower_protection": CASE,
+    "cases.approve_lowering": CASE,
+    "cases.reject_lowering": CASE,
+    "cases.review_lowering": LEAD_OWN,
     "cases.reveal": CASE,
     # A colleague may ask to break the glass on their own team's case, not on another team's.
     "cases.break_glass": (L, F, AH, AH, AH, AH, F, F, F),
@@ -188,6 +193,7 @@ OBJECTS: dict[tuple[str, str], tuple[str, str]] = {
     ("*", "intervention_id"): ("intervention", "other_intervention"),
     ("*", "deadline_id"): ("deadline", "other_deadline"),
     ("*", "grant_id"): ("grant", "other_grant"),
+    ("*", "change_id"): ("protection_change", "other_protection_change"),
     ("*", "consultation_id"): ("consultation", "other_consultation"),
     ("*", "action_id"): ("action", "other_action"),
     ("*", "placement_id"): ("placement", "other_placement"),
@@ -199,7 +205,7 @@ OBJECTS: dict[tuple[str, str], tuple[str, str]] = {
 FIXED = {"step": "kind", "key": "requests_by_kind", "filename": "css/app.css"}
 # A second id that must belong to the first (a consent of this case): swapped for another
 # case's in the "crossed" variant, which nobody may reach.
-CHILD_ARGS = {"consent_id", "intervention_id", "deadline_id", "request_id"}
+CHILD_ARGS = {"consent_id", "intervention_id", "deadline_id", "request_id", "change_id"}
 
 # Requests that change what they touch get a fresh object of their own, and requests that end
 # the session come from a fresh session, so one cell's success cannot change the next's answer.
@@ -358,7 +364,7 @@ def test_a_protected_case_request_is_hidden_from_the_team_lead_until_revealed(wo
     with world.app.test_request_context():
         request = world.obj(ClientRequest, "protected_request")
         case = case_services.open_case(request, world.user("caseworker"))
-        case_services.set_protection_level(case, ProtectionLevel.PROTECTED_REGISTRATION)
+        change_protection(case, ProtectionLevel.PROTECTED_REGISTRATION, world.user("caseworker"))
         db.session.commit()
     url = f"/team/triage/{world.ids['protected_request']}"
     assert world.fresh_browser("caseworker").client.get(url).status_code == 200

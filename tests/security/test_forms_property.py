@@ -84,6 +84,23 @@ def fresh_case(world: World) -> dict[str, str]:
         return {"new_case": str(case.id), "new_intervention": str(intervention.id)}
 
 
+def fresh_protected_case(world: World) -> dict[str, str]:
+    """A protected case of the caseworker's, with a lowering the team lead asked for."""
+    from app.cases.models import Case, ProtectionLevel
+    from app.cases.protection import change_protection
+
+    made = fresh_case(world)
+    with world.app.test_request_context():
+        case = db.session.get(Case, uuid.UUID(made["new_case"]))
+        change_protection(case, ProtectionLevel.PROTECTED_REGISTRATION, world.user("caseworker"))
+        waiting = change_protection(
+            case, ProtectionLevel.NONE, world.user("team_lead"), "Inte längre hotad."
+        )
+        assert waiting is not None
+        db.session.commit()
+        return {**made, "new_change": str(waiting.id)}
+
+
 def fresh_request(world: World) -> dict[str, str]:
     return {"new_request": world.new_request("client2")}
 
@@ -182,6 +199,20 @@ TARGETS: dict[str, Target] = {
         CASE + "/protection", "caseworker", ("cases",), prepare=fresh_case
     ),
     "cases.StatusForm": Target(CASE + "/status", "caseworker", ("cases",), prepare=fresh_case),
+    "cases.LowerProtectionForm": Target(
+        CASE + "/protection/lower",
+        "caseworker",
+        ("cases", "protection_changes"),
+        prepare=fresh_protected_case,
+        every_example=True,
+    ),
+    "cases.ApproveLoweringForm": Target(
+        CASE + "/protection/{new_change}/approve",
+        "caseworker",
+        ("cases", "protection_changes"),
+        prepare=fresh_protected_case,
+        every_example=True,
+    ),
     "cases.CloseCaseForm": Target(
         CASE + "/close", "caseworker", ("cases",), prepare=fresh_case, every_example=True
     ),

@@ -20,7 +20,13 @@ from app.auth import totp
 from app.auth.models import Role, User
 from app.auth.sessions import rotate_token, start_session
 from app.cases import services as case_services
-from app.cases.models import Case, GrantKind
+from app.cases.models import (
+    Case,
+    GrantKind,
+    ProtectionChange,
+    ProtectionChangeStatus,
+    ProtectionLevel,
+)
 from app.consent.models import ConsentMethod, Purpose
 from app.consent.services import record_consent
 from app.consultations import services as consultation_services
@@ -263,6 +269,19 @@ def build_world(app: Flask, language: str = "en") -> World:
                 other_case, world.user("worker_b"), GrantKind.REVEAL_IDENTITY, "Överlämning."
             ).id
         )
+        # A lowering of a level, refused by then: something to decide on and to review.
+        for which, the_case, by in (("", case, "spare"), ("other_", other_case, "worker_b")):
+            change = ProtectionChange(
+                case_id=the_case.id,
+                from_level=ProtectionLevel.PROTECTED_REGISTRATION,
+                to_level=ProtectionLevel.NONE,
+                status=ProtectionChangeStatus.REJECTED,
+                requested_by_id=world.user(by).id,
+                reason="Skyddet behövs inte längre.",
+            )
+            db.session.add(change)
+            db.session.flush()
+            ids[f"{which}protection_change"] = str(change.id)
         consultation = consultation_services.convene(
             case, world.user("caseworker"), future_plan(), [police.id], [world.user("agency").id]
         )
