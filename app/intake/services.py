@@ -114,20 +114,69 @@ def _new_reference() -> str:
     raise RuntimeError("could not find a free reference")
 
 
-def submit_request(client: User, language: str) -> ClientRequest:
-    """Turn the client's draft into a request, whole or not at all.
+class NothingToSubmit(Exception):
+    """The client has no draft (any more): it became a request a moment ago, or never was."""
 
-    Everything happens in the caller's transaction: the request, its deadlines, the audit
-    row and the draft's removal commit together or not at all.
-    """
-    data = load_draft(client)
+
+# A submission that finds its draft gone within this time is the same submission sent twice
+# (a double click, a retry after a slow answer): the person is shown the request it became.
+RESUBMISSION_WINDOW = timedelta(minutes=10)
+
+
+def _check_complete(data: Mapping[str, Any]) -> None:
     for required in ("kind", "help_wanted", "urgency", "voicemail_ok", "sms_ok", "interpreter"):
         if required not in data:
             raise IntakeError(required)
+    if data["kind"] == RequestKind.RELATIVE.value and not (
+        data.get("age_band") and "relationship" in data
+    ):
+        raise IntakeError("person")
+
+
+def _take_draft(client: User) -> dict[str, Any]:
+    """Remove the client's draft and return what it held, in one guarded statement.
+
+    Two submissions of one draft (a double click, two tabs, two instances) may both have
+    read it, but only one DELETE finds the row: its row count, not the earlier read, decides
+    which of them becomes the request. On PostgreSQL the second DELETE waits for the first
+    transaction and then finds nothing; on SQLite writers take turns.
+    """
+    taken = db.session.execute(
+        sa.delete(RequestDraft)
+        .where(RequestDraft.client_id == client.id)
+        .returning(RequestDraft.data, RequestDraft.updated_at)
+    ).one_or_none()
+    if taken is None:
+        raise NothingToSubmit
+    data: dict[str, Any] = json.loads(taken.data)
+    try:
+        # The draft may have changed since it was checked (another tab saved a step).
+        _check_complete(data)
+    except IntakeError:
+        db.session.add(
+            RequestDraft(client_id=client.id, data=taken.data, updated_at=taken.updated_at)
+        )
+        db.session.flush()
+        raise
+    return data
+
+
+def submit_request(client: User, language: str) -> ClientRequest:
+    """Turn the client's draft into a request, whole, once, or not at all.
+
+    Everything happens in the caller's transaction: the request, its deadlines, the audit
+    row and the draft's removal commit together or not at all. The draft is consumed first,
+    so a second submission of the same draft raises NothingToSubmit instead of storing the
+    request again.
+    """
+    checked = load_draft(client)
+    if not checked:
+        raise NothingToSubmit
+    # The usual refusal (an answer missing) is decided before anything is written.
+    _check_complete(checked)
+    data = _take_draft(client)
     kind = RequestKind(data["kind"])
     age_band = AgeBand(data["age_band"]) if kind is RequestKind.RELATIVE else None
-    if kind is RequestKind.RELATIVE and (age_band is None or "relationship" not in data):
-        raise IntakeError("person")
     urgency = Urgency(data["urgency"])
     now = utcnow()
     request = ClientRequest(
@@ -168,9 +217,21 @@ def submit_request(client: User, language: str) -> ClientRequest:
         organisation_id=request.organisation_id,
         details={"kind": kind.value, "urgent": request.urgent, "child": request.concerns_child},
     )
-    discard_draft(client)
     db.session.flush()
     return request
+
+
+def recent_submission(client: User) -> ClientRequest | None:
+    """The request the client sent within the resubmission window, if any."""
+    return db.session.scalar(
+        sa.select(ClientRequest)
+        .where(
+            ClientRequest.client_id == client.id,
+            ClientRequest.submitted_at >= utcnow() - RESUBMISSION_WINDOW,
+        )
+        .order_by(ClientRequest.submitted_at.desc())
+        .limit(1)
+    )
 
 
 def start_deadline(request: ClientRequest, rule_key: str) -> Deadline:

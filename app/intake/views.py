@@ -203,6 +203,12 @@ def _review(draft: dict[str, Any], steps: list[str]) -> Any:
 def _submit() -> Any:
     try:
         created = services.submit_request(current_user, _language())
+    except services.NothingToSubmit:
+        # The same request sent twice: the second click lands where the first one did.
+        sent = services.recent_submission(current_user)
+        if sent is None:
+            return redirect(url_for("intake.request_step", step="kind"))
+        created = sent
     except services.IntakeError as error:
         flash(_("Some answers are missing. Please check each step."), "error")
         step = error.reason if error.reason in STEP_FORMS else "kind"
