@@ -418,6 +418,10 @@ def join(token: str) -> Any:
             _session, session_token = services.accept_account_invitation(
                 invitation, form.username.data, form.password.data
             )
+        except services.InvitationUsed:
+            # A second click, or another tab: the account exists, made by the first one.
+            flash(_("This link has been used. Log in with the username you chose."), "info")
+            return redirect(url_for("auth.login"))
         except WeakPassword as weak:
             form.password.errors = weak.problems
         except AccountError:

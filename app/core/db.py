@@ -3,6 +3,7 @@
 import enum
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
@@ -66,3 +67,9 @@ class PublicIdMixin:
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def rows_matched(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched: the number that decides a guarded write
+    (`UPDATE … WHERE <still unused>`), whichever of two parallel requests ran first."""
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -13,13 +13,17 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app.audit.models import AuditEvent
+from app.auth.models import Role, User
+from app.consultations.services import new_account_invitation
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestDraft
+from app.orgs.models import Organisation
 from tests.conftest import STEPS, Browser
 
 N = 6
@@ -143,3 +147,73 @@ def test_a_draft_that_changed_to_incomplete_is_kept_whole(app, client_browser, m
 
         client = db.session.scalars(sa.select(User)).one()
         assert services.load_draft(client)["kind"] == "defector"
+
+
+# Join and invitation links -----------------------------------------------------------------------
+
+NEW_PASSWORD = "tre-lugna-ord-i-natten"
+
+
+@pytest.mark.parametrize(
+    ("role", "org_slug"),
+    [(Role.AGENCY_REP, "polisen"), (Role.CASEWORKER, "malmo-team")],
+    ids=["representative", "staff"],
+)
+def test_a_join_link_used_n_times_at_once_makes_one_account(
+    app, organisation, other_orgs, make_account, new_browser, role, org_slug
+):
+    """Given a representative's (or an administrator's staff) invitation, when N requests
+    with its link and the same cookie arrive together, then one account is made and the
+    others are sent to log in."""
+    inviter = make_account(Role.ADMIN if role is Role.CASEWORKER else Role.CASEWORKER)
+    with app.app_context():
+        org = db.session.scalars(sa.select(Organisation).where(Organisation.slug == org_slug)).one()
+        _invitation, token = new_account_invitation(
+            org, "ny@example.org", db.session.get(User, inviter.id), role
+        )
+        db.session.commit()
+    newcomer = new_browser()
+    assert newcomer.get(f"/join/{token}").status_code == 200
+    csrf = newcomer.last_csrf
+    clients = [same_browser(app, newcomer) for _ in range(N)]
+
+    def join(index: int) -> Any:
+        return clients[index].post(
+            f"/join/{token}",
+            data={
+                "csrf_token": csrf,
+                "username": f"ny-person-{index}",
+                "password": NEW_PASSWORD,
+                "confirm_password": NEW_PASSWORD,
+            },
+        )
+
+    responses = race([lambda i=i: join(i) for i in range(N)])
+
+    assert sorted(r.headers.get("Location", str(r.status_code)) for r in responses) == sorted(
+        ["/login/enrol"] + ["/login"] * (N - 1)
+    )
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).where(User.role == role)) == 1
+    assert audit_count(app, "representative.joined") == 1
+    assert new_browser().get(f"/join/{token}").status_code == 404
+
+
+def test_a_refused_join_leaves_the_link_usable(app, organisation, other_orgs, make_account):
+    from tests.conftest import Browser
+
+    inviter = make_account(Role.CASEWORKER)
+    with app.app_context():
+        org = db.session.scalars(
+            sa.select(Organisation).where(Organisation.slug == "polisen")
+        ).one()
+        _invitation, token = new_account_invitation(
+            org, "ny@example.org", db.session.get(User, inviter.id), Role.AGENCY_REP
+        )
+        db.session.commit()
+    browser = Browser(app.test_client())
+    weak = {"username": "ny-polis", "password": "password123", "confirm_password": "password123"}
+    assert browser.post(f"/join/{token}", weak).status_code == 400
+    strong = {"username": "ny-polis", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
+    joined = browser.post(f"/join/{token}", strong)
+    assert joined.headers["Location"] == "/login/enrol"
