@@ -29,6 +29,10 @@ def clients_only() -> None:
         abort(403)
 
 
+def _language() -> str:
+    return str(get_locale() or "sv")
+
+
 def _consent(consent_id: str) -> tuple[Consent, Case]:
     consent = get_or_404(Consent, consent_id, for_user=current_user, allowed=owns_consent)
     case = db.session.get(Case, consent.case_id)
@@ -49,10 +53,15 @@ def answer(consent_id: str) -> Any:
         except auth_services.CodeRejected:
             form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
         else:
-            services.answer_consent(
-                consent, case, given=form.answer.data == "yes", language=str(get_locale() or "sv")
-            )
-            flash(_("Thank you. Your answer is saved."), "success")
+            try:
+                services.answer_consent(
+                    consent, case, given=form.answer.data == "yes", language=_language()
+                )
+            except services.AlreadyAnswered:
+                # A second click, or another tab: the first answer is the one that counts.
+                flash(_("You have answered this already. Your first answer counts."), "info")
+            else:
+                flash(_("Thank you. Your answer is saved."), "success")
             return redirect(url_for("intake.dashboard"))
         return render_template(
             "consent/answer.html", consent=consent, form=form, withdraw_form=withdraw_form

@@ -9,8 +9,10 @@ decides) and on SQLite (where writers take turns and the row count still decides
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -217,3 +219,60 @@ def test_a_refused_join_leaves_the_link_usable(app, organisation, other_orgs, ma
     strong = {"username": "ny-polis", "password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}
     joined = browser.post(f"/join/{token}", strong)
     assert joined.headers["Location"] == "/login/enrol"
+
+
+# A client's answer to a digital consent -----------------------------------------------------------
+
+
+def test_a_consent_answered_n_times_at_once_takes_the_first_answer_only(
+    app, scene, other_orgs, client_browser, monkeypatch
+):
+    """Given a consent proposed digitally, when N answers (yes and no, as from two tabs) with
+    the client's cookie arrive together, then one answer takes effect and is recorded, and
+    every request is sent back to the client's page without an error.
+
+    The code each answer carries is accepted here: that one code cannot confirm two answers
+    is the second factor's own guarantee, tested with it; this test is about the consent."""
+    from app.auth import services as auth_services
+    from app.cases.models import Case
+    from app.consent.models import Consent, ConsentMethod, Purpose
+    from app.consent.services import record_consent
+
+    with app.app_context():
+        agency = db.session.scalars(sa.select(Organisation).where(Organisation.slug == "polisen"))
+        consent = record_consent(
+            db.session.get(Case, scene.case_id),
+            db.session.get(User, scene.owner.id),
+            agencies=[agency.one()],
+            purposes={Purpose.CONSULTATION},
+            method=ConsentMethod.DIGITAL,
+            given=True,
+            valid_from=date(2026, 1, 1),
+            valid_until=None,
+        )
+        db.session.commit()
+        consent_id = consent.id
+    monkeypatch.setattr(auth_services, "confirm_with_code", lambda *args, **kwargs: None)
+    client_browser.get(f"/my/consents/{consent_id}")
+    csrf = client_browser.last_csrf
+    clients = [same_browser(app, client_browser) for _ in range(N)]
+    answers = ["yes", "no"] * (N // 2)
+
+    responses = race(
+        [
+            lambda c=c, a=a: c.post(
+                f"/my/consents/{consent_id}",
+                data={"csrf_token": csrf, "answer": a, "code": "123456"},
+            )
+            for c, a in zip(clients, answers, strict=True)
+        ]
+    )
+
+    assert [(r.status_code, r.headers["Location"]) for r in responses] == [(302, "/my/")] * N
+    with app.app_context():
+        given = db.session.get(Consent, consent_id).given
+        events = db.session.scalars(
+            sa.select(AuditEvent.details).where(AuditEvent.action == "consent.answered")
+        ).all()
+    assert given is not None
+    assert [json.loads(details)["given"] for details in events] == [given]
