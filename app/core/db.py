@@ -73,3 +73,18 @@ def rows_matched(result: sa.Result[Any]) -> int:
     """How many rows an UPDATE or DELETE matched: the number that decides a guarded write
     (`UPDATE … WHERE <still unused>`), whichever of two parallel requests ran first."""
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def begin_writing(session: Any) -> None:
+    """Start the transaction as a writer now, on SQLite (on PostgreSQL rows lock themselves).
+
+    The SQLite driver begins a transaction only at the first INSERT, UPDATE or DELETE, so a
+    SAVEPOINT issued before it opens (and its RELEASE commits) a transaction of its own, and
+    a read inside it may be overtaken by another writer, which SQLite answers with "database
+    is locked" at once. BEGIN IMMEDIATE waits its turn for the write lock first.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

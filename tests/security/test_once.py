@@ -10,6 +10,7 @@ decides) and on SQLite (where writers take turns and the row count still decides
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from datetime import date
@@ -276,3 +277,82 @@ def test_a_consent_answered_n_times_at_once_takes_the_first_answer_only(
         ).all()
     assert given is not None
     assert [json.loads(details)["given"] for details in events] == [given]
+
+
+# Registration -------------------------------------------------------------------------------------
+
+
+def test_a_registration_sent_n_times_at_once_makes_one_account(app, browser, organisation):
+    """Given the registration form, when it is sent N times at once with the same cookie and
+    token (a double click), then one account is made and every request continues to the
+    enrolment of that account: no error, no second account."""
+    page = browser.get("/my/register").get_data(as_text=True)
+    shown = re.search(r'id="username"[^>]* value="([^"]+)"', page).group(1)
+    clients = [same_browser(app, browser) for _ in range(N)]
+    # What a browser sends: the shown (read-only) name comes along and is ignored.
+    form = {
+        "csrf_token": browser.last_csrf,
+        "username": shown,
+        "password": NEW_PASSWORD,
+        "confirm_password": NEW_PASSWORD,
+    }
+
+    responses = race([lambda c=c: c.post("/my/register", data=form) for c in clients])
+
+    assert [(r.status_code, r.headers.get("Location")) for r in responses] == [
+        (302, "/login/enrol")
+    ] * N
+    assert count(app, User) == 1
+    assert audit_count(app, "client.registered") == 1
+    assert audit_count(app, "client.registration_repeated") == N - 1
+    # Whichever answer the browser kept, it is on its way to enrol that one account.
+    with app.app_context():
+        username = db.session.scalars(sa.select(User.username)).one()
+    for client in clients:
+        assert f'<code dir="ltr">{username}</code>' in client.get("/login/enrol").get_data(
+            as_text=True
+        )
+
+
+def test_people_registering_at_once_under_one_shown_name_all_get_accounts(
+    app, organisation, new_browser, monkeypatch
+):
+    """Given N people who were all shown the same name (forced here; one in billions in
+    life), when they register at once, then each gets an account of their own under a
+    distinct name, and none gets an error."""
+    from app.intake import services
+
+    real = services.suggest_username
+    shown = iter(["bcd-fgh-jkm"] * N)
+    lock = threading.Lock()
+
+    def same_name_first() -> str:
+        with lock:
+            return next(shown, None) or real()
+
+    monkeypatch.setattr(services, "suggest_username", same_name_first)
+    browsers = [new_browser() for _ in range(N)]
+    for person in browsers:
+        person.get("/my/register")
+    forms = [
+        {
+            "csrf_token": b.last_csrf,
+            "username": "bcd-fgh-jkm",
+            "password": f"{NEW_PASSWORD}-{i}",
+            "confirm_password": f"{NEW_PASSWORD}-{i}",
+        }
+        for i, b in enumerate(browsers)
+    ]
+
+    responses = race(
+        [
+            lambda b=b, f=f: b.client.post("/my/register", data=f)
+            for b, f in zip(browsers, forms, strict=True)
+        ]
+    )
+
+    assert [r.status_code for r in responses] == [302] * N
+    with app.app_context():
+        names = db.session.scalars(sa.select(User.username)).all()
+    assert len(set(names)) == N and "bcd-fgh-jkm" in names
+    assert audit_count(app, "client.registered") == N
