@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    registry,
+    scoped_session,
+)
 
 from app.core.clock import utcnow
 
@@ -75,7 +82,7 @@ def rows_matched(result: sa.Result[Any]) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def begin_writing(session: Any) -> None:
+def begin_writing(session: Session | scoped_session[Any]) -> None:
     """Start the transaction as a writer now, on SQLite (on PostgreSQL rows lock themselves).
 
     The SQLite driver begins a transaction only at the first INSERT, UPDATE or DELETE, so a
@@ -86,5 +93,6 @@ def begin_writing(session: Any) -> None:
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         return
-    if not connection.connection.dbapi_connection.in_transaction:
+    driver = connection.connection.dbapi_connection
+    if driver is not None and not getattr(driver, "in_transaction", True):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
