@@ -522,6 +522,16 @@ def find_account_invitation(token: str) -> AccountInvitation | None:
     return invitation
 
 
+def account_invitation_used(token: str) -> bool:
+    """True if the link made its account already (the same form sent again, say)."""
+    accepted = db.session.scalar(
+        sa.select(AccountInvitation.accepted_at).where(
+            AccountInvitation.token_hash == hash_token(token)
+        )
+    )
+    return accepted is not None
+
+
 class InvitationUsed(Exception):
     """The link was used (by a parallel request too) or has expired since it was opened."""
 

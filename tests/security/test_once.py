@@ -107,7 +107,7 @@ def test_a_request_sent_n_times_at_once_is_stored_once(app, client_browser):
     assert [r.status_code for r in responses] == [302] * N
     with app.app_context():
         request_id = db.session.scalars(sa.select(ClientRequest.id)).one()
-    assert {r.headers["Location"] for r in responses} == {f"/my/requests/{request_id}"}
+    assert {r.headers.get("Location") for r in responses} == {f"/my/requests/{request_id}"}
     assert count(app, RequestDraft) == 0
     assert audit_count(app, "request.submitted") == 1
     # The click that lost is shown the request the first one made, as received.
@@ -180,8 +180,8 @@ def test_a_join_link_used_n_times_at_once_makes_one_account(
     csrf = newcomer.last_csrf
     clients = [same_browser(app, newcomer) for _ in range(N)]
 
-    def join(index: int) -> Any:
-        return clients[index].post(
+    def join(index: int, client: FlaskClient | None = None) -> Any:
+        return (client or clients[index]).post(
             f"/join/{token}",
             data={
                 "csrf_token": csrf,
@@ -199,6 +199,9 @@ def test_a_join_link_used_n_times_at_once_makes_one_account(
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).where(User.role == role)) == 1
     assert audit_count(app, "representative.joined") == 1
+    # A click that comes after the first one finished (sent with the cookie of before) is
+    # answered the same way.
+    assert join(0, same_browser(app, newcomer)).headers.get("Location") == "/login"
     assert new_browser().get(f"/join/{token}").status_code == 404
 
 
@@ -269,7 +272,7 @@ def test_a_consent_answered_n_times_at_once_takes_the_first_answer_only(
         ]
     )
 
-    assert [(r.status_code, r.headers["Location"]) for r in responses] == [(302, "/my/")] * N
+    assert [(r.status_code, r.headers.get("Location")) for r in responses] == [(302, "/my/")] * N
     with app.app_context():
         given = db.session.get(Consent, consent_id).given
         events = db.session.scalars(
@@ -277,6 +280,13 @@ def test_a_consent_answered_n_times_at_once_takes_the_first_answer_only(
         ).all()
     assert given is not None
     assert [json.loads(details)["given"] for details in events] == [given]
+    # A click that comes after the first one finished is answered the same way.
+    late_client = same_browser(app, client_browser)
+    late = late_client.post(
+        f"/my/consents/{consent_id}", data={"csrf_token": csrf, "answer": "no", "code": "123456"}
+    )
+    assert (late.status_code, late.headers.get("Location")) == (302, "/my/")
+    assert "You have answered this already." in late_client.get("/my/").get_data(as_text=True)
 
 
 # Registration -------------------------------------------------------------------------------------
