@@ -74,10 +74,7 @@ def measure() -> PageSizes:
         token = CSRF.search(client.get(url).get_data(as_text=True)).group(1)  # type: ignore[union-attr]
         return client.post(url, data={"csrf_token": token, **data})
 
-    post(
-        "/my/register",
-        {"username": "bench-user-1", "password": PASSWORD, "confirm_password": PASSWORD},
-    )
+    post("/my/register", {"password": PASSWORD, "confirm_password": PASSWORD})
     key = client.get("/login/enrol").get_data(as_text=True).split("<code>")[1].split("<")[0]
     post("/login/enrol", {"code": pyotp.TOTP(key.replace(" ", "")).now()})
     post("/my/request/kind", {"kind": "relative"})

@@ -285,15 +285,23 @@ STEPS = {
 }
 
 
+USERNAME_SHOWN = re.compile(r'<code dir="ltr">([a-z0-9-]+)</code>')
+
+
+def shown_username(enrol_page: str) -> str:
+    """The username the portal made for a client, as the page after registration shows it."""
+    match = USERNAME_SHOWN.search(enrol_page)
+    assert match, "the enrolment page shows no username"
+    return match.group(1)
+
+
 @pytest.fixture
 def client_browser(app, browser, organisation):
     """A browser with a freshly registered and enrolled client, as a person would do it."""
-    response = browser.post(
-        "/my/register",
-        {"username": "stilla-flod-1234", "password": PASSWORD, "confirm_password": PASSWORD},
-    )
+    response = browser.post("/my/register", {"password": PASSWORD, "confirm_password": PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)
     html = browser.get("/login/enrol").get_data(as_text=True)
+    browser.username = shown_username(html)
     key = html.split('<p class="secret-key" lang="en" dir="ltr"><code>')[1].split("<")[0]
     secret = key.replace(" ", "")
     confirmed = browser.post("/login/enrol", {"code": pyotp.TOTP(secret).now()})

@@ -182,6 +182,7 @@ def enrol() -> Response | tuple[str, int] | str:
             form=form,
             qr_svg=totp.qr_svg(uri, _("QR code for your authenticator app")),
             grouped_key=totp.grouped(secret),
+            username=user_session.user.username,
         ),
         status,
     )

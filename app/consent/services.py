@@ -12,6 +12,7 @@ from app.auth.models import User
 from app.cases.models import Case
 from app.consent.models import Consent, ConsentMethod, DisclosedField, Disclosure, Purpose
 from app.core.clock import utcnow
+from app.core.db import rows_matched
 from app.extensions import db
 from app.orgs.models import Organisation
 from app.rules import LOCAL_TIME
@@ -224,13 +225,30 @@ def record_consent(
     return consent
 
 
+class AlreadyAnswered(ValueError):
+    """The consent was answered already (by a parallel request too): the first answer counts."""
+
+
 def answer_consent(consent: Consent, case: Case, *, given: bool, language: str) -> None:
-    """The client's own answer, after a TOTP confirmation checked by the caller."""
-    if consent.given is not None or consent.method is not ConsentMethod.DIGITAL:
-        raise ValueError("already answered")
-    consent.given = given
-    consent.answered_at = utcnow()
-    consent.language = language
+    """The client's own answer, after a TOTP confirmation checked by the caller.
+
+    One guarded UPDATE … WHERE given IS NULL decides: of two answers sent at once (a double
+    click, two tabs, yes in one and no in the other) only the first takes effect and is
+    recorded; the other raises AlreadyAnswered.
+    """
+    answered = db.session.execute(
+        sa.update(Consent)
+        .where(
+            Consent.id == consent.id,
+            Consent.method == ConsentMethod.DIGITAL,
+            Consent.given.is_(None),
+        )
+        .values(given=given, answered_at=utcnow(), language=language)
+        .execution_options(synchronize_session=False)
+    )
+    if rows_matched(answered) != 1:
+        raise AlreadyAnswered
+    db.session.refresh(consent)
     record(
         "consent.answered",
         subject=case,

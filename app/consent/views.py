@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from app.auth import services as auth_services
 from app.auth.sessions import require_session
@@ -29,6 +30,10 @@ def clients_only() -> None:
         abort(403)
 
 
+def _language() -> str:
+    return str(get_locale() or "sv")
+
+
 def _consent(consent_id: str) -> tuple[Consent, Case]:
     consent = get_or_404(Consent, consent_id, for_user=current_user, allowed=owns_consent)
     case = db.session.get(Case, consent.case_id)
@@ -37,13 +42,21 @@ def _consent(consent_id: str) -> tuple[Consent, Case]:
     return consent, case
 
 
+def _answered_already() -> Response:
+    # A second click, or another tab: the first answer is the one that counts.
+    flash(_("You have answered this already. Your first answer counts."), "info")
+    return redirect(url_for("intake.dashboard"))
+
+
 @bp.route("/<consent_id>", methods=["GET", "POST"])
 @code_attempts
 def answer(consent_id: str) -> Any:
     consent, case = _consent(consent_id)
     form = ConsentAnswerForm()
     withdraw_form = ConsentWithdrawForm(formdata=None)
-    if consent.given is None and form.validate_on_submit():
+    if form.validate_on_submit():
+        if consent.given is not None:
+            return _answered_already()
         try:
             auth_services.confirm_with_code(require_session(), form.code.data, "consent")
         except auth_services.FactorLocked:
@@ -51,9 +64,12 @@ def answer(consent_id: str) -> Any:
         except auth_services.CodeRejected:
             form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
         else:
-            services.answer_consent(
-                consent, case, given=form.answer.data == "yes", language=str(get_locale() or "sv")
-            )
+            try:
+                services.answer_consent(
+                    consent, case, given=form.answer.data == "yes", language=_language()
+                )
+            except services.AlreadyAnswered:
+                return _answered_already()
             flash(_("Thank you. Your answer is saved."), "success")
             return redirect(url_for("intake.dashboard"))
         return render_template(

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.auth.models import Role, User, UserSession
-from app.auth.services import create_user
+from app.auth.services import AccountError, WeakPassword, create_user
 from app.auth.sessions import hash_token, start_session
 from app.cases.models import Case, NeedsAssessment
 from app.cases.services import latest_threat_assessment
@@ -41,6 +41,7 @@ from app.consultations.models import (
 )
 from app.consultations.permissions import can_update_action
 from app.core.clock import utcnow
+from app.core.db import rows_matched
 from app.core.outbox import enqueue_email
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
@@ -594,13 +595,60 @@ def find_account_invitation(token: str) -> AccountInvitation | None:
     return invitation
 
 
+def account_invitation_used(token: str) -> bool:
+    """True if the link made its account already (the same form sent again, say)."""
+    accepted = db.session.scalar(
+        sa.select(AccountInvitation.accepted_at).where(
+            AccountInvitation.token_hash == hash_token(token)
+        )
+    )
+    return accepted is not None
+
+
+class InvitationUsed(Exception):
+    """The link was used (by a parallel request too) or has expired since it was opened."""
+
+
+def _claim_invitation(invitation: AccountInvitation) -> None:
+    """Mark the invitation used in one guarded UPDATE whose row count decides.
+
+    Two requests with the same link may both have found it unused; only one UPDATE still
+    matches `accepted_at IS NULL` (on PostgreSQL the second waits for the first transaction
+    and then matches nothing), so only one account is ever made from a link.
+    """
+    claimed = db.session.execute(
+        sa.update(AccountInvitation)
+        .where(
+            AccountInvitation.id == invitation.id,
+            AccountInvitation.accepted_at.is_(None),
+            AccountInvitation.expires_at > utcnow(),
+        )
+        .values(accepted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if rows_matched(claimed) != 1:
+        raise InvitationUsed
+
+
 def accept_account_invitation(
     invitation: AccountInvitation, username: str, password: str
 ) -> tuple[UserSession, str]:
     """Create the invited account; the session goes on to TOTP enrolment."""
-    user = create_user(username, password, invitation.role, invitation.organisation)
+    _claim_invitation(invitation)
+    try:
+        user = create_user(username, password, invitation.role, invitation.organisation)
+    except (AccountError, WeakPassword):
+        # Refused before anything was written: the link stays usable for a better attempt
+        # (the refusal commits, so the claim is undone here rather than by a rollback).
+        db.session.execute(
+            sa.update(AccountInvitation)
+            .where(AccountInvitation.id == invitation.id)
+            .values(accepted_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        raise
+    db.session.refresh(invitation)
     user.notify_email = invitation.email
-    invitation.accepted_at = utcnow()
     if invitation.consultation_id:
         consultation = db.session.get(Consultation, invitation.consultation_id)
         if consultation is not None:

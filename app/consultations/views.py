@@ -427,19 +427,29 @@ def today() -> date:
 # Joining through an e-mailed invitation ------------------------------------------------------
 
 
+def _joined_already() -> Response:
+    # A second click, or another tab: the account exists, made by the first one.
+    flash(_("This link has been used. Log in with the username you chose."), "info")
+    return redirect(url_for("auth.login"))
+
+
 @join_bp.route("/join/<token>", methods=["GET", "POST"])
 @public
 @limiter.limit("20 per hour")
 def join(token: str) -> Any:
     invitation = services.find_account_invitation(token)
-    if invitation is None:
-        abort(404)
     form = JoinForm()
+    if invitation is None:
+        if form.validate_on_submit() and services.account_invitation_used(token):
+            return _joined_already()
+        abort(404)
     if form.validate_on_submit():
         try:
             _session, session_token = services.accept_account_invitation(
                 invitation, form.username.data, form.password.data
             )
+        except services.InvitationUsed:
+            return _joined_already()
         except WeakPassword as weak:
             form.password.errors = weak.problems
         except AccountError:

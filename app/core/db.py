@@ -6,9 +6,17 @@ import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    registry,
+    scoped_session,
+)
 
 from app.core.clock import utcnow
 
@@ -93,3 +101,25 @@ def private_sqlite_file(database_url: str) -> None:
         candidate = path.with_name(path.name + suffix)
         if candidate.exists() and candidate.stat().st_mode & 0o077:
             candidate.chmod(0o600)
+
+
+def rows_matched(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched: the number that decides a guarded write
+    (`UPDATE … WHERE <still unused>`), whichever of two parallel requests ran first."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def begin_writing(session: Session | scoped_session[Any]) -> None:
+    """Start the transaction as a writer now, on SQLite (on PostgreSQL rows lock themselves).
+
+    The SQLite driver begins a transaction only at the first INSERT, UPDATE or DELETE, so a
+    SAVEPOINT issued before it opens (and its RELEASE commits) a transaction of its own, and
+    a read inside it may be overtaken by another writer, which SQLite answers with "database
+    is locked" at once. BEGIN IMMEDIATE waits its turn for the write lock first.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.dbapi_connection
+    if driver is not None and not getattr(driver, "in_transaction", True):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -49,18 +49,7 @@ def honeypot() -> StringField:
 
 
 class RegisterForm(FlaskForm):
-    username = StringField(
-        _l("Username"),
-        validators=[
-            DataRequired(message=_l("Choose a username.")),
-            Length(min=3, max=64, message=_l("Use 3 to 64 characters.")),
-            Regexp(
-                r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-                message=_l("Use only letters a-z, digits, dots, hyphens and underscores."),
-            ),
-        ],
-        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
-    )
+    # No username field: the portal makes the name (see services.register_client).
     password = PasswordField(
         _l("Password"),
         validators=[

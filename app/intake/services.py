@@ -10,12 +10,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record
+from app.auth import passwords
 from app.auth import services as auth_services
 from app.auth.models import Role, User, UserSession
 from app.auth.sessions import revoke_all, start_session
 from app.core.clock import as_utc, utcnow
+from app.core.db import begin_writing
 from app.extensions import db
 from app.intake.models import (
     AgeBand,
@@ -32,8 +35,16 @@ from app.rules import rule
 from app.rules.models import Deadline
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-_ADJECTIVES = ["lugn", "stilla", "klar", "mild", "ljus", "varm", "tyst", "fri", "trygg", "sval"]
-_NOUNS = ["ek", "flod", "vind", "sten", "bark", "dimma", "hav", "gran", "strand", "kulle"]
+# Client usernames are made by the portal, never chosen: so registration cannot tell anyone
+# which names exist (staff names included), and a name says nothing about its owner. Lowercase
+# consonants and digits type the same on any phone keyboard (Arabic, Persian and Tigrinya
+# ones switch to Latin letters and digits alike); without vowels no word forms by chance, and
+# without 0/o, 1/l/i nothing is misread. 27 symbols in three groups of three: 27**9 > 2**42.
+USERNAME_ALPHABET = "bcdfghjkmnpqrstvwxz23456789"
+USERNAME_GROUPS = 3
+USERNAME_GROUP_LENGTH = 3
+# A collision is a one-in-billions event; a few fresh names end the search.
+USERNAME_ATTEMPTS = 5
 CHILD_DEADLINES = ("child_protection_assessment", "child_investigation_decision")
 
 
@@ -46,22 +57,65 @@ class IntakeError(Exception):
 
 
 def suggest_username() -> str:
-    """A pseudonym that says nothing about the person, e.g. "stilla-flod-4821"."""
-    for _ in range(20):
-        number = secrets.randbelow(9000) + 1000
-        candidate = f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}-{number}"
-        if auth_services.find_user(candidate) is None:
-            return candidate
-    return f"klient-{secrets.token_hex(4)}"
+    """A fresh pseudonym that says nothing about the person, e.g. "k7m-p3q-9tf".
+
+    Nothing is looked up: whether a name is free is decided by the database when the
+    account is inserted (see register_client), so the answer reaches no one.
+    """
+    groups = (
+        "".join(secrets.choice(USERNAME_ALPHABET) for _ in range(USERNAME_GROUP_LENGTH))
+        for _ in range(USERNAME_GROUPS)
+    )
+    return "-".join(groups)
 
 
-def register_client(username: str, password: str, locale: str) -> tuple[UserSession, str]:
-    """Create a client account (no name, e-mail or phone) and a session awaiting enrolment."""
-    user = auth_services.create_user(username, password, Role.CLIENT, None)
-    user.locale = locale
-    user_session, token = start_session(user)
-    record("client.registered", subject=user, actor_id=user.id)
-    return user_session, token
+def register_client(
+    password: str, locale: str, offered: str | None = None
+) -> tuple[UserSession, str]:
+    """Create a client account (no name, e-mail or phone) and a session awaiting enrolment.
+
+    The username is the one `offered` to this browser on the registration page (kept in its
+    signed session, never taken from the form), or a fresh one if that is taken. The unique
+    index decides, inside a savepoint, so two registrations at once never fail: the same
+    form sent twice (a double click) reaches the account it made, with the same password;
+    anything else gets a new name.
+    """
+    username = offered or suggest_username()
+    begin_writing(db.session)
+    for _attempt in range(USERNAME_ATTEMPTS):
+        try:
+            with db.session.begin_nested():
+                user = auth_services.create_user(username, password, Role.CLIENT, None)
+        except (auth_services.AccountError, IntegrityError) as error:
+            taken = isinstance(error, IntegrityError) or auth_services.find_user(username)
+            if not taken:
+                raise
+            repeated = _same_registration(username, password) if username == offered else None
+            if repeated is not None:
+                user_session, token = start_session(repeated)
+                record("client.registration_repeated", subject=repeated, actor_id=repeated.id)
+                return user_session, token
+            username = suggest_username()
+            continue
+        user.locale = locale
+        user_session, token = start_session(user)
+        record("client.registered", subject=user, actor_id=user.id)
+        return user_session, token
+    raise RuntimeError("no free username after several fresh ones")
+
+
+def _same_registration(username: str, password: str) -> User | None:
+    """The account this browser's registration made a moment ago, if this is it again.
+
+    The name was offered to this browser only, and the password must match; an account
+    that has set up its second factor is past registration and is reached by logging in.
+    """
+    user = auth_services.find_user(username)
+    if user is None or user.role is not Role.CLIENT or user.has_totp:
+        return None
+    if not passwords.verify_password(user.password_hash, password):
+        return None
+    return user
 
 
 def intake_organisation() -> Organisation:
@@ -114,20 +168,69 @@ def _new_reference() -> str:
     raise RuntimeError("could not find a free reference")
 
 
-def submit_request(client: User, language: str) -> ClientRequest:
-    """Turn the client's draft into a request, whole or not at all.
+class NothingToSubmit(Exception):
+    """The client has no draft (any more): it became a request a moment ago, or never was."""
 
-    Everything happens in the caller's transaction: the request, its deadlines, the audit
-    row and the draft's removal commit together or not at all.
-    """
-    data = load_draft(client)
+
+# A submission that finds its draft gone within this time is the same submission sent twice
+# (a double click, a retry after a slow answer): the person is shown the request it became.
+RESUBMISSION_WINDOW = timedelta(minutes=10)
+
+
+def _check_complete(data: Mapping[str, Any]) -> None:
     for required in ("kind", "help_wanted", "urgency", "voicemail_ok", "sms_ok", "interpreter"):
         if required not in data:
             raise IntakeError(required)
+    if data["kind"] == RequestKind.RELATIVE.value and not (
+        data.get("age_band") and "relationship" in data
+    ):
+        raise IntakeError("person")
+
+
+def _take_draft(client: User) -> dict[str, Any]:
+    """Remove the client's draft and return what it held, in one guarded statement.
+
+    Two submissions of one draft (a double click, two tabs, two instances) may both have
+    read it, but only one DELETE finds the row: its row count, not the earlier read, decides
+    which of them becomes the request. On PostgreSQL the second DELETE waits for the first
+    transaction and then finds nothing; on SQLite writers take turns.
+    """
+    taken = db.session.execute(
+        sa.delete(RequestDraft)
+        .where(RequestDraft.client_id == client.id)
+        .returning(RequestDraft.data, RequestDraft.updated_at)
+    ).one_or_none()
+    if taken is None:
+        raise NothingToSubmit
+    data: dict[str, Any] = json.loads(taken.data)
+    try:
+        # The draft may have changed since it was checked (another tab saved a step).
+        _check_complete(data)
+    except IntakeError:
+        db.session.add(
+            RequestDraft(client_id=client.id, data=taken.data, updated_at=taken.updated_at)
+        )
+        db.session.flush()
+        raise
+    return data
+
+
+def submit_request(client: User, language: str) -> ClientRequest:
+    """Turn the client's draft into a request, whole, once, or not at all.
+
+    Everything happens in the caller's transaction: the request, its deadlines, the audit
+    row and the draft's removal commit together or not at all. The draft is consumed first,
+    so a second submission of the same draft raises NothingToSubmit instead of storing the
+    request again.
+    """
+    checked = load_draft(client)
+    if not checked:
+        raise NothingToSubmit
+    # The usual refusal (an answer missing) is decided before anything is written.
+    _check_complete(checked)
+    data = _take_draft(client)
     kind = RequestKind(data["kind"])
     age_band = AgeBand(data["age_band"]) if kind is RequestKind.RELATIVE else None
-    if kind is RequestKind.RELATIVE and (age_band is None or "relationship" not in data):
-        raise IntakeError("person")
     urgency = Urgency(data["urgency"])
     now = utcnow()
     request = ClientRequest(
@@ -168,9 +271,21 @@ def submit_request(client: User, language: str) -> ClientRequest:
         organisation_id=request.organisation_id,
         details={"kind": kind.value, "urgent": request.urgent, "child": request.concerns_child},
     )
-    discard_draft(client)
     db.session.flush()
     return request
+
+
+def recent_submission(client: User) -> ClientRequest | None:
+    """The request the client sent within the resubmission window, if any."""
+    return db.session.scalar(
+        sa.select(ClientRequest)
+        .where(
+            ClientRequest.client_id == client.id,
+            ClientRequest.submitted_at >= utcnow() - RESUBMISSION_WINDOW,
+        )
+        .order_by(ClientRequest.submitted_at.desc())
+        .limit(1)
+    )
 
 
 def start_deadline(request: ClientRequest, rule_key: str) -> Deadline:

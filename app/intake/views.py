@@ -96,29 +96,31 @@ def clients_only() -> None:
         abort(403)
 
 
+OFFERED_USERNAME = "offered_username"
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @public
 @limiter.limit("10 per hour", methods=["POST"])
 def register() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
+    # The name shown is kept in this browser's signed session: a posted username is ignored,
+    # so no one can ask whether a name exists.
+    if OFFERED_USERNAME not in session:
+        session[OFFERED_USERNAME] = services.suggest_username()
+    offered = str(session[OFFERED_USERNAME])
     form = RegisterForm()
-    if request.method == "GET":
-        form.username.data = services.suggest_username()
     if form.validate_on_submit():
         try:
-            _session, token = services.register_client(
-                form.username.data, form.password.data, _language()
-            )
+            _session, token = services.register_client(form.password.data, _language(), offered)
         except auth_services.WeakPassword as weak:
             form.password.errors = weak.problems
-        except auth_services.AccountError:
-            form.username.errors = [_("That username is taken. Choose another one.")]
         else:
             bind_to_browser(token)
             return redirect(url_for("auth.enrol"))
-        return render_template("intake/register.html", form=form), 400
-    return render_template("intake/register.html", form=form), form_status()
+        return render_template("intake/register.html", form=form, username=offered), 400
+    return render_template("intake/register.html", form=form, username=offered), form_status()
 
 
 @bp.route("/")
@@ -203,6 +205,12 @@ def _review(draft: dict[str, Any], steps: list[str]) -> Any:
 def _submit() -> Any:
     try:
         created = services.submit_request(current_user, _language())
+    except services.NothingToSubmit:
+        # The same request sent twice: the second click lands where the first one did.
+        sent = services.recent_submission(current_user)
+        if sent is None:
+            return redirect(url_for("intake.request_step", step="kind"))
+        created = sent
     except services.IntakeError as error:
         flash(_("Some answers are missing. Please check each step."), "error")
         step = error.reason if error.reason in STEP_FORMS else "kind"

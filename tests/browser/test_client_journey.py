@@ -240,7 +240,8 @@ def register(page: Page, base: str, journey: Journey) -> tuple[str, str]:
     assert path_of(page.url) == "/my/register"
     username_field = page.locator('main input[name="username"]')
     username = username_field.input_value()
-    assert re.fullmatch(r"[a-z0-9][a-z0-9._-]{2,63}", username), username  # the suggestion
+    assert re.fullmatch(r"[a-z2-9]{3}-[a-z2-9]{3}-[a-z2-9]{3}", username), username  # made
+    expect(username_field).to_have_attribute("readonly", "")
     honeypot = page.locator('main input[name="website"]')
     expect(honeypot).to_have_count(1)
     page.fill('main input[name="password"]', PASSWORD)
@@ -251,6 +252,7 @@ def register(page: Page, base: str, journey: Journey) -> tuple[str, str]:
     submit_to(page, "/my/register")
 
     assert path_of(page.url) == "/login/enrol"
+    expect(page.locator("main .username-shown code")).to_have_text(username)
     expect(page.locator("main .qr svg")).to_have_count(1)
     key = page.locator("main .secret-key code").inner_text()
     secret = re.sub(r"\s+", "", key)

@@ -1,6 +1,7 @@
 """A client's account: registration, the client's own data, deletion, retention."""
 
 import json
+import re
 from datetime import timedelta
 
 import pyotp
@@ -11,29 +12,41 @@ from app.extensions import db
 from app.intake.models import ClientRequest, RequestDraft
 from app.messages.models import Message
 from app.rules import rule
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, shown_username
 
 
-def test_registration_asks_for_no_identity_and_suggests_a_pseudonym(browser, organisation):
+def test_registration_asks_for_no_identity_and_shows_a_made_pseudonym(browser, organisation):
     html = browser.get("/my/register").get_data(as_text=True)
     for field in ("email", "phone", "name"):
         assert f'name="{field}"' not in html
-    suggested = html.split('id="username"')[1].split('value="')[1].split('"')[0]
-    assert suggested.count("-") == 2 and suggested.split("-")[-1].isdigit()
+    shown = html.split('id="username"')[1].split('value="')[1].split('"')[0]
+    assert re.fullmatch(r"[a-z2-9]{3}-[a-z2-9]{3}-[a-z2-9]{3}", shown)
+    assert re.search(r'id="username"[^>]*readonly', html)
+    # The same name on every showing of the form, until the account is made.
+    assert f'value="{shown}"' in browser.get("/my/register").get_data(as_text=True)
 
 
 def test_registration_leads_to_enrolment_and_a_client_role(app, client_browser):
     with app.app_context():
-        user = db.session.scalar(sa.select(User).where(User.username == "stilla-flod-1234"))
+        user = db.session.scalar(sa.select(User).where(User.username == client_browser.username))
         assert user.role is Role.CLIENT and user.organisation_id is None
         assert user.totp_secret == client_browser.secret
     assert client_browser.get("/my/").status_code == 200
 
 
+def test_the_account_gets_the_name_the_form_showed(app, browser, organisation):
+    html = browser.get("/my/register").get_data(as_text=True)
+    shown = html.split('id="username"')[1].split('value="')[1].split('"')[0]
+    response = browser.post("/my/register", {"password": PASSWORD, "confirm_password": PASSWORD})
+    assert response.headers["Location"] == "/login/enrol"
+    assert shown_username(browser.get("/login/enrol").get_data(as_text=True)) == shown
+    with app.app_context():
+        assert db.session.scalars(sa.select(User.username)).one() == shown
+
+
 def test_a_weak_password_is_refused_at_registration(app, browser, organisation):
     response = browser.post(
-        "/my/register",
-        {"username": "ny-person-1", "password": "password123", "confirm_password": "password123"},
+        "/my/register", {"password": "password123", "confirm_password": "password123"}
     )
     assert response.status_code == 400
     assert "This is a very common password." in response.get_data(as_text=True)
@@ -41,21 +54,61 @@ def test_a_weak_password_is_refused_at_registration(app, browser, organisation):
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
-def test_a_taken_username_gets_a_clear_message(browser, client_browser, new_browser):
-    other = new_browser()
-    response = other.post(
-        "/my/register",
-        {"username": "stilla-flod-1234", "password": PASSWORD, "confirm_password": PASSWORD},
+def test_registration_never_says_whether_a_username_exists(
+    app, browser, organisation, make_account
+):
+    """Given a staff account "anna", when a visitor posts the registration form with the
+    username "anna" (the form has no such field, but anyone can post one), then an account
+    is made under a name of the portal's own and nothing hints that "anna" exists."""
+    make_account(Role.CASEWORKER, username="anna")
+    response = browser.post(
+        "/my/register", {"username": "anna", "password": PASSWORD, "confirm_password": PASSWORD}
     )
-    assert response.status_code == 400
-    assert "That username is taken." in response.get_data(as_text=True)
+    assert response.status_code == 302
+    page = browser.get("/login/enrol").get_data(as_text=True)
+    assert shown_username(page) != "anna" and "taken" not in page
+    with app.app_context():
+        clients = db.session.scalars(sa.select(User.username).where(User.role == Role.CLIENT))
+        assert clients.one() != "anna"
+
+
+def test_a_name_that_is_taken_is_replaced_by_a_fresh_one(
+    app, browser, organisation, make_account, monkeypatch
+):
+    """The shown name can be taken by the time the form is sent (one in billions): the
+    database's unique index says so, and the account gets a fresh name, shown after."""
+    from app.intake import services
+
+    names = iter(["bcd-fgh-jkm", "npq-rst-vwx"])
+    monkeypatch.setattr(services, "suggest_username", lambda: next(names))
+    browser.get("/my/register")  # shown: bcd-fgh-jkm
+    make_account(Role.CLIENT, username="bcd-fgh-jkm")
+    response = browser.post("/my/register", {"password": PASSWORD, "confirm_password": PASSWORD})
+    assert response.status_code == 302
+    assert shown_username(browser.get("/login/enrol").get_data(as_text=True)) == "npq-rst-vwx"
+
+
+def test_usernames_are_long_enough_not_to_be_guessed_and_type_on_any_keyboard():
+    from app.intake.services import (
+        USERNAME_ALPHABET,
+        USERNAME_GROUP_LENGTH,
+        USERNAME_GROUPS,
+        suggest_username,
+    )
+
+    assert len(set(USERNAME_ALPHABET)) ** (USERNAME_GROUPS * USERNAME_GROUP_LENGTH) >= 2**40
+    assert set(USERNAME_ALPHABET) <= set("abcdefghijklmnopqrstuvwxyz0123456789")
+    assert not set(USERNAME_ALPHABET) & set("aeiouy01lo")
+    names = {suggest_username() for _ in range(2000)}
+    assert len(names) == 2000
+    assert all(re.fullmatch(r"[a-z2-9]{3}-[a-z2-9]{3}-[a-z2-9]{3}", name) for name in names)
+    assert set("".join(names).replace("-", "")) == set(USERNAME_ALPHABET)
 
 
 def test_the_registration_honeypot_refuses_bots(app, browser, organisation):
     response = browser.post(
         "/my/register",
         {
-            "username": "bot-1",
             "password": PASSWORD,
             "confirm_password": PASSWORD,
             "website": "http://spam.example",
@@ -79,7 +132,7 @@ def test_download_my_data_holds_everything(app, client_browser, fill_request):
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     data = json.loads(response.get_data(as_text=True))
-    assert data["account"]["username"] == "stilla-flod-1234"
+    assert data["account"]["username"] == client_browser.username
     exported = data["requests"][0]
     assert exported["reference"] == request.reference
     assert exported["code_word"] == "blåbär"
@@ -98,7 +151,9 @@ def test_deleting_the_account_removes_requests_that_are_not_cases(
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
         assert db.session.scalar(sa.select(sa.func.count(ClientRequest.id))) == 0
         assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 0
-    relogin = client_browser.post("/login", {"username": "stilla-flod-1234", "password": PASSWORD})
+    relogin = client_browser.post(
+        "/login", {"username": client_browser.username, "password": PASSWORD}
+    )
     assert relogin.status_code == 401
 
 
@@ -144,7 +199,7 @@ def test_retention_removes_accounts_that_never_submitted(app, clock, client_brow
     with app.app_context():
         clients = sa.select(User.username).where(User.role == Role.CLIENT)
         remaining = db.session.scalars(clients).all()
-    assert "stilla-flod-1234" not in remaining
+    assert client_browser.username not in remaining
 
 
 def test_retention_keeps_accounts_that_submitted(app, clock, client_browser, fill_request):

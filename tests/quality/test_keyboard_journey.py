@@ -115,7 +115,7 @@ def test_client_journey_by_keyboard(keyboard_page: Page, quality_server: str) ->
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
-    # Register: the suggested username stays; type the password twice.
+    # Register: the username the portal made is shown (read-only); type the password twice.
     assert path_of(page.url) == "/my/register"
     keys.type_into('main input[name="password"]', PASSWORD)
     keys.type_into('main input[name="confirm_password"]', PASSWORD)
