@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.core.keycheck import check_at_start
+from app.core.logs import init_logs
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from config import PROJECT_ROOT, Settings
 
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(flask_config(settings))
     app.extensions["utvag.settings"] = settings
 
+    init_logs(app)
     register_extensions(app, settings)
     register_request_cycle(app)
     register_blueprints(app)

@@ -121,6 +121,8 @@ def check_at_start(app: Flask, settings: Settings) -> None:
     with app.app_context():
         try:
             app.extensions[VERIFIED] = _verify(settings)
+            if app.extensions[VERIFIED]:
+                logger.info("keys match the database")
         except SQLAlchemyError:
             db.session.rollback()
             logger.warning("keys not compared with the database yet: it does not answer")
