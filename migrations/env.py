@@ -83,6 +83,10 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+# The advisory lock that serialises migrations on PostgreSQL (any fixed number will do).
+MIGRATION_LOCK = 7_303_101
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -115,6 +119,12 @@ def run_migrations_online():
             # one; with foreign keys enforced, that drop would cascade-delete every row that
             # references the table. The pragma works only outside a transaction.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        else:
+            # Two `flask db upgrade` at once (two hosts deploying the same release): the
+            # second waits here for the first, then finds nothing left to do. A session
+            # lock, so it outlives the commit below and ends with the connection.
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
             connection.commit()
         context.configure(
             connection=connection,
