@@ -21,6 +21,7 @@ from flask import current_app, g, has_request_context
 
 from app.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent, AuditHead
 from app.core.clock import as_utc, utcnow
+from app.core.errors import keep_on_refusal
 from app.extensions import db
 
 HEAD_ID = 1
@@ -56,7 +57,31 @@ def record(
     if organisation_id is None and has_request_context():
         organisation_id = g.get("actor_organisation_id")
     details_json = _canonical_details(details or {})
+    occurred_at = utcnow()
+    event = _append(
+        action, subject_type, subject_id, actor_id, organisation_id, details_json, occurred_at
+    )
 
+    # A refusal rolls the request back and writes its audit events again (at the chain's
+    # head as it is then, with the moment they happened).
+    def write_again() -> None:
+        _append(
+            action, subject_type, subject_id, actor_id, organisation_id, details_json, occurred_at
+        )
+
+    keep_on_refusal(write_again)
+    return event
+
+
+def _append(
+    action: str,
+    subject_type: str | None,
+    subject_id: str | None,
+    actor_id: uuid.UUID | None,
+    organisation_id: uuid.UUID | None,
+    details_json: str,
+    occurred_at: datetime,
+) -> AuditEvent:
     # Taking the head first serialises writers (see AuditHead); the row is created lazily
     # the first time so an empty database needs no seeding.
     moved: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
@@ -73,7 +98,7 @@ def record(
 
     event = AuditEvent(
         seq=seq,
-        occurred_at=utcnow(),
+        occurred_at=occurred_at,
         actor_id=actor_id,
         action=action,
         subject_type=subject_type,
