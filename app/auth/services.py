@@ -8,7 +8,7 @@ import secrets
 
 import sqlalchemy as sa
 
-from app.audit.services import record
+from app.audit.services import record, tally
 from app.auth import passwords, totp
 from app.auth.models import RecoveryCode, Role, User, UserSession
 from app.auth.sessions import revoke, revoke_all, rotate_token, start_session
@@ -58,12 +58,14 @@ def authenticate(username: str, password: str) -> tuple[UserSession, str]:
     # The hash is verified even for unknown accounts so both failures cost the same time.
     password_ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not user.is_active:
-        # The attempted username is never recorded: people type passwords into it.
-        record(
+        # Counted, not chained: anyone can send these without logging in (see
+        # SecurityTally). The attempted username is never kept: people type passwords
+        # into it.
+        tally(
             "login.failed",
-            actor_id=user.id if user else None,
+            account_id=user.id if user else None,
             organisation_id=user.organisation_id if user else None,
-            details={"stage": "password", "known_account": user is not None},
+            scope="password",
         )
         raise LoginFailed
     if passwords.needs_rehash(user.password_hash):

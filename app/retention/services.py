@@ -8,7 +8,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.audit.services import count_events_before, delete_events_before
+from app.audit.services import (
+    count_events_before,
+    count_tallies_before,
+    delete_events_before,
+    delete_tallies_before,
+)
 from app.auth.models import User
 from app.cases.models import Case, CaseStatus, Intervention, JournalEntry
 from app.consultations.models import Consultation
@@ -31,6 +36,8 @@ class Due:
     sent_mail: list[OutboxMessage] = field(default_factory=list)
     audit_events: int = 0
     audit_cutoff: datetime | None = None
+    security_tallies: int = 0
+    tallies_cutoff: datetime | None = None
     kept_for_research: int = 0
     kept_for_other_data: int = 0
 
@@ -41,6 +48,7 @@ class Due:
             "cases": len(self.cases),
             "sent_mail": len(self.sent_mail),
             "audit_events": self.audit_events,
+            "security_tallies": self.security_tallies,
             "kept_for_research": self.kept_for_research,
             "kept_for_other_data": self.kept_for_other_data,
         }
@@ -124,6 +132,8 @@ def due_for_deletion() -> Due:
     )
     due.audit_cutoff = utcnow() - timedelta(days=round(rule("audit_events").value * 365.25))
     due.audit_events = count_events_before(due.audit_cutoff)
+    due.tallies_cutoff = _months_ago(rule("security_tallies").value)
+    due.security_tallies = count_tallies_before(due.tallies_cutoff)
     return due
 
 
@@ -142,3 +152,5 @@ def delete(due: Due) -> None:
     db.session.flush()
     if due.audit_cutoff is not None:
         due.audit_events = delete_events_before(due.audit_cutoff)
+    if due.tallies_cutoff is not None:
+        due.security_tallies = delete_tallies_before(due.tallies_cutoff)
