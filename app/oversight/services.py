@@ -229,8 +229,6 @@ def anonymous_totals(since: datetime, until: datetime) -> dict[str, int]:
     return {str(kind): int(total or 0) for kind, total in rows}
 
 
-
-
 # Without a period chosen, the review shows the last month and a day of failed logins.
 DEFAULT_TALLY_DAYS = 32
 
@@ -245,9 +243,7 @@ def security_summary(
     organisation_id: uuid.UUID, start: date | None, end: date | None
 ) -> SecuritySummary:
     until = _local_bounds(end, end=True) if end else utcnow() + timedelta(hours=1)
-    since = (
-        _local_bounds(start, end=False) if start else until - timedelta(days=DEFAULT_TALLY_DAYS)
-    )
+    since = _local_bounds(start, end=False) if start else until - timedelta(days=DEFAULT_TALLY_DAYS)
     return SecuritySummary(
         team_tallies(organisation_id, since, until), anonymous_totals(since, until)
     )
