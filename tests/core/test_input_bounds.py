@@ -81,7 +81,7 @@ def test_each_multi_select_keeps_answers_once_and_refuses_floods_and_strangers(
     """Given a multi-select of any form, repeats are kept once, more values than choices
     are refused, and a value outside the choices is refused, each with a message."""
     form_class = discovered_forms()[form_name]
-    with app.test_request_context():
+    with app.test_request_context(headers={"Accept-Language": "en"}):
 
         def bound(values):
             form = form_class(
