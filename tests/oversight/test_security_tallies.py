@@ -154,3 +154,40 @@ def test_a_forged_record_of_the_last_check_is_noticed(app, make_account, new_bro
         db.session.commit()
     page = _lead(make_account, new_browser, log_in).get("/team/access-log").get_data(as_text=True)
     assert "The audit chain is broken" in page
+
+
+def test_simultaneous_failures_are_all_counted_in_one_row(app, database_url, make_account):
+    """Given six failed logins for one account at the same instant (PostgreSQL), the hour's
+    row counts six: the first to create it wins, the others add to it."""
+    import threading
+
+    import pytest
+
+    from app.audit.services import tally
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises them)")
+    account = make_account()
+    barrier = threading.Barrier(6)
+    errors: list[Exception] = []
+
+    def fail_once() -> None:
+        with app.test_request_context():
+            try:
+                barrier.wait()
+                tally("login.failed", account_id=account.id, scope="password")
+                db.session.commit()
+            except Exception as error:  # reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=fail_once) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    with app.app_context():
+        rows = db.session.scalars(sa.select(SecurityTally)).all()
+        assert [(row.account_id, row.count) for row in rows] == [(account.id, 6)]
