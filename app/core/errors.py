@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from flask import (
     Flask,
     current_app,
@@ -201,7 +202,17 @@ def handle_unexpected(error: Exception) -> tuple[str, int]:
     return render_error(500)
 
 
+def _forget_kept_writes(_session: object) -> None:
+    """What a commit has made permanent must not be written a second time by a refusal
+    that comes after it (nothing in a request commits before the end today; this keeps it
+    right if something does)."""
+    if has_request_context():
+        g.pop(KEPT_ON_REFUSAL, None)
+
+
 def init_errors(app: Flask) -> None:
+    if not sa.event.contains(db.session, "after_commit", _forget_kept_writes):
+        sa.event.listen(db.session, "after_commit", _forget_kept_writes)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(SQLAlchemyError, handle_database_error)

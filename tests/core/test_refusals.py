@@ -33,7 +33,15 @@ def _add_writing_views(app):
         create_organisation("saved-whole", "Saved whole", OrgKind.AGENCY)
         return "ok"
 
+    @public
+    def commit_then_refuse():
+        record("test.committed")
+        db.session.commit()
+        create_organisation("after-commit", "After commit", OrgKind.AGENCY)
+        return "refused", 400
+
     app.add_url_rule("/_test/refuse/<int:status>", "test_refuse", refuse, methods=["POST"])
+    app.add_url_rule("/_test/commit-then-refuse", "test_ctr", commit_then_refuse, methods=["POST"])
     app.add_url_rule("/_test/succeed", "test_succeed", succeed, methods=["POST"])
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
 
@@ -77,4 +85,16 @@ def test_an_expired_session_presented_with_a_refused_post_stays_ended(
         reasons = db.session.scalars(sa.select(UserSession.revoked_reason)).all()
         assert "idle_timeout" in reasons
         assert "session.revoked" in db.session.scalars(sa.select(AuditEvent.action)).all()
+        assert verify_chain() == []
+
+
+def test_a_refusal_after_a_commit_writes_the_committed_events_only_once(app):
+    _add_writing_views(app)
+    client = app.test_client()
+    assert client.post("/_test/commit-then-refuse").status_code == 400
+    with app.app_context():
+        actions = list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.seq)))
+        assert actions.count("test.committed") == 1
+        assert "after-commit" not in set(db.session.scalars(sa.select(Organisation.slug)))
+        assert actions[-1] == "org.created"  # the uncommitted row's event is kept, the row not
         assert verify_chain() == []
