@@ -39,7 +39,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def flask_config(settings: Settings) -> dict[str, Any]:
-    cookie_name = "__Host-utvag" if settings.secure_cookies else "utvag"
+    # A neutral name: a cookie named after the service, left on a shared or watched phone,
+    # would tell that the portal was visited.
+    cookie_name = "__Host-s" if settings.secure_cookies else "s"
     return {
         "SECRET_KEY": settings.secret_key,
         "SQLALCHEMY_DATABASE_URI": settings.database_url,

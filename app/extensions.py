@@ -1,6 +1,6 @@
 """Unbound extensions; create_app binds them to one application."""
 
-from flask import request
+from flask import g, request
 from flask_babel import Babel
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
@@ -19,9 +19,16 @@ babel = Babel()
 
 
 def _audit_throttling(limit: RequestLimit) -> None:
-    from app.audit.services import record
+    # Imported here: app.audit needs `db` from this module.
+    from app.audit.services import tally
 
-    record("throttled", details={"endpoint": request.endpoint, "limit": str(limit.limit)})
+    # Counted, not chained: a flood of refused requests must not grow the audit chain.
+    tally(
+        "throttled",
+        account_id=g.get("actor_id"),
+        organisation_id=g.get("actor_organisation_id"),
+        scope=request.endpoint or "",
+    )
 
 
 # Limits are declared on the views that need them; nothing is limited by default so that

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from app.auth.forms import ConfirmForm
 from app.auth.models import Role
+from app.auth.sessions import current_session
 from app.i18n import available_languages, text_direction
 from app.intake.choices import (
     AGE_BAND_LABELS,
@@ -70,7 +71,10 @@ def template_context() -> dict[str, Any]:
         "neutral_title": chosen.neutral_title,
         "team_phone": current_app.config["TEAM_PHONE"],
         # formdata=None: rendering an error page must never read (or choke on) the body.
-        "logout_form": ConfirmForm(formdata=None),
+        # Only for someone (half-way) logged in: the form's token lives in the session
+        # cookie, and a visitor who only reads the public pages gets no cookie at all (on a
+        # shared phone a cookie is evidence of the visit).
+        "logout_form": ConfirmForm(formdata=None) if current_session() is not None else None,
         "current_path": request.path,
         # Staff work at their desks; everyone else may need to leave the page in a hurry.
         "show_quick_exit": not (current_user.is_authenticated and current_user.role.is_staff),

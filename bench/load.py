@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 # The same for the application and the bare page, so only the application differs.
 WORKERS = 2
-COOKIE_NAMES = ("__Host-utvag", "utvag")
+COOKIE_NAMES = ("__Host-s", "s")
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 MIN_SAMPLES = 10

@@ -15,7 +15,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", max(2, 2 * multiprocessing.cpu_c
 timeout = 30
 graceful_timeout = 10
 # Heartbeat files in memory, not on a disk that may stall (or be read-only in a container).
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (gunicorn heartbeats)
 # No access log: request paths carry single-use links (/join/<token>), and which addresses
 # asked for which page is itself sensitive. Errors go to stderr, without request content.
 accesslog = None

@@ -15,9 +15,8 @@ from wtforms.validators import (
 )
 
 from app.cases.forms import REQUIRED
-from app.core.fields import SelectField
+from app.core.fields import CheckboxesField, SelectField
 from app.core.validators import SingleLine
-from app.intake.forms import CheckboxesField
 from app.orgs.models import OrgKind
 from app.settings.services import EDITABLE_PERIODS
 

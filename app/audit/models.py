@@ -62,3 +62,54 @@ class AuditCheckpoint(Base):
     deleted: Mapped[int]
     created_at: Mapped[datetime]
     signature: Mapped[str] = mapped_column(sa.String(64))
+
+
+# The account of a tally whose attempt named no account (or one that does not exist).
+NO_ACCOUNT = uuid.UUID(int=0)
+
+
+class SecurityTally(Base):
+    """Counted security events that anyone may cause without logging in: failed password
+    logins and throttled requests, one row per kind, account and endpoint per hour.
+
+    They are not audit events on purpose. Every audit event is chained, so each one takes
+    the chain's head row in turn: a stranger sending failed logins would serialise every
+    writer of the portal behind their flood and grow the tamper-evident trail without
+    bound, burying the team's own events in the access review. What a team lead needs from
+    them is how many, against which account, when: a count per hour says that, and the
+    table's size is bounded by accounts × endpoints × hours kept (the retention rule
+    `security_tallies`), however many attempts are made. Client addresses are not kept: a
+    defector's address is personal data the review does not need.
+    """
+
+    __tablename__ = "security_tallies"
+    __table_args__ = (sa.UniqueConstraint("kind", "window_start", "account_id", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    window_start: Mapped[datetime] = mapped_column(index=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)  # NO_ACCOUNT when none was named
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    scope: Mapped[str] = mapped_column(sa.String(64))  # the endpoint, for throttling
+    count: Mapped[int]
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+
+
+class AuditVerification(Base):
+    """The outcome of a whole-chain verification (`flask audit verify`), signed.
+
+    The access-log page verifies only the events after the last intact verification, so a
+    page view costs the day's events and not the whole history; the signature (AUDIT_KEY)
+    keeps someone who can edit the database from moving the verified point past events
+    they altered.
+    """
+
+    __tablename__ = "audit_verifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verified_at: Mapped[datetime] = mapped_column(index=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    problems: Mapped[int]
+    signature: Mapped[str] = mapped_column(sa.String(64))

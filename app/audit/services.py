@@ -18,9 +18,19 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
+from sqlalchemy.exc import IntegrityError
 
-from app.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent, AuditHead
+from app.audit.models import (
+    GENESIS_HASH,
+    NO_ACCOUNT,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditHead,
+    AuditVerification,
+    SecurityTally,
+)
 from app.core.clock import as_utc, utcnow
+from app.core.errors import keep_on_refusal
 from app.extensions import db
 
 HEAD_ID = 1
@@ -56,7 +66,31 @@ def record(
     if organisation_id is None and has_request_context():
         organisation_id = g.get("actor_organisation_id")
     details_json = _canonical_details(details or {})
+    occurred_at = utcnow()
+    event = _append(
+        action, subject_type, subject_id, actor_id, organisation_id, details_json, occurred_at
+    )
 
+    # A refusal rolls the request back and writes its audit events again (at the chain's
+    # head as it is then, with the moment they happened).
+    def write_again() -> None:
+        _append(
+            action, subject_type, subject_id, actor_id, organisation_id, details_json, occurred_at
+        )
+
+    keep_on_refusal(write_again)
+    return event
+
+
+def _append(
+    action: str,
+    subject_type: str | None,
+    subject_id: str | None,
+    actor_id: uuid.UUID | None,
+    organisation_id: uuid.UUID | None,
+    details_json: str,
+    occurred_at: datetime,
+) -> AuditEvent:
     # Taking the head first serialises writers (see AuditHead); the row is created lazily
     # the first time so an empty database needs no seeding.
     moved: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
@@ -73,7 +107,7 @@ def record(
 
     event = AuditEvent(
         seq=seq,
-        occurred_at=utcnow(),
+        occurred_at=occurred_at,
         actor_id=actor_id,
         action=action,
         subject_type=subject_type,
@@ -203,15 +237,44 @@ def verify_chain(batch_size: int = 5000) -> list[ChainProblem]:
     After retention has deleted old events, the walk starts at the newest checkpoint,
     whose signature proves the deletion was the retention rule's and not someone else's.
     """
-    problems: list[ChainProblem] = []
-    expected_seq = 1
-    prev_hash = GENESIS_HASH
+    return _walk_whole(batch_size).problems
+
+
+def _walk_whole(batch_size: int) -> Walk:
+    problems, seq, prev_hash = _start_of_chain()
+    walk = _walk(seq, prev_hash, batch_size, limit=None)
+    return Walk(problems + walk.problems, walk.checked, walk.complete, walk.seq, walk.hash)
+
+
+def _start_of_chain() -> tuple[list[ChainProblem], int, str]:
+    """Where a walk of the chain begins: the newest checkpoint, or the genesis."""
     checkpoint = latest_checkpoint()
-    if checkpoint is not None:
-        if not hmac.compare_digest(checkpoint.signature, checkpoint_signature(checkpoint)):
-            problems.append(ChainProblem(checkpoint.seq, "the checkpoint is forged or altered"))
-        expected_seq, prev_hash = checkpoint.seq + 1, checkpoint.hash
-    for event in _events_in_order(batch_size, after=expected_seq - 1):
+    if checkpoint is None:
+        return [], 0, GENESIS_HASH
+    problems = []
+    if not hmac.compare_digest(checkpoint.signature, checkpoint_signature(checkpoint)):
+        problems.append(ChainProblem(checkpoint.seq, "the checkpoint is forged or altered"))
+    return problems, checkpoint.seq, checkpoint.hash
+
+
+@dataclass(frozen=True)
+class Walk:
+    problems: list[ChainProblem]
+    checked: int  # how many events were checked
+    complete: bool  # whether the walk reached the head (it stops after `limit` events)
+    seq: int  # the last event checked, and its hash
+    hash: str
+
+
+def _walk(after_seq: int, prev_hash: str, batch_size: int, limit: int | None) -> Walk:
+    """Check the events after `after_seq` (whose hash was `prev_hash`), then the head."""
+    problems: list[ChainProblem] = []
+    expected_seq = after_seq + 1
+    checked = 0
+    for event in _events_in_order(batch_size, after=after_seq):
+        if limit is not None and checked >= limit:
+            return Walk(problems, checked, False, expected_seq - 1, prev_hash)
+        checked += 1
         if event.seq != expected_seq:
             problems.append(
                 ChainProblem(event.seq, f"expected event {expected_seq} here: events are missing")
@@ -231,7 +294,81 @@ def verify_chain(batch_size: int = 5000) -> list[ChainProblem]:
         )
     if head is None and last_seq > 0:
         problems.append(ChainProblem(last_seq, "the chain head is missing"))
-    return problems
+    return Walk(problems, checked, True, last_seq, prev_hash)
+
+
+def verification_signature(verification: AuditVerification) -> str:
+    payload = json.dumps(
+        [
+            "verification",
+            verification.seq,
+            verification.hash,
+            verification.problems,
+            as_utc(verification.verified_at).isoformat(timespec="microseconds"),
+        ],
+        separators=(",", ":"),
+    ).encode()
+    return _mac(payload)
+
+
+def verify_whole_chain_and_record(batch_size: int = 5000) -> list[ChainProblem]:
+    """`flask audit verify`: walk the whole chain and keep, signed, where the walk reached
+    and how many problems it found, for the access log to continue from.
+
+    No lock is taken: a walk over millions of events would hold every writer for a
+    minute. Events appended during the walk are walked too, or left to the next check.
+    """
+    walk = _walk_whole(batch_size)
+    verification = AuditVerification(
+        verified_at=utcnow(), seq=walk.seq, hash=walk.hash, problems=len(walk.problems)
+    )
+    verification.signature = verification_signature(verification)
+    db.session.add(verification)
+    db.session.flush()
+    return walk.problems
+
+
+# The access-log page checks at most this many events after the last whole-chain walk; more
+# means the scheduled `flask audit verify` has not run for a long time, and the page says so.
+RECENT_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """What the access-log page says about the chain."""
+
+    last_whole: AuditVerification | None  # the newest `flask audit verify`, if any
+    problems: list[ChainProblem]  # in the last whole walk's signature or since it
+    checked: int  # events checked since the last intact whole walk
+    complete: bool  # the check reached the head
+
+
+def latest_verification() -> AuditVerification | None:
+    return db.session.scalars(
+        sa.select(AuditVerification).order_by(AuditVerification.id.desc()).limit(1)
+    ).first()
+
+
+def verify_recent(limit: int = RECENT_LIMIT, batch_size: int = 5000) -> ChainState:
+    """Check only what the last whole-chain walk did not: the events appended since.
+
+    A view of the access log must not cost a walk over millions of events (it did); the
+    daily `flask audit verify` walks the whole chain and signs where it reached, and this
+    continues from there. Nothing is written: reading a page changes nothing.
+    """
+    last = latest_verification()
+    problems: list[ChainProblem] = []
+    start_problems, seq, prev_hash = _start_of_chain()
+    problems += start_problems
+    if last is not None:
+        if not hmac.compare_digest(last.signature, verification_signature(last)):
+            problems.append(ChainProblem(last.seq, "the record of the last check is forged"))
+        elif last.problems:
+            problems.append(ChainProblem(last.seq, "the last whole-chain check found problems"))
+        elif last.seq >= seq:
+            seq, prev_hash = last.seq, last.hash
+    walk = _walk(seq, prev_hash, batch_size, limit=limit)
+    return ChainState(last, problems + walk.problems, walk.checked, walk.complete)
 
 
 def _events_in_order(batch_size: int, after: int) -> Iterator[AuditEvent]:
@@ -248,3 +385,70 @@ def _events_in_order(batch_size: int, after: int) -> Iterator[AuditEvent]:
         after = batch[-1].seq
         for event in batch:  # keep memory flat without detaching the caller's objects
             db.session.expunge(event)
+
+
+# Security tallies (see SecurityTally for why these are not audit events) -------------------
+
+def tally(
+    kind: str,
+    *,
+    account_id: uuid.UUID | None = None,
+    organisation_id: uuid.UUID | None = None,
+    scope: str = "",
+) -> None:
+    """Count one failed login or throttled request in its hour, for the access review.
+
+    Like an audit event it outlasts the refusal it records; unlike one it adds no row per
+    attempt and takes no lock that every other writer needs.
+    """
+    now = utcnow()
+    key = {
+        "kind": kind,
+        "window_start": now.replace(minute=0, second=0, microsecond=0),
+        "account_id": account_id or NO_ACCOUNT,
+        "scope": scope[:64],
+    }
+
+    def count() -> None:
+        _count(key, organisation_id, now)
+
+    count()
+    keep_on_refusal(count)
+
+
+def _count(key: Mapping[str, Any], organisation_id: uuid.UUID | None, now: datetime) -> None:
+    match = [getattr(SecurityTally, column) == value for column, value in key.items()]
+    bump = (
+        sa.update(SecurityTally)
+        .where(*match)
+        .values(count=SecurityTally.count + 1, last_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    bumped: sa.CursorResult[Any] = db.session.execute(bump)  # type: ignore[assignment]
+    if bumped.rowcount:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                SecurityTally(
+                    **key, organisation_id=organisation_id, count=1, first_at=now, last_at=now
+                )
+            )
+    except IntegrityError:
+        db.session.execute(bump)  # another request made the hour's row first
+
+
+def delete_tallies_before(cutoff: datetime) -> int:
+    deleted: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
+        sa.delete(SecurityTally).where(SecurityTally.window_start < cutoff)
+    )
+    return deleted.rowcount
+
+
+def count_tallies_before(cutoff: datetime) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(SecurityTally.id)).where(SecurityTally.window_start < cutoff)
+        )
+        or 0
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,12 +13,13 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from app.audit.services import record
+from app.audit.services import record, tally
 from app.auth import passwords, totp
 from app.auth.models import RecoveryCode, Role, User, UserSession
 from app.auth.sessions import revoke, revoke_all, rotate_token, start_session
 from app.core.clock import utcnow
 from app.core.crypto import blind_index
+from app.core.errors import keep_on_refusal
 from app.core.outbox import enqueue_email
 from app.extensions import db
 from app.orgs.models import Organisation
@@ -68,12 +70,14 @@ def authenticate(username: str, password: str) -> tuple[UserSession, str]:
     # The hash is verified even for unknown accounts so both failures cost the same time.
     password_ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not user.is_active:
-        # The attempted username is never recorded: people type passwords into it.
-        record(
+        # Counted, not chained: anyone can send these without logging in (see
+        # SecurityTally). The attempted username is never kept: people type passwords
+        # into it.
+        tally(
             "login.failed",
-            actor_id=user.id if user else None,
+            account_id=user.id if user else None,
             organisation_id=user.organisation_id if user else None,
-            details={"stage": "password", "known_account": user is not None},
+            scope="password",
         )
         raise LoginFailed
     if passwords.needs_rehash(user.password_hash):
@@ -179,7 +183,10 @@ def _count_totp_failure(user: User) -> bool:
     return locked == 1
 
 
-def _tell_owner_of_lock(user: User) -> None:
+def _count_and_tell(user: User) -> None:
+    """Count a wrong code; if it is the one that locks the codes, audit it and tell the owner."""
+    if not _count_totp_failure(user):
+        return
     record(
         "totp.locked",
         subject=user,
@@ -215,12 +222,14 @@ def _check_totp(user_session: UserSession, code: str, stage: str) -> None:
         raise FactorLocked
     if _accept_totp(user, code):
         return
-    # Counted before the audit row: every path takes the account's row before the chain's
-    # head, so two requests never wait on each other in opposite order.
-    newly_locked = _count_totp_failure(user)
+    # Every caller answers a wrong code with a refusal (4xx), which rolls the request back:
+    # the count is made here only to answer this request, and made for good (with the lock,
+    # its audit event and the owner's notice, by whichever request reaches the cap) after
+    # the rollback. Counted before the audit row: every path takes the account's row before
+    # the chain's head, so two requests never wait on each other in opposite order.
+    _count_totp_failure(user)
+    keep_on_refusal(partial(_count_and_tell, user))
     _code_failed(user_session, stage)
-    if newly_locked:
-        _tell_owner_of_lock(user)
     if totp_locked(user):
         raise FactorLocked
     raise CodeRejected

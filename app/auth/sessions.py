@@ -12,6 +12,7 @@ from flask import abort, current_app, g, session
 from app.audit.services import record
 from app.auth.models import User, UserSession
 from app.core.clock import as_utc, utcnow
+from app.core.errors import keep_on_refusal
 from app.extensions import db
 
 SESSION_KEY = "sid"
@@ -70,8 +71,21 @@ def forget_in_browser() -> None:
 
 def revoke(user_session: UserSession, reason: str) -> None:
     if user_session.revoked_at is None:
-        user_session.revoked_at = utcnow()
+        revoked_at = utcnow()
+        user_session.revoked_at = revoked_at
         user_session.revoked_reason = reason
+        session_id = user_session.id
+
+        def revoke_again() -> None:
+            # An expired session presented with a request that is then refused (a POST
+            # answered 401) stays ended: its token must never work again.
+            db.session.execute(
+                sa.update(UserSession)
+                .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+                .values(revoked_at=revoked_at, revoked_reason=reason)
+            )
+
+        keep_on_refusal(revoke_again)
         record(
             "session.revoked",
             subject=user_session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms import IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.cases.models import (
@@ -19,9 +19,8 @@ from app.cases.models import (
 from app.cases.services import CONTACT_CHANNELS, CONTACT_OUTCOMES, REQUEST_CLOSE_REASONS
 from app.consent.forms import code_field
 from app.consent.models import ConsentMethod, Purpose
-from app.core.fields import SelectField
+from app.core.fields import CheckboxesField, DateField, SelectField
 from app.core.validators import PlainText, SingleLine
-from app.intake.forms import CheckboxesField
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 

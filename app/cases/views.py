@@ -80,7 +80,7 @@ from app.consent.models import Consent, ConsentMethod, Purpose
 from app.consultations import services as consultation_services
 from app.core.access import get_or_404, parse_public_id
 from app.core.clock import utcnow
-from app.core.http import form_status
+from app.core.http import form_status, page_number
 from app.extensions import db
 from app.intake.choices import INTERVENTIONS
 from app.intake.models import ClientRequest
@@ -259,7 +259,7 @@ def cases() -> str | tuple[str, int]:
         # and no cases, rather than fail on it.
         empty = services.CasePage(cases=[], total=0, has_next=False)
         return render_template("cases/list.html", form=form, listing=empty, page=1), 400
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     chosen = form.status.data or ""
     listing = services.team_cases(
         current_user.organisation_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -16,8 +15,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 
 from app.cases.forms import note, single_line
 from app.consultations.models import ActionStatus, Response
-from app.core.fields import SelectField
-from app.intake.forms import CheckboxesField
+from app.core.fields import CheckboxesField, DateField, SelectField
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import Flask, current_app, g, make_response, render_template, request, session
+import sqlalchemy as sa
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    make_response,
+    render_template,
+    request,
+    session,
+)
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -142,9 +153,30 @@ def handle_database_error(error: SQLAlchemyError) -> Response:
     return make_response(render_error(503))
 
 
+KEPT_ON_REFUSAL = "writes_kept_on_refusal"
+
+
+def keep_on_refusal(write: Callable[[], object]) -> None:
+    """Register a write that must outlast a refusal of this request: it is done again after
+    the refusal's rollback (see finish_transaction).
+
+    For the few facts a refusal itself establishes: the audit event that records it, the
+    revocation of an expired session that was presented. Outside a request (a CLI
+    command) there is no refusal to outlast and nothing is registered.
+    """
+    if has_request_context():
+        g.setdefault(KEPT_ON_REFUSAL, []).append(write)
+
+
 def finish_transaction(response: Response) -> Response:
-    """One commit per request, after the view has succeeded; a refusal (4xx) still commits
-    because its audit rows must survive, and views validate before writing.
+    """One commit per request, after the view has succeeded.
+
+    A refusal (4xx) writes nothing of what the view did before it refused: a view that
+    saved half a form and then answered 400 would otherwise leave that half behind. The
+    transaction is rolled back and only the writes registered with `keep_on_refusal` (its
+    audit events above all: who was refused what must survive) are done again and
+    committed. Redone after the rollback, audit events are chained anew from the head as
+    it is then, so the chain stays whole.
 
     If the commit itself fails, the view's answer (a redirect to "sent", say) would be a lie:
     it is replaced by the error page, which says that nothing was saved.
@@ -152,7 +184,12 @@ def finish_transaction(response: Response) -> Response:
     if response.status_code >= 500:
         _forget_request_state()
         return response
+    kept: list[Callable[[], object]] = g.pop(KEPT_ON_REFUSAL, [])
     try:
+        if response.status_code >= 400:
+            db.session.rollback()
+            for write in kept:
+                write()
         db.session.commit()
     except SQLAlchemyError as error:
         return handle_database_error(error)
@@ -165,7 +202,17 @@ def handle_unexpected(error: Exception) -> tuple[str, int]:
     return render_error(500)
 
 
+def _forget_kept_writes(_session: object) -> None:
+    """What a commit has made permanent must not be written a second time by a refusal
+    that comes after it (nothing in a request commits before the end today; this keeps it
+    right if something does)."""
+    if has_request_context():
+        g.pop(KEPT_ON_REFUSAL, None)
+
+
 def init_errors(app: Flask) -> None:
+    if not sa.event.contains(db.session, "after_commit", _forget_kept_writes):
+        sa.event.listen(db.session, "after_commit", _forget_kept_writes)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(SQLAlchemyError, handle_database_error)

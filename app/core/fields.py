@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, cast
 
 import wtforms
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms.fields.choices import Choice
-from wtforms.widgets import Select
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget, Select
 
 OPTION = Markup('<option value="%s">%s</option>')
 SELECTED_OPTION = Markup('<option value="%s" selected>%s</option>')
@@ -35,3 +38,50 @@ class FastSelect(Select):
 
 class SelectField(wtforms.SelectField):
     widget = FastSelect()
+
+
+class CheckboxesField(wtforms.SelectMultipleField):
+    """A multi-select shown as checkboxes: each answer once, only from its choices.
+
+    WTForms keeps every repeated value it is sent, so one forged request could store the
+    same answer 60,000 times and make every page that lists it megabytes long. Repeats are
+    dropped here, and a request with more values than there are choices is refused whole
+    (no honest form can send it), before any value is looked at.
+    """
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    too_many = _l("Too many answers were sent. Go back and try again.")
+    not_a_choice = _l("One of the answers is not among the choices.")
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.sent_count = len(valuelist)
+        super().process_formdata(list(dict.fromkeys(valuelist)))
+
+    def pre_validate(self, form: Any) -> None:
+        allowed = {str(value) for value, *_rest in self.iter_choices()}
+        if getattr(self, "sent_count", 0) > max(len(allowed), 1):
+            raise ValidationError(str(self.too_many))
+        if any(str(value) not in allowed for value in self.data or ()):
+            raise ValidationError(str(self.not_a_choice))
+
+
+# The widest span of dates the portal's work can mean: a birth, a consent, a deadline.
+# Beyond it a date is a typing slip or a probe, and the arithmetic on it (a day after
+# 9999-12-31, local midnight of 0001-01-01 in UTC) would overflow into a server error.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+class DateField(wtforms.DateField):
+    """A date between EARLIEST_DATE and LATEST_DATE; anything else is a translated error."""
+
+    out_of_range = _l("Choose a date between %(first)s and %(last)s.")
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is not None and not EARLIEST_DATE <= self.data <= LATEST_DATE:
+            raise ValidationError(
+                str(self.out_of_range)
+                % {"first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()}
+            )

@@ -10,15 +10,13 @@ from flask_wtf import FlaskForm
 from wtforms import (
     PasswordField,
     RadioField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.passwords import MAX_PASSWORD_LENGTH
-from app.core.fields import SelectField
+from app.core.fields import CheckboxesField, SelectField
 from app.core.validators import Honeypot, PlainText, SingleLine
 from app.intake.choices import (
     AGE_BAND_LABELS,
@@ -33,11 +31,6 @@ from app.intake.choices import (
 MAX_STORY = 5000
 MAX_ADDITION = 3000
 MAX_MESSAGE = 3000
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def honeypot() -> StringField:

@@ -71,7 +71,12 @@ def send_from_team(request: ClientRequest, author: User, body: str) -> Message:
 
 
 def mark_read(request: ClientRequest, *, by_client: bool) -> None:
-    """Mark the other side's messages read, and audit the reading."""
+    """Mark the other side's messages read, and audit the reading.
+
+    Called when a thread is opened (a GET): the read receipt is, like the audit event
+    beside it, a record of the reading itself, the one write a GET is allowed besides the
+    audit trail (tests/security/test_gets_change_nothing.py lists it).
+    """
     db.session.execute(
         sa.update(Message)
         .where(

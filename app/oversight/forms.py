@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Optional, Regexp
 
 from app.cases.forms import note
-from app.core.fields import SelectField
+from app.core.fields import DateField, SelectField
 
 
 class LogFilterForm(FlaskForm):

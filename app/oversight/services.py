@@ -9,8 +9,8 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from app.audit.models import AuditEvent
-from app.audit.services import record, verify_chain
+from app.audit.models import NO_ACCOUNT, AuditEvent, SecurityTally
+from app.audit.services import record, verify_recent
 from app.auth.models import User
 from app.cases.models import Case, ProtectionLevel
 from app.cases.protection import watched_windows
@@ -154,20 +154,22 @@ def unreviewed_previous_month(organisation_id: uuid.UUID) -> str | None:
 def record_review(
     organisation_id: uuid.UUID, reviewer: User, period: str, findings: str
 ) -> AccessReview:
-    problems = verify_chain()
+    # As the page shows it: the last whole-chain check and every event since, checked.
+    state = verify_recent()
+    intact = state.complete and not state.problems
     review = AccessReview(
         organisation_id=organisation_id,
         period=period,
         reviewer_id=reviewer.id,
         findings=findings,
-        chain_intact=not problems,
+        chain_intact=intact,
     )
     db.session.add(review)
     db.session.flush()
     record(
         "access_review.recorded",
         subject=review,
-        details={"period": period, "chain_intact": not problems},
+        details={"period": period, "chain_intact": intact},
     )
     return review
 
@@ -185,3 +187,90 @@ def reviews(organisation_id: uuid.UUID) -> list[AccessReview]:
 def view_access_log() -> None:
     """Reading the log is itself logged: who watches the watchers."""
     record("access_log.viewed")
+
+
+# Failed logins and throttling, counted per hour (app/audit/models.SecurityTally) -----------
+
+
+@dataclass(frozen=True)
+class TallyRow:
+    kind: str
+    account_id: uuid.UUID | None
+    scope: str
+    day: date
+    count: int
+    first_at: datetime
+    last_at: datetime
+
+
+def team_tallies(
+    organisation_id: uuid.UUID, since: datetime, until: datetime, limit: int = 200
+) -> list[TallyRow]:
+    """The team's accounts' failed logins and throttling, per account, endpoint and day."""
+    rows = db.session.execute(
+        sa.select(
+            SecurityTally.kind,
+            SecurityTally.account_id,
+            SecurityTally.scope,
+            SecurityTally.window_start,
+            SecurityTally.count,
+            SecurityTally.first_at,
+            SecurityTally.last_at,
+        )
+        .where(
+            SecurityTally.organisation_id == organisation_id,
+            SecurityTally.window_start >= since,
+            SecurityTally.window_start < until,
+        )
+        .order_by(SecurityTally.window_start.desc())
+    ).all()
+    days: dict[tuple[str, uuid.UUID, str, date], TallyRow] = {}
+    for kind, account_id, scope, window_start, count, first_at, last_at in rows:
+        key = (kind, account_id, scope, as_utc(window_start).astimezone(LOCAL_TIME).date())
+        seen = days.get(key)
+        days[key] = TallyRow(
+            kind,
+            None if account_id == NO_ACCOUNT else account_id,
+            scope,
+            key[3],
+            count + (seen.count if seen else 0),
+            min(first_at, seen.first_at) if seen else first_at,
+            max(last_at, seen.last_at) if seen else last_at,
+        )
+        if len(days) > limit:
+            break
+    return sorted(days.values(), key=lambda row: (row.day, row.last_at), reverse=True)[:limit]
+
+
+def anonymous_totals(since: datetime, until: datetime) -> dict[str, int]:
+    """Across the portal, attempts that named no account of any team, by kind."""
+    rows = db.session.execute(
+        sa.select(SecurityTally.kind, sa.func.sum(SecurityTally.count))
+        .where(
+            SecurityTally.organisation_id.is_(None),
+            SecurityTally.window_start >= since,
+            SecurityTally.window_start < until,
+        )
+        .group_by(SecurityTally.kind)
+    ).all()
+    return {str(kind): int(total or 0) for kind, total in rows}
+
+
+# Without a period chosen, the review shows the last month and a day of failed logins.
+DEFAULT_TALLY_DAYS = 32
+
+
+@dataclass(frozen=True)
+class SecuritySummary:
+    rows: list[TallyRow]  # the team's accounts
+    anonymous: dict[str, int]  # attempts that named no account, portal-wide, by kind
+
+
+def security_summary(
+    organisation_id: uuid.UUID, start: date | None, end: date | None
+) -> SecuritySummary:
+    until = _local_bounds(end, end=True) if end else utcnow() + timedelta(hours=1)
+    since = _local_bounds(start, end=False) if start else until - timedelta(days=DEFAULT_TALLY_DAYS)
+    return SecuritySummary(
+        team_tallies(organisation_id, since, until), anonymous_totals(since, until)
+    )

@@ -7,7 +7,7 @@ import io
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -24,19 +24,185 @@ from app.rules import LOCAL_TIME
 
 # Cells under this many are shown as "<5": a small count can point at a person.
 SUPPRESS_BELOW = 5
+SMALL_MARK = f"<{SUPPRESS_BELOW}"
+# A larger count hidden as well ("complementary suppression"), so that no small one can be
+# worked out from the total: a month is the total minus the other months.
+ALSO_HIDDEN_MARK = ".."
 
 
 @dataclass(frozen=True)
 class Table:
     key: str
     rows: list[tuple[str, int]]
+    # Cells hidden by complementary suppression, {row index: mark}; team_tables sets it,
+    # as it sees the tables whose cells add up to one another.
+    hidden: dict[int, str] | None = None
 
     def shown(self) -> list[tuple[str, str]]:
-        return [(label, suppress(count)) for label, count in self.rows]
+        hidden = self.hidden
+        if hidden is None:  # a table on its own: its total is still taken as known
+            hidden = {i: mark for (_key, i), mark in complementary_suppression([self]).items()}
+        return [
+            (label, hidden[index] if index in hidden else str(count))
+            for index, (label, count) in enumerate(self.rows)
+        ]
 
 
-def suppress(count: int) -> str:
-    return f"<{SUPPRESS_BELOW}" if 0 < count < SUPPRESS_BELOW else str(count)
+Cell = tuple[str, int]  # (table key, row index)
+
+# Sums an outsider can work out from the tables themselves, besides each table's total:
+# the actions done on time and done late add up to the actions done.
+LINKED_SUMS: list[tuple[tuple[str, tuple[str, ...]], tuple[str, str]]] = [
+    (("actions_on_time", ("on_time", "late")), ("actions", "done")),
+]
+# Tables of one population: each shows the same total.
+FAMILIES: list[tuple[str, ...]] = [
+    ("requests_by_kind", "requests_by_month", "requests_by_language"),
+]
+_UNBOUNDED = 10**9
+
+
+@dataclass
+class _Equation:
+    """Cells that add up to a known number: plus-cells minus minus-cells equals total."""
+
+    plus: list[Cell]
+    minus: list[Cell]
+    total: int
+
+
+def complementary_suppression(tables: list[Table]) -> dict[Cell, str]:
+    """Which cells to hide, and how: {(table key, row index): mark}.
+
+    Every table's total is taken as known: the tables of one population add up to the same
+    number (requests by kind, by month, by language), a team knows how many requests it
+    had, and the actions done on time and late add up to the actions done. Hiding the
+    small cells alone is then undone by subtraction (a month is the total minus the other
+    months). So larger cells are hidden too ("..", each table's smallest first) until
+    every subtraction, repeated until it yields nothing new, leaves each small cell at
+    least two values, for someone who knows those sums, every shown cell and this rule (a
+    "<5" cell is 1 to 4; a ".." beside one is 5 or more and no more than the shown cells
+    of its table). A table that cannot be protected so is hidden whole, every cell as "..",
+    which then says nothing about which cells were small; so is every table that would
+    show the same total.
+    """
+    counts: dict[Cell, int] = {}
+    equations: list[_Equation] = []
+    by_label: dict[tuple[str, str], Cell] = {}
+    for table in tables:
+        cells = [(table.key, i) for i in range(len(table.rows))]
+        equations.append(_Equation(cells, [], sum(count for _label, count in table.rows)))
+        for (label, count), cell in zip(table.rows, cells, strict=True):
+            counts[cell] = count
+            by_label[table.key, label] = cell
+    for (key, parts), whole in LINKED_SUMS:
+        linked = [by_label[key, part] for part in parts if (key, part) in by_label]
+        if linked or whole in by_label:
+            minus = [by_label[whole]] if whole in by_label else []
+            equations.append(_Equation(linked, minus, 0))
+    small = {cell for cell, count in counts.items() if 0 < count < SUPPRESS_BELOW}
+    hidden = set(small)
+    withheld: set[Cell] = set()
+    while pinned := _pinned(counts, equations, small, hidden, withheld):
+        more = _next_to_hide(counts, equations, pinned, hidden)
+        if more is not None:
+            hidden.add(more)
+            continue
+        keys = {key for key, _i in pinned}
+        keys |= {k for family in FAMILIES if keys & set(family) for k in family}
+        hidden_whole = {cell for cell in counts if cell[0] in keys}
+        if hidden_whole <= withheld:
+            break  # cannot happen: a table hidden whole shows no total to work from
+        withheld |= hidden_whole
+        hidden |= hidden_whole
+    for family in FAMILIES:
+        of_family = {cell for cell in counts if cell[0] in family}
+        if withheld & of_family:
+            # Four and four make eight, if eight shows beside them: a total goes with them.
+            withheld |= of_family
+            hidden |= of_family
+    return {
+        cell: SMALL_MARK if cell in small and cell not in withheld else ALSO_HIDDEN_MARK
+        for cell in hidden
+    }
+
+
+def _next_to_hide(
+    counts: dict[Cell, int], equations: list[_Equation], pinned: set[Cell], hidden: set[Cell]
+) -> Cell | None:
+    """The smallest shown cell of a table tied to a pinned cell through hidden cells."""
+    reached = set(pinned)
+    tables: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for equation in equations:
+            cells = equation.plus + equation.minus
+            if reached & set(cells):
+                tables |= {key for key, _i in cells}
+                new = {c for c in cells if c in hidden} - reached
+                if new:
+                    reached |= new
+                    grew = True
+    candidates = []
+    for key in tables:
+        shown = [c for c in counts if c[0] == key and c not in hidden]
+        if shown:
+            candidates.append(min(shown, key=lambda c: (counts[c], c)))
+    return min(candidates, key=lambda c: (counts[c], c)) if candidates else None
+
+
+def _pinned(
+    counts: dict[Cell, int],
+    equations: list[_Equation],
+    small: set[Cell],
+    hidden: set[Cell],
+    withheld: set[Cell],
+) -> set[Cell]:
+    """The small cells that every subtraction together narrows to one value."""
+    low: dict[Cell, int] = {}
+    high: dict[Cell, int] = {}
+    for cell, count in counts.items():
+        if cell not in hidden:
+            low[cell] = high[cell] = count
+        elif cell in withheld:
+            low[cell], high[cell] = 1, _UNBOUNDED
+        elif cell in small:
+            low[cell], high[cell] = 1, SUPPRESS_BELOW - 1
+        else:
+            # Hidden smallest first: no more than any shown cell of its table.
+            shown = [n for c, n in counts.items() if c[0] == cell[0] and c not in hidden]
+            low[cell] = SUPPRESS_BELOW
+            high[cell] = min(shown) if shown else _UNBOUNDED
+    # A table hidden whole shows no total (nor does any table of its population), and a
+    # withheld cell is not counted in what the other cells add up to.
+    usable = [
+        e for e in equations if not any(c in withheld for c in e.plus + e.minus) or e.total == 0
+    ]
+    changed = True
+    while changed:
+        changed = False
+        for equation in usable:
+            terms = [(c, 1) for c in equation.plus] + [(c, -1) for c in equation.minus]
+            all_low = sum(low[c] if s > 0 else -high[c] for c, s in terms)
+            all_high = sum(high[c] if s > 0 else -low[c] for c, s in terms)
+            for cell, sign in terms:
+                rest_low = all_low - (low[cell] if sign > 0 else -high[cell])
+                rest_high = all_high - (high[cell] if sign > 0 else -low[cell])
+                # sign * cell = total - rest
+                if sign > 0:
+                    least, most = equation.total - rest_high, equation.total - rest_low
+                else:
+                    least, most = rest_low - equation.total, rest_high - equation.total
+                least, most = max(low[cell], least), min(high[cell], most)
+                if (least, most) != (low[cell], high[cell]) and least <= most:
+                    low[cell], high[cell] = least, most
+                    changed = True
+    return {
+        cell
+        for cell in small
+        if cell in hidden and cell not in withheld and high[cell] - low[cell] < 1
+    }
 
 
 def _table(key: str, counter: Counter[str]) -> Table:
@@ -73,12 +239,20 @@ def team_tables(organisation_id: uuid.UUID, keys: Collection[str] | None = None)
     as objects would also decrypt every encrypted column for nothing.
     """
     wanted = TABLE_KEYS if keys is None else [key for key in TABLE_KEYS if key in keys]
-    built = {
-        table.key: table
+    built = [
+        table
         for source in dict.fromkeys(_SOURCE_OF[key] for key in wanted)
         for table in source(organisation_id)
+    ]
+    # Decided over every table built, not one by one: their cells add up to one another.
+    hidden = complementary_suppression(built)
+    by_key = {
+        table.key: replace(
+            table, hidden={i: mark for (key, i), mark in hidden.items() if key == table.key}
+        )
+        for table in built
     }
-    return [built[key] for key in wanted]
+    return [by_key[key] for key in wanted]
 
 
 def _tally(rows: Iterable[tuple[Any, int]]) -> Counter[str]:
@@ -333,14 +507,18 @@ def as_csv(tables: list[Table]) -> str:
 
 
 def chart_png(table: Table, title: str, label: Callable[[str], str]) -> bytes:
-    """A bar chart drawn on the server; suppressed cells are drawn as zero-height bars."""
+    """A bar chart drawn on the server; hidden cells are drawn as zero-height bars."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
     labels = [label(code) for code, _count in table.rows]
-    values = [count if count >= SUPPRESS_BELOW or count == 0 else 0 for _label, count in table.rows]
+    shown = table.shown()
+    values = [
+        count if text == str(count) else 0
+        for (_label, count), (_same, text) in zip(table.rows, shown, strict=True)
+    ]
     figure, axes = pyplot.subplots(figsize=(6, 2.8), dpi=100)
     axes.bar(labels, values, color="#1d4f91")
     axes.set_title(title)

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditEvent
-from app.audit.services import record, verify_chain
+from app.audit.services import record, verify_recent
 from app.auth.models import User
 from app.cases.permissions import is_team_lead_of
 from app.core.access import parse_public_id
@@ -28,6 +28,12 @@ FLAG_LABELS = {
     "out_of_hours": _l("outside office hours"),
     "volume": _l("unusual volume"),
     "after_lowering": _l("identity read after a lowered protection level"),
+}
+
+
+TALLY_LABELS = {
+    "login.failed": _l("Failed logins (wrong password)"),
+    "throttled": _l("Refused for too many attempts"),
 }
 
 
@@ -53,6 +59,7 @@ def _render(review_form: ReviewForm | None = None, status: int = 200) -> Any:
     ).all()
     form.action.choices = [("", _("All")), *((a, a) for a in actions)]
     rows = []
+    security = None
     if form.validate():
         rows = services.team_events(
             current_user.organisation_id,
@@ -65,6 +72,9 @@ def _render(review_form: ReviewForm | None = None, status: int = 200) -> Any:
                 flagged_only=bool(form.flagged.data),
             ),
         )
+        security = services.security_summary(
+            current_user.organisation_id, form.start.data, form.end.data
+        )
     elif status == 200:
         status = 400
     return (
@@ -75,7 +85,9 @@ def _render(review_form: ReviewForm | None = None, status: int = 200) -> Any:
             names={u.id: u.username for u in people},
             flag_labels=FLAG_LABELS,
             unreviewed=services.unreviewed_previous_month(current_user.organisation_id),
-            chain_problems=verify_chain(),
+            chain=verify_recent(),
+            security=security,
+            tally_labels=TALLY_LABELS,
             reviews=services.reviews(current_user.organisation_id),
             review_form=review_form or ReviewForm(formdata=None, period=services.previous_month()),
         ),

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional, Regexp
 
 from app.cases.forms import note, single_line
-from app.core.fields import SelectField
-from app.intake.forms import CheckboxesField
+from app.core.fields import CheckboxesField, DateField, SelectField
 from app.placements.models import PARTNER_SERVICES, FollowUp
 
 REQUIRED = DataRequired(message=_l("This field is required."))

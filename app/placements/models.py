@@ -7,6 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.clock import as_utc, utcnow
 from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 from app.orgs.models import Organisation
@@ -107,3 +108,12 @@ class PlacementRequest(PublicIdMixin, TimestampMixin, Base):
     handed_over_at: Mapped[datetime | None]
     follow_up: Mapped[FollowUp | None] = mapped_column(text_enum(FollowUp))
     report: Mapped[str | None] = mapped_column(EncryptedText)
+
+    @property
+    def shown_status(self) -> RequestStatus:
+        """The status as of now: a request past its deadline without an answer reads as
+        expired at once, although the daily `flask placements remind` writes it down.
+        Reading a page changes nothing, so the expiry is computed here, not stored by it."""
+        if self.status is RequestStatus.SENT and as_utc(self.respond_by) <= utcnow():
+            return RequestStatus.EXPIRED
+        return self.status

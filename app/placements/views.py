@@ -197,7 +197,8 @@ def partners_only() -> None:
 
 @partner_bp.route("/")
 def inbox() -> str:
-    services.expire_due()
+    # Expiry is not written here (a GET changes nothing): the page reads each request's
+    # shown_status, and the daily `flask placements remind` records the expiries.
     profile = db.session.get(PartnerProfile, current_user.organisation_id)
     return render_template(
         "placements/partner_inbox.html",

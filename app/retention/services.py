@@ -8,7 +8,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.audit.services import count_events_before, delete_events_before
+from app.audit.services import (
+    count_events_before,
+    count_tallies_before,
+    delete_events_before,
+    delete_tallies_before,
+)
 from app.auth.models import User
 from app.cases.models import Case, CaseStatus, Intervention, JournalEntry
 from app.consultations.models import Consultation
@@ -32,6 +37,8 @@ class Due:
     undelivered_mail: list[OutboxMessage] = field(default_factory=list)
     audit_events: int = 0
     audit_cutoff: datetime | None = None
+    security_tallies: int = 0
+    tallies_cutoff: datetime | None = None
     kept_for_research: int = 0
     kept_for_other_data: int = 0
 
@@ -43,6 +50,7 @@ class Due:
             "sent_mail": len(self.sent_mail),
             "undelivered_mail": len(self.undelivered_mail),
             "audit_events": self.audit_events,
+            "security_tallies": self.security_tallies,
             "kept_for_research": self.kept_for_research,
             "kept_for_other_data": self.kept_for_other_data,
         }
@@ -137,6 +145,8 @@ def due_for_deletion() -> Due:
     )
     due.audit_cutoff = utcnow() - timedelta(days=round(rule("audit_events").value * 365.25))
     due.audit_events = count_events_before(due.audit_cutoff)
+    due.tallies_cutoff = _months_ago(rule("security_tallies").value)
+    due.security_tallies = count_tallies_before(due.tallies_cutoff)
     return due
 
 
@@ -161,3 +171,5 @@ def delete(due: Due) -> None:
     db.session.flush()
     if due.audit_cutoff is not None:
         due.audit_events = delete_events_before(due.audit_cutoff)
+    if due.tallies_cutoff is not None:
+        due.security_tallies = delete_tallies_before(due.tallies_cutoff)

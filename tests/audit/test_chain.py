@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.audit.models import AuditCheckpoint, AuditEvent
+from app.audit.models import AuditCheckpoint, AuditEvent, SecurityTally
 from app.audit.services import delete_events_before, record, verify_chain
 from app.core.clock import utcnow
 from app.extensions import db
@@ -17,12 +17,16 @@ def actions(app):
         return db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.seq)).all()
 
 
-def test_logins_failures_and_enrolment_are_audited(app, browser, make_account, log_in):
+def test_logins_are_audited_and_password_failures_counted(app, browser, make_account, log_in):
     account = make_account()
     browser.post("/login", {"username": account.username, "password": "wrong-one"})
     log_in(browser, account)
     recorded = actions(app)
-    assert "login.failed" in recorded
+    # A wrong password is counted, not chained (see SecurityTally): anyone can cause one.
+    assert "login.failed" not in recorded
+    with app.app_context():
+        tally = db.session.scalars(sa.select(SecurityTally)).one()
+        assert (tally.kind, tally.account_id, tally.count) == ("login.failed", account.id, 1)
     assert "login.password_accepted" in recorded
     assert "login.succeeded" in recorded
 
@@ -31,6 +35,7 @@ def test_audit_details_never_hold_the_attempted_username_or_password(app, browse
     browser.post("/login", {"username": "secret-name", "password": "secret-password"})
     with app.app_context():
         rows = db.session.execute(sa.text("SELECT * FROM audit_events")).all()
+        rows += db.session.execute(sa.text("SELECT * FROM security_tallies")).all()
     dump = repr(rows)
     assert "secret-name" not in dump
     assert "secret-password" not in dump

@@ -200,10 +200,10 @@ def test_simultaneous_wrong_codes_are_each_counted_and_lock_once(app, make_accou
 
     statuses = at_once([posting(b, "/login/code", {"code": wrong}) for b in browsers])
 
-    assert 302 not in statuses
+    assert 302 not in statuses, statuses
     with app.app_context():
         user = db.session.get(User, account.id)
-        assert user.totp_failures == cap - 2 + N
+        assert user.totp_failures == cap - 2 + N, statuses
         assert user.totp_locked_at is not None
         assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1
     assert events(app, "totp.locked") == 1

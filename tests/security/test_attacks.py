@@ -22,7 +22,7 @@ from app.orgs.models import OrgKind
 from app.orgs.services import create_organisation
 from tests.conftest import LIMIT_STORAGES, PASSWORD, Browser, code_for, limited_app
 
-COOKIE = "utvag"
+COOKIE = "s"
 ADDRESSES = ("198.51.100.10", "203.0.113.20")
 
 

@@ -471,10 +471,18 @@ def token_for(world: World, browser: Browser, variant: str) -> str | None:
 READ_OR_REFUSAL = re.compile(
     r"(\.viewed$|_refused$|^disclosure\.made$|^access\.denied$|^login\.failed$|^throttled$)"
 )
-# Sessions record when they were last used; the audit trail is checked by its actions; and
-# showing an agency a case's consented data is a disclosure, recorded even when the form
-# on the same page is refused.
-NOT_COUNTED = {"user_sessions", "audit_events", "audit_head", "audit_checkpoints", "disclosures"}
+# Sessions record when they were last used; the audit trail is checked by its actions;
+# failed logins are counted (security_tallies) instead of chained; and showing an agency a
+# case's consented data is a disclosure, recorded even when the form on the same page is
+# refused.
+NOT_COUNTED = {
+    "user_sessions",
+    "audit_events",
+    "audit_head",
+    "audit_checkpoints",
+    "security_tallies",
+    "disclosures",
+}
 
 
 @dataclass
