@@ -266,8 +266,21 @@ class Walk:
     hash: str
 
 
+def _head() -> sa.Row[int, str] | None:
+    return db.session.execute(
+        sa.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
+    ).first()
+
+
 def _walk(after_seq: int, prev_hash: str, batch_size: int, limit: int | None) -> Walk:
-    """Check the events after `after_seq` (whose hash was `prev_hash`), then the head."""
+    """Check the events after `after_seq` (whose hash was `prev_hash`), then the head.
+
+    The portal keeps writing during a walk, so the head is read before it and after it:
+    every event the first reading names must be there (else events were deleted), and the
+    walk may not end beyond the second (else events were inserted); an event appended after
+    the walk's last read is simply left to the next check, not reported as missing.
+    """
+    head_before = _head()
     problems: list[ChainProblem] = []
     expected_seq = after_seq + 1
     checked = 0
@@ -283,16 +296,28 @@ def _walk(after_seq: int, prev_hash: str, batch_size: int, limit: int | None) ->
             problems.append(ChainProblem(event.seq, "does not follow the event before it"))
         if not hmac.compare_digest(event.hash, event_hash(event)):
             problems.append(ChainProblem(event.seq, "content does not match its hash (altered)"))
+        if (
+            head_before is not None
+            and event.seq == head_before.seq
+            and event.hash != head_before.hash
+        ):
+            problems.append(ChainProblem(event.seq, "is not the event the head names"))
         expected_seq = event.seq + 1
         prev_hash = event.hash
 
-    head = db.session.get(AuditHead, HEAD_ID)
     last_seq = expected_seq - 1
-    if head is not None and (head.seq != last_seq or head.hash != prev_hash):
+    head_after = _head()
+    if head_before is not None and last_seq < head_before.seq:
         problems.append(
-            ChainProblem(head.seq, f"the chain ends at event {last_seq}: later events were deleted")
+            ChainProblem(
+                head_before.seq, f"the chain ends at event {last_seq}: later events were deleted"
+            )
         )
-    if head is None and last_seq > 0:
+    elif head_after is not None and last_seq > head_after.seq:
+        problems.append(
+            ChainProblem(last_seq, f"events after the head (event {head_after.seq}) were added")
+        )
+    if head_after is None and last_seq > 0:
         problems.append(ChainProblem(last_seq, "the chain head is missing"))
     return Walk(problems, checked, True, last_seq, prev_hash)
 

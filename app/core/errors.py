@@ -143,11 +143,15 @@ def _forget_request_state() -> None:
 def handle_database_error(error: SQLAlchemyError) -> Response:
     _forget_request_state()
     if not is_database_unavailable(error):
-        log.exception("database error during %s %s", request.method, request.path)
+        log.exception("database error during %s %s", request.method, request.endpoint)
         return make_response(render_error(500))
-    # The exception text may contain query parameters; log its type only.
+    # The exception text may contain query parameters; log its type only. The endpoint, not
+    # the path: a path can carry a single-use link.
     log.error(
-        "database unavailable during %s %s: %s", request.method, request.path, type(error).__name__
+        "database unavailable during %s %s: %s",
+        request.method,
+        request.endpoint,
+        type(error).__name__,
     )
     _draw_without_database()
     return make_response(render_error(503))
@@ -198,7 +202,7 @@ def finish_transaction(response: Response) -> Response:
 
 def handle_unexpected(error: Exception) -> tuple[str, int]:
     _forget_request_state()
-    log.exception("unhandled error during %s %s", request.method, request.path)
+    log.exception("unhandled error during %s %s", request.method, request.endpoint)
     return render_error(500)
 
 

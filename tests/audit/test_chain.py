@@ -159,3 +159,38 @@ def test_a_forged_checkpoint_or_a_deletion_past_it_is_caught(app, clock):
         db.session.commit()
         problems = verify_chain()
     assert [p.seq for p in problems] == [5, 5]  # missing event 4: gap and broken link
+
+
+def test_events_written_while_the_chain_is_walked_are_not_reported_missing(app, monkeypatch):
+    """Given the portal writing while `audit verify` walks, the walk ends where the head was
+    when it started: an event appended meanwhile is for the next check, not an alarm."""
+    import threading
+
+    from app.audit import services
+
+    with app.app_context():
+        for n in range(5):
+            record("test.event", details={"n": n})
+        db.session.commit()
+
+    walked = services._events_in_order
+
+    def walk_then_someone_writes(*args, **kwargs):
+        yield from walked(*args, **kwargs)
+
+        def write() -> None:
+            with app.app_context():
+                record("test.event", details={"n": "meanwhile"})
+                db.session.commit()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join()
+
+    monkeypatch.setattr(services, "_events_in_order", walk_then_someone_writes)
+    with app.app_context():
+        assert verify_chain() == []
+        db.session.rollback()
+        monkeypatch.setattr(services, "_events_in_order", walked)
+        assert verify_chain() == []  # and the next check walks the event written meanwhile
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 6
