@@ -516,6 +516,8 @@ def find_account_invitation(token: str) -> AccountInvitation | None:
         invitation is None
         or invitation.accepted_at is not None
         or invitation.expires_at <= utcnow()
+        # A deactivated organisation takes no new members through links sent before.
+        or not invitation.organisation.active
     ):
         return None
     return invitation

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from app.audit.services import record
 from app.auth.models import User
+from app.auth.sessions import revoke_all
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
 
@@ -70,3 +71,16 @@ def update_organisation(
         record("org.activated" if active else "org.deactivated", subject=org)
     org.active = active
     record("org.updated", subject=org)
+    if not active:
+        end_member_sessions(org)
+
+
+def end_member_sessions(org: Organisation) -> int:
+    """Revoke every open session of the organisation's members, in this request.
+
+    The check on each request (User.is_active) would refuse them too; revoking them here
+    makes the end visible in the trail and holds even if the organisation is switched back
+    on before they return.
+    """
+    members = db.session.scalars(sa.select(User).where(User.organisation_id == org.id)).all()
+    return sum(revoke_all(member, "organisation_inactive") for member in members)
