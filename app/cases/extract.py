@@ -26,7 +26,7 @@ from app.intake.models import ClientRequest, RequestKind
 from app.intake.services import client_data, export_request
 from app.orgs.models import Organisation
 from app.placements.models import Placement
-from app.rules import rule
+from app.rules import municipalities, rule
 
 
 def _when(moment: datetime | date | None) -> str | None:
@@ -66,7 +66,7 @@ def register_extract(case: Case) -> dict[str, Any]:
             "personal_number": case.personal_number,
             "phone": case.phone,
             "address": case.address,
-            "municipality": case.municipality,
+            "municipality": municipalities.plain_name(case.municipality),
             "household": json.loads(case.household) if case.household else None,
         },
         # The person's own account, exactly as "download my data" shows it to them.
@@ -92,7 +92,9 @@ def register_extract(case: Case) -> dict[str, Any]:
                 "level": t.level.value,
                 "by_police": t.assessed_by_police,
                 "sources": t.sources,
-                "areas_to_avoid": json.loads(t.areas_to_avoid or "[]"),
+                "areas_to_avoid": [
+                    municipalities.plain_name(a) for a in json.loads(t.areas_to_avoid or "[]")
+                ],
                 "groups": [g.name for g in t.groups],
             }
             for t in _all(ThreatAssessment, case, ThreatAssessment.assessed_on)

@@ -41,6 +41,7 @@ from app.placements.permissions import (
     is_partner,
     is_recipient,
 )
+from app.rules.municipalities import display as municipality_name
 
 # The team's side ------------------------------------------------------------------------------
 
@@ -92,7 +93,7 @@ def _render(
     send_form.partners.choices = [
         (
             str(o.profile.organisation_id),
-            f"{o.profile.organisation.name} ({o.profile.municipality})",
+            f"{o.profile.organisation.name} ({municipality_name(o.profile.municipality)})",
         )
         for o in options
         if o.excluded is None

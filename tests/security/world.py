@@ -179,8 +179,8 @@ def build_world(app: Flask, language: str = "en") -> World:
         other_team = create_organisation("annat-team", "Annat team", OrgKind.EXIT_TEAM)
         police = create_organisation("polisen", "Polisen", OrgKind.AGENCY)
         bailiffs = create_organisation("kronofogden", "Kronofogden", OrgKind.AGENCY)
-        vaxjo = _partner("vaxjo", "Växjö kommun", "Växjö")
-        lund = _partner("lund", "Lunds kommun", "Lund")
+        vaxjo = _partner("vaxjo", "Växjö kommun", "0780")
+        lund = _partner("lund", "Lunds kommun", "1281")
         ids.update(team=str(team.id), other_team=str(other_team.id))
         ids.update(police=str(police.id), bailiffs=str(bailiffs.id))
         people = {
