@@ -96,6 +96,7 @@ class SettingsForm(FlaskForm):
         # Swedish is the portal's own language and every fallback ends there.
         if "sv" not in (field.data or []):
             raise ValidationError(str(_l("Swedish must stay offered.")))
+
     quick_exit_url = StringField(
         _l("Where “Leave this page quickly” goes"),
         validators=[REQUIRED, Length(max=200), SingleLine(), HttpsUrl()],

@@ -94,14 +94,23 @@ def invite() -> Any:
         if role not in invitable_roles(current_user, organisation):
             form.role.errors = [_("This organisation cannot have members with that role.")]
         else:
-            admin_services.invite_member(
+            invitation = admin_services.invite_member(
                 organisation,
                 role,
                 form.email.data,
                 current_user,
                 url_for("join.join", token="TOKEN", _external=True),  # noqa: S106  (placeholder)
             )
-            flash(_("The invitation is sent. The link works once, for 7 days."), "success")
+            if invitation.approval is None:
+                flash(_("The invitation is sent. The link works once, for 7 days."), "success")
+            else:
+                flash(
+                    _(
+                        "The invitation waits for a team lead's approval: this role reads case "
+                        "files. The link is sent when a team lead approves it."
+                    ),
+                    "success",
+                )
             return redirect(url_for("admin.users"))
         return render_template("admin/invite.html", form=form, targets=targets), 400
     return render_template("admin/invite.html", form=form, targets=targets), form_status()

@@ -31,6 +31,7 @@ from app.consultations.models import (
     Decision,
     Invitation,
     Response,
+    RoleApproval,
 )
 from app.core.clock import utcnow
 from app.core.outbox import enqueue_email
@@ -518,6 +519,8 @@ def find_account_invitation(token: str) -> AccountInvitation | None:
         or invitation.expires_at <= utcnow()
         # A deactivated organisation takes no new members through links sent before.
         or not invitation.organisation.active
+        # A role that reads case content works only once a team lead has approved it.
+        or invitation.approval not in (None, RoleApproval.APPROVED)
     ):
         return None
     return invitation

@@ -19,6 +19,15 @@ from app.rules import LOCAL_TIME
 
 # Actions a team lead must look at whatever else the filter says.
 FLAGGED_ACTIONS = ("case.break_glass", "case.reveal_identity", "placement.conflict_overridden")
+# Who was given a role, asked for one, or decided one: reviewed like emergency access.
+ROLE_GRANT_ACTIONS = (
+    "account.invited",
+    "user.created",
+    "user.activated",
+    "role_grant.approved",
+    "role_grant.refused",
+    "role_grant.refused_to_decide",
+)
 OFFICE_HOURS = (time(7, 0), time(18, 0))
 # More case views than this by one person in one day is unusual for this work.
 UNUSUAL_DAILY_VIEWS = 60
@@ -74,6 +83,8 @@ def team_events(organisation_id: uuid.UUID, filters: Filters, limit: int = 500) 
         flags = []
         if event.action in FLAGGED_ACTIONS:
             flags.append("emergency")
+        if event.action in ROLE_GRANT_ACTIONS:
+            flags.append("role_grant")
         if event.subject_type == "cases" and event.subject_id in protected:
             flags.append("protected")
         local = event.occurred_at.astimezone(LOCAL_TIME)
