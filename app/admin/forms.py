@@ -105,3 +105,7 @@ class SettingsForm(FlaskForm):
         _l("Neutral page title (shown in browser tabs and history)"),
         validators=[REQUIRED, Length(max=60), SingleLine()],
     )
+    # Shown only when there is more than one exit team (the view removes it otherwise).
+    intake_organisation = SelectField(
+        _l("Exit team that receives requests from the public pages"), validators=[REQUIRED]
+    )

@@ -209,6 +209,12 @@ def settings() -> Any:
     form = SettingsForm()
     public: tuple[str, ...] = current_app.config["PUBLIC_LANGUAGES"]
     form.enabled_languages.choices = [(code, language_name(code)) for code in public]
+    teams = orgs.active_exit_teams()
+    receiving = orgs.receiving_team()
+    if len(teams) > 1:
+        form.intake_organisation.choices = [(team.slug, team.name) for team in teams]
+    else:
+        del form.intake_organisation  # the only exit team receives them: nothing to choose
     if not form.is_submitted():
         values = site_settings.in_force()
         for key in EDITABLE_PERIODS:
@@ -216,6 +222,8 @@ def settings() -> Any:
         form.enabled_languages.data = values[LANGUAGES_KEY]
         form.quick_exit_url.data = values[site_settings.QUICK_EXIT_KEY]
         form.neutral_title.data = values[site_settings.TITLE_KEY]
+        if "intake_organisation" in form:
+            form.intake_organisation.data = receiving.slug if receiving else None
     if form.validate_on_submit():
         proposed: dict[str, Any] = {
             PERIOD_PREFIX + key: getattr(form, key).data for key in EDITABLE_PERIODS
@@ -223,10 +231,17 @@ def settings() -> Any:
         proposed[LANGUAGES_KEY] = [c for c in public if c in form.enabled_languages.data]
         proposed[site_settings.QUICK_EXIT_KEY] = form.quick_exit_url.data.strip()
         proposed[site_settings.TITLE_KEY] = form.neutral_title.data.strip()
+        if "intake_organisation" in form:
+            proposed[site_settings.INTAKE_KEY] = form.intake_organisation.data
         site_settings.save(proposed, current_user)
         flash(_("Settings saved."), "success")
         return redirect(url_for("admin.settings"))
     return (
-        render_template("admin/settings.html", form=form, law=rule("records_deletion")),
+        render_template(
+            "admin/settings.html",
+            form=form,
+            law=rule("records_deletion"),
+            no_receiving_team=receiving is None,
+        ),
         form_status(),
     )

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.guard import public
 from app.extensions import db
+from app.orgs.services import receiving_team
 from app.public import bp
 
 
@@ -38,4 +39,9 @@ def healthz() -> tuple[Response, int]:
     except SQLAlchemyError:
         db.session.rollback()
         return jsonify(status="unavailable", database="unavailable"), 503
-    return jsonify(status="ok", database="ok"), 200
+    # An installation where no exit team receives the public's requests refuses every
+    # client: say so where monitoring looks. Still 200, because staff pages work and a load
+    # balancer must not take every instance out over a setting.
+    if receiving_team() is None:
+        return jsonify(status="degraded", database="ok", intake="no_receiving_team"), 200
+    return jsonify(status="ok", database="ok", intake="ok"), 200

@@ -13,10 +13,10 @@ def test_the_landing_page_is_public_and_says_112(browser):
     assert 'id="quick-exit"' in html
 
 
-def test_health_reports_the_database(browser):
+def test_health_reports_the_database(browser, organisation):
     response = browser.client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "intake": "ok"}
 
 
 def test_health_reports_an_unreachable_database(settings):
