@@ -16,6 +16,19 @@ def needs_approval(role: Role) -> bool:
     return role in CASE_ROLES
 
 
+def can_reactivate(actor: User, target: User) -> bool:
+    """Turning an account that reads case files back on is a role grant too: a team lead of
+    its organisation does it (not an administrator, and not the account itself)."""
+    return (
+        actor.is_authenticated
+        and actor.role is Role.TEAM_LEAD
+        and actor.organisation_id == target.organisation_id
+        and actor.id != target.id
+        and target.role in CASE_ROLES
+        and not target.active
+    )
+
+
 def _same_mailbox(*addresses: str | None) -> bool:
     """Whether two of the known addresses are one mailbox."""
     known = [a.strip().casefold() for a in addresses if a]

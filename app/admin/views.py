@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from app.admin import bp
 from app.admin import services as admin_services
 from app.admin.forms import KIND_LABELS, InviteForm, OrganisationForm, SettingsForm
+from app.admin.permissions import needs_approval
 from app.auth import services
 from app.auth.forms import ConfirmForm
 from app.auth.models import Role, User
@@ -49,6 +50,7 @@ def administration_context() -> dict[str, Any]:
     return {
         "can_manage_organisations": can_manage_organisations(current_user),
         "org_kind_label": lambda kind: KIND_LABELS[kind],
+        "needs_team_lead": needs_approval,
     }
 
 
@@ -146,10 +148,17 @@ def deactivate(user_id: str) -> Response:
 
 @bp.route("/users/<user_id>/activate", methods=["POST"])
 @step_up_required
-def activate(user_id: str) -> Response:
+def activate(user_id: str) -> Response | tuple[str, int]:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user = _managed_user(user_id)
+    if needs_approval(user.role):
+        # Separation of duties: an administrator does not alone give case access back.
+        flash(
+            _("A team lead turns an account that reads case files back on, under Role approvals."),
+            "error",
+        )
+        return users(), 403
     services.set_active(user, True)
     flash(_("%(name)s can log in again.", name=user.username), "success")
     return redirect(url_for("admin.users"))

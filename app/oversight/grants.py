@@ -12,12 +12,13 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.admin import services as grants
-from app.admin.permissions import can_decide_role_grant
+from app.admin.permissions import can_decide_role_grant, can_reactivate
+from app.auth import services as accounts
 from app.auth.forms import ConfirmForm
 from app.auth.models import User
 from app.auth.stepup import step_up_required
 from app.consultations.models import AccountInvitation
-from app.core.access import parse_public_id
+from app.core.access import get_or_404, parse_public_id
 from app.extensions import db
 from app.oversight import bp
 
@@ -45,10 +46,16 @@ def _may_decide(invitation: AccountInvitation) -> bool:
 @bp.route("/role-grants")
 def role_grants() -> str:
     pending = grants.pending_role_grants(current_user.organisation_id)
+    inactive = db.session.scalars(
+        sa.select(User)
+        .where(User.organisation_id == current_user.organisation_id, User.active.is_(False))
+        .order_by(User.username)
+    ).all()
     return render_template(
         "oversight/role_grants.html",
         pending=pending,
         may_decide={i.id: _may_decide(i) for i in pending},
+        reactivatable=[u for u in inactive if can_reactivate(current_user, u)],
         form=ConfirmForm(),
         **grant_review_context(current_user.organisation_id),
     )
@@ -90,4 +97,15 @@ def refuse_role_grant(invitation_id: str) -> Response:
     except grants.RoleGrantError:
         abort(403)
     flash(_("Refused. No link is sent."), "success")
+    return redirect(url_for("oversight.role_grants"))
+
+
+@bp.route("/role-grants/accounts/<user_id>/reactivate", methods=["POST"])
+@step_up_required
+def reactivate(user_id: str) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    user = get_or_404(User, user_id, for_user=current_user, allowed=can_reactivate)
+    accounts.set_active(user, True)
+    flash(_("%(name)s can log in again.", name=user.username), "success")
     return redirect(url_for("oversight.role_grants"))

@@ -174,3 +174,37 @@ def test_roles_that_read_no_case_files_are_sent_at_once(
         invitation_id = _invite(browser, organisation, role="admin")
         assert db.session.get(AccountInvitation, invitation_id).approval is None
     assert len(_mails(app)) == 1
+
+
+def test_an_account_that_reads_case_files_is_turned_back_on_by_a_team_lead_not_an_admin(
+    app, browser, new_browser, make_account, log_in
+):
+    # Given a caseworker an administrator deactivated
+    worker = make_account(Role.CASEWORKER)
+    log_in(browser, make_account(Role.ADMIN))
+    browser.post(
+        f"/admin/users/{worker.id}/deactivate", {"back": "/admin/users"}, form_page="/admin/users"
+    )
+    # When the administrator tries to turn it back on, it is refused and stays off
+    refused = browser.post(
+        f"/admin/users/{worker.id}/activate", {"back": "/admin/users"}, form_page="/admin/users"
+    )
+    assert refused.status_code == 403
+    assert "A team lead turns an account that reads case files back on" in refused.get_data(
+        as_text=True
+    )
+    with app.app_context():
+        assert not db.session.get(User, worker.id).active
+    # A team lead of the organisation does it, and it is flagged in the log
+    lead = new_browser()
+    log_in(lead, make_account(Role.TEAM_LEAD))
+    turned_on = lead.post(
+        f"/team/role-grants/accounts/{worker.id}/reactivate",
+        {"back": "/team/role-grants"},
+        form_page="/team/role-grants",
+    )
+    assert turned_on.status_code == 302
+    with app.app_context():
+        assert db.session.get(User, worker.id).active
+    log = lead.get("/team/access-log?action=user.activated").get_data(as_text=True)
+    assert "role grant" in log
