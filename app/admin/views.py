@@ -152,7 +152,7 @@ def activate(user_id: str) -> Response | tuple[str, int]:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user = _managed_user(user_id)
-    if needs_approval(user.role):
+    if not user.active and needs_approval(user.role):
         # Separation of duties: an administrator does not alone give case access back.
         flash(
             _("A team lead turns an account that reads case files back on, under Role approvals."),
