@@ -103,7 +103,7 @@ def _seed_team_work() -> None:
     db.session.add(
         PartnerProfile(
             organisation_id=partner.id,
-            municipality="Växjö",
+            municipality="0780",  # Växjö
             region="Kronoberg",
             services="housing,supported_housing,school",
             capacity=2,

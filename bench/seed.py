@@ -60,10 +60,10 @@ AGENCIES = [
     ("region-beroende", "Regionens beroendevård"),
 ]
 PARTNERS = [
-    ("vaxjo-kommun", "Växjö kommun"),
-    ("kalmar-kommun", "Kalmar kommun"),
-    ("lulea-kommun", "Luleå kommun"),
-    ("visby-kommun", "Region Gotland"),
+    ("vaxjo-kommun", "Växjö kommun", "0780"),
+    ("kalmar-kommun", "Kalmar kommun", "0880"),
+    ("lulea-kommun", "Luleå kommun", "2580"),
+    ("visby-kommun", "Region Gotland", "0980"),
 ]
 GROUPS = ["Nordligan", "Södra nätverket", "Grupp C", "Östra falangen"]
 
@@ -253,7 +253,8 @@ PAYLOADS = {
     "name": ["Ali Hassan", "Johan Berg", "Sara Lindqvist", "Mehmet Demir", "Nikola Petrović"],
     "phone": ["070-123 45 67", "073-987 65 43", "076-555 12 12"],
     "address": ["Storgatan 1, 211 34 Malmö", "Vasagatan 12, 411 24 Göteborg"],
-    "municipality": ["Malmö", "Göteborg", "Stockholm", "Uppsala", "Örebro"],
+    # Municipality codes (Malmö, Göteborg, Stockholm, Uppsala, Örebro), as the portal stores them.
+    "municipality": ["1280", "1480", "0180", "0380", "1880"],
     "household": ['{"adults": 1, "children_ages": []}', '{"adults": 2, "children_ages": [4, 9]}'],
     "journal": [
         "Samtal med klienten om boende och ekonomi; nästa möte bokat.",
@@ -263,7 +264,7 @@ PAYLOADS = {
     "help": ['["support_talks", "relocation"]', '["debt", "employment"]', '["protection"]'],
     "story": ["Jag vill lämna gruppen men vet inte hur. Jag är rädd för vad som händer."],
     "sources": ["Hot från tidigare gruppmedlemmar via sociala medier."],
-    "areas": ['["Malmö", "Lund"]', '["Göteborg"]', "[]"],
+    "areas": ['["1280", "1281"]', '["1480"]', "[]"],
     "needs": ['{"housing": "Behöver nytt boende", "debt": "Skulder hos Kronofogden"}'],
     "place": ["Socialkontoret, rum 3", "Polishuset, konferensrum B"],
     "agenda": ["Genomgång av insatser och ansvarsfördelning."],
@@ -339,11 +340,11 @@ def create_world(connection: psycopg.Connection[Any], app: Flask, password_hash:
             agency_ids.append(uuid.uuid4())
             rows.add("organisations", agency_ids[-1], slug, name, "agency", True, now)
         partner_ids = []
-        for slug, name in PARTNERS:
+        for slug, name, code in PARTNERS:
             partner_ids.append(uuid.uuid4())
             rows.add("organisations", partner_ids[-1], slug, name, "partner", True, now)
             rows.add(
-                "partner_profiles", partner_ids[-1], name, "Sverige", "housing,school", 5, now, now
+                "partner_profiles", partner_ids[-1], code, "Sverige", "housing,school", 5, now, now
             )
         rows.flush()
     return World(

@@ -95,6 +95,7 @@ class SettingsForm(FlaskForm):
         # Swedish is the portal's own language and every fallback ends there.
         if "sv" not in (field.data or []):
             raise ValidationError(str(_l("Swedish must stay offered.")))
+
     quick_exit_url = StringField(
         _l("Where “Leave this page quickly” goes"),
         validators=[REQUIRED, Length(max=200), SingleLine(), HttpsUrl()],
@@ -102,4 +103,8 @@ class SettingsForm(FlaskForm):
     neutral_title = StringField(
         _l("Neutral page title (shown in browser tabs and history)"),
         validators=[REQUIRED, Length(max=60), SingleLine()],
+    )
+    # Shown only when there is more than one exit team (the view removes it otherwise).
+    intake_organisation = SelectField(
+        _l("Exit team that receives requests from the public pages"), validators=[REQUIRED]
     )

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from app.admin import bp
 from app.admin import services as admin_services
 from app.admin.forms import KIND_LABELS, InviteForm, OrganisationForm, SettingsForm
+from app.admin.permissions import needs_approval
 from app.auth import services
 from app.auth.forms import ConfirmForm
 from app.auth.models import Role, User
@@ -50,6 +51,7 @@ def administration_context() -> dict[str, Any]:
     return {
         "can_manage_organisations": can_manage_organisations(current_user),
         "org_kind_label": lambda kind: KIND_LABELS[kind],
+        "needs_team_lead": needs_approval,
     }
 
 
@@ -95,14 +97,23 @@ def invite() -> Any:
         if role not in invitable_roles(current_user, organisation):
             form.role.errors = [_("This organisation cannot have members with that role.")]
         else:
-            admin_services.invite_member(
+            invitation = admin_services.invite_member(
                 organisation,
                 role,
                 form.email.data,
                 current_user,
                 external_url("join.join", token="TOKEN"),  # noqa: S106  (placeholder)
             )
-            flash(_("The invitation is sent. The link works once, for 7 days."), "success")
+            if invitation.approval is None:
+                flash(_("The invitation is sent. The link works once, for 7 days."), "success")
+            else:
+                flash(
+                    _(
+                        "The invitation waits for a team lead's approval: this role reads case "
+                        "files. The link is sent when a team lead approves it."
+                    ),
+                    "success",
+                )
             return redirect(url_for("admin.users"))
         return render_template("admin/invite.html", form=form, targets=targets), 400
     return render_template("admin/invite.html", form=form, targets=targets), form_status()
@@ -138,10 +149,17 @@ def deactivate(user_id: str) -> Response:
 
 @bp.route("/users/<user_id>/activate", methods=["POST"])
 @step_up_required
-def activate(user_id: str) -> Response:
+def activate(user_id: str) -> Response | tuple[str, int]:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user = _managed_user(user_id)
+    if not user.active and needs_approval(user.role):
+        # Separation of duties: an administrator does not alone give case access back.
+        flash(
+            _("A team lead turns an account that reads case files back on, under Role approvals."),
+            "error",
+        )
+        return users(), 403
     services.set_active(user, True)
     flash(_("%(name)s can log in again.", name=user.username), "success")
     return redirect(url_for("admin.users"))
@@ -201,6 +219,12 @@ def settings() -> Any:
     form = SettingsForm()
     public: tuple[str, ...] = current_app.config["PUBLIC_LANGUAGES"]
     form.enabled_languages.choices = [(code, language_name(code)) for code in public]
+    teams = orgs.active_exit_teams()
+    receiving = orgs.receiving_team()
+    if len(teams) > 1:
+        form.intake_organisation.choices = [(team.slug, team.name) for team in teams]
+    else:
+        del form.intake_organisation  # the only exit team receives them: nothing to choose
     if not form.is_submitted():
         values = site_settings.in_force()
         for key in EDITABLE_PERIODS:
@@ -208,6 +232,8 @@ def settings() -> Any:
         form.enabled_languages.data = values[LANGUAGES_KEY]
         form.quick_exit_url.data = values[site_settings.QUICK_EXIT_KEY]
         form.neutral_title.data = values[site_settings.TITLE_KEY]
+        if "intake_organisation" in form:
+            form.intake_organisation.data = receiving.slug if receiving else None
     if form.validate_on_submit():
         proposed: dict[str, Any] = {
             PERIOD_PREFIX + key: getattr(form, key).data for key in EDITABLE_PERIODS
@@ -215,10 +241,17 @@ def settings() -> Any:
         proposed[LANGUAGES_KEY] = [c for c in public if c in form.enabled_languages.data]
         proposed[site_settings.QUICK_EXIT_KEY] = form.quick_exit_url.data.strip()
         proposed[site_settings.TITLE_KEY] = form.neutral_title.data.strip()
+        if "intake_organisation" in form:
+            proposed[site_settings.INTAKE_KEY] = form.intake_organisation.data
         site_settings.save(proposed, current_user)
         flash(_("Settings saved."), "success")
         return redirect(url_for("admin.settings"))
     return (
-        render_template("admin/settings.html", form=form, law=rule("records_deletion")),
+        render_template(
+            "admin/settings.html",
+            form=form,
+            law=rule("records_deletion"),
+            no_receiving_team=receiving is None,
+        ),
         form_status(),
     )

@@ -69,7 +69,9 @@ class User(PublicIdMixin, TimestampMixin, Base):
 
     @property
     def is_active(self) -> bool:
-        return self.active
+        # A deactivated organisation takes its members with it: every login and every
+        # request of an open session is refused, whatever the account's own flag says.
+        return self.active and (self.organisation is None or self.organisation.active)
 
     def get_id(self) -> str:
         return str(self.id)

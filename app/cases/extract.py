@@ -27,7 +27,7 @@ from app.intake.models import ClientRequest, RequestKind
 from app.intake.services import client_data, export_request
 from app.orgs.models import Organisation
 from app.placements.models import Placement
-from app.rules import rule
+from app.rules import municipalities, rule
 
 
 def _when(moment: datetime | date | None) -> str | None:
@@ -73,7 +73,7 @@ def register_extract(case: Case, identity: IdentityView) -> dict[str, Any]:
             "personal_number": identity.personal_number,
             "phone": identity.phone,
             "address": identity.address,
-            "municipality": identity.municipality,
+            "municipality": municipalities.plain_name(identity.municipality),
             "household": {"adults": identity.adults, "children_ages": list(identity.children_ages)}
             if case.household
             else None,
@@ -101,7 +101,9 @@ def register_extract(case: Case, identity: IdentityView) -> dict[str, Any]:
                 "level": t.level.value,
                 "by_police": t.assessed_by_police,
                 "sources": t.sources,
-                "areas_to_avoid": json.loads(t.areas_to_avoid or "[]"),
+                "areas_to_avoid": [
+                    municipalities.plain_name(a) for a in json.loads(t.areas_to_avoid or "[]")
+                ],
                 "groups": [g.name for g in t.groups],
             }
             for t in _all(ThreatAssessment, case, ThreatAssessment.assessed_on)

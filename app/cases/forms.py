@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, StringField, TextAreaField
+from wtforms import IntegerField, RadioField, StringField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.cases.models import (
@@ -19,8 +21,9 @@ from app.cases.models import (
 from app.cases.services import CONTACT_CHANNELS, CONTACT_OUTCOMES, REQUEST_CLOSE_REASONS
 from app.consent.forms import code_field
 from app.consent.models import ConsentMethod, Purpose
-from app.core.fields import CheckboxesField, DateField, SelectField
+from app.core.fields import CheckboxesField, DateField, FastSelect, SelectField
 from app.core.validators import PlainText, SingleLine
+from app.rules import municipalities
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 
@@ -112,6 +115,50 @@ def note(label: object, max_length: int = 5000, *, required: bool = False) -> Te
     return TextAreaField(label, validators=[first, Length(max=max_length), PlainText()])
 
 
+UNKNOWN_MUNICIPALITY = _l("Choose the municipality from the list.")
+
+
+class MunicipalityField(SelectField):
+    """One of Sweden's municipalities, chosen from the official list; the value is its code.
+
+    Empty means "not known". A value written before the list existed (and not recognised
+    when it was carried over) is offered as it is, so saving the rest of the form keeps it
+    until someone chooses the municipality; nothing else outside the list is accepted.
+    """
+
+    def __init__(self, label: object, **kwargs: Any) -> None:
+        super().__init__(label, validate_choice=False, **kwargs)
+        self.choices = [("", "–"), *municipalities.choices()]
+        self.kept: str | None = None
+
+    def keep(self, stored: str | None) -> None:
+        if stored and not municipalities.is_code(stored):
+            self.kept = stored
+            label = municipalities.display(stored)
+            self.choices = [(stored, label), *self.choices]
+
+    def pre_validate(self, form: object) -> None:
+        if self.data and not municipalities.is_code(self.data) and self.data != self.kept:
+            raise ValidationError(str(UNKNOWN_MUNICIPALITY))
+
+
+class MunicipalitiesField(CheckboxesField):
+    """Several municipalities from the official list, each once (a plain multiple select: no
+    script; 290 checkboxes would be a wall)."""
+
+    widget = FastSelect(multiple=True)
+    not_a_choice = UNKNOWN_MUNICIPALITY
+
+    def __init__(self, label: object, **kwargs: Any) -> None:
+        super().__init__(label, **kwargs)
+        self.choices = municipalities.choices()
+
+    def pre_validate(self, form: Any) -> None:
+        super().pre_validate(form)
+        if len(self.data or []) > 50:
+            raise ValidationError(str(_l("Choose at most 50 municipalities.")))
+
+
 class AssignForm(FlaskForm):
     assignee = SelectField(_l("Caseworker"), validators=[REQUIRED])
 
@@ -146,7 +193,7 @@ class IdentityForm(FlaskForm):
     )
     phone = single_line(_l("Phone"), 40)
     address = single_line(_l("Address"), 200)
-    municipality = single_line(_l("Municipality of residence"), 100)
+    municipality = MunicipalityField(_l("Municipality of residence"))
     adults = IntegerField(
         _l("Adults in the household"), default=1, validators=[Optional(), NumberRange(0, 20)]
     )
@@ -160,6 +207,10 @@ class IdentityForm(FlaskForm):
             ),
         ],
     )
+
+    def __init__(self, *args: Any, stored_municipality: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.municipality.keep(stored_municipality)
 
 
 class ProtectionForm(FlaskForm):
@@ -206,7 +257,7 @@ class ThreatForm(FlaskForm):
     assessed_on = DateField(_l("Date of assessment"), validators=[REQUIRED])
     sources = note(_l("Sources of threat"), 3000)
     groups = CheckboxesField(_l("Groups"), choices=[])
-    areas_to_avoid = single_line(_l("Areas to avoid (municipalities, separated by commas)"), 500)
+    areas_to_avoid = MunicipalitiesField(_l("Municipalities to avoid"), render_kw={"size": 8})
     next_review_on = DateField(_l("Next review"), validators=[Optional()])
 
 

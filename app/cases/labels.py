@@ -30,7 +30,7 @@ from app.consent.forms import CLIENT_PURPOSE_LABELS
 from app.consent.models import Purpose
 from app.core.clock import as_utc
 from app.intake.choices import INTERVENTIONS, SAFE_TIMES
-from app.rules import LOCAL_TIME
+from app.rules import LOCAL_TIME, municipalities
 
 TIMELINE_LABELS = {
     "case.opened": _l("Case opened"),
@@ -194,5 +194,7 @@ def init_labels(app: Flask) -> None:
         safe_time_labels=lambda codes: ", ".join(str(SAFE_TIMES.get(c, c)) for c in codes),
         contact_label=contact_label,
         client_purpose_label=lambda purpose: str(CLIENT_PURPOSE_LABELS[purpose]),
+        municipality_name=municipalities.display,
+        municipality_names=municipalities.display_all,
     )
     app.jinja_env.filters["from_json"] = json.loads

@@ -42,6 +42,7 @@ from app.extensions import db
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
 from app.rules import LOCAL_TIME, rule
 from app.rules.models import Deadline
+from app.rules.municipalities import require_code
 
 GRANT_VALIDITY = timedelta(hours=8)
 CONTACT_CHANNELS = ("phone", "sms", "message", "meeting", "other")
@@ -265,6 +266,15 @@ class IdentityChange:
     children_ages: list[int]
 
 
+def _municipality(value: str | None, *, kept: str | None) -> str | None:
+    """A code from the list; or the text written before the list existed, left as it was."""
+    if not value:
+        return None
+    if value == kept:
+        return kept
+    return require_code(value)
+
+
 @dataclass(frozen=True)
 class DuplicateCheck:
     """What the person saving a personal identity number may learn of other cases with it.
@@ -291,7 +301,7 @@ def update_identity(case: Case, change: IdentityChange, by: User) -> DuplicateCh
     case.personal_number_index = blind_index(number, "personal-number") if number else None
     case.phone = change.phone or None
     case.address = change.address or None
-    case.municipality = change.municipality or None
+    case.municipality = _municipality(change.municipality, kept=case.municipality)
     case.household = json.dumps({"adults": change.adults, "children_ages": change.children_ages})
     _audit("case.identity_updated", case)
     if not number:
@@ -382,7 +392,8 @@ def record_threat_assessment(
         assessor_id=assessor.id,
         assessed_on=assessed_on,
         sources=sources or None,
-        areas_to_avoid=json.dumps(areas_to_avoid, ensure_ascii=False),
+        # Codes only, each once: the conflict check compares them as they are.
+        areas_to_avoid=json.dumps(sorted({require_code(code) for code in areas_to_avoid})),
         next_review_on=next_review_on,
         groups=groups,
     )
@@ -534,9 +545,7 @@ def team_cases(
         reviews = sa.select(ThreatAssessment.case_id).where(
             ThreatAssessment.next_review_on < review_day
         )
-        query = query.where(
-            case_is_open(), sa.or_(Case.id.in_(legal), Case.id.in_(reviews))
-        )
+        query = query.where(case_is_open(), sa.or_(Case.id.in_(legal), Case.id.in_(reviews)))
     # Plain rows, not Case objects: a list shows no identity, so nothing is decrypted. One
     # row more than the page tells whether there is a next page.
     rows = db.session.execute(

@@ -316,7 +316,9 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
     assign = AssignForm(formdata=None)
     assign.assignee.choices = _assign_choices()
     context = {
-        "identity_form": IdentityForm(formdata=None, **_identity_defaults(identity))
+        "identity_form": IdentityForm(
+            formdata=None, stored_municipality=case.municipality, **_identity_defaults(identity)
+        )
         if identity_visible
         else None,
         "protection_form": ProtectionForm(formdata=None, level=case.protection_level.value),
@@ -454,7 +456,7 @@ def identity(case_id: str) -> Any:
     found = _editable(case_id)
     if not can_see_identity(current_user, found):
         abort(403)
-    form = IdentityForm()
+    form = IdentityForm(stored_municipality=found.municipality)
     if not form.validate_on_submit():
         return _render_case(found, 400, identity_form=form)
     ages = parse_ages(form.children_ages.data)
@@ -663,7 +665,6 @@ def threat(case_id: str) -> Any:
     form.groups.choices = _group_choices()
     if not form.validate_on_submit():
         return _render_case(found, 400, threat_form=form)
-    areas = [a.strip() for a in (form.areas_to_avoid.data or "").split(",") if a.strip()]
     services.record_threat_assessment(
         found,
         current_user,
@@ -672,7 +673,7 @@ def threat(case_id: str) -> Any:
         assessed_on=form.assessed_on.data,
         sources=form.sources.data,
         group_ids=form.groups.data or [],
-        areas_to_avoid=areas,
+        areas_to_avoid=form.areas_to_avoid.data or [],
         next_review_on=form.next_review_on.data,
     )
     flash(_("The threat assessment is saved."), "success")

@@ -121,6 +121,14 @@ class Action(PublicIdMixin, TimestampMixin, Base):
     done_at: Mapped[datetime | None]
 
 
+class RoleApproval(enum.StrEnum):
+    """Where an invitation to a role that reads case content stands with the team lead."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
 class AccountInvitation(PublicIdMixin, TimestampMixin, Base):
     """An e-mailed, single-use link for a new agency representative to join and enrol."""
 
@@ -142,3 +150,11 @@ class AccountInvitation(PublicIdMixin, TimestampMixin, Base):
     consultation_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("consultations.id", ondelete="SET NULL")
     )
+    # Separation of duties: an invitation to a role that reads case content waits for a
+    # team lead of the organisation (never the inviter) before any link is sent. Empty for
+    # roles that need no approval.
+    approval: Mapped[RoleApproval | None] = mapped_column(text_enum(RoleApproval))
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]

@@ -38,6 +38,7 @@ from app.consultations.models import (
     Decision,
     Invitation,
     Response,
+    RoleApproval,
 )
 from app.consultations.permissions import can_update_action
 from app.core.clock import utcnow
@@ -590,6 +591,10 @@ def find_account_invitation(token: str) -> AccountInvitation | None:
         invitation is None
         or invitation.accepted_at is not None
         or invitation.expires_at <= utcnow()
+        # A deactivated organisation takes no new members through links sent before.
+        or not invitation.organisation.active
+        # A role that reads case content works only once a team lead has approved it.
+        or invitation.approval not in (None, RoleApproval.APPROVED)
     ):
         return None
     return invitation

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record
@@ -30,7 +29,8 @@ from app.intake.models import (
     Urgency,
 )
 from app.messages.models import Message
-from app.orgs.models import Organisation, OrgKind
+from app.orgs.models import Organisation
+from app.orgs.services import receiving_team
 from app.rules import rule
 from app.rules.models import Deadline
 
@@ -120,14 +120,10 @@ def _same_registration(username: str, password: str) -> User | None:
 
 def intake_organisation() -> Organisation:
     """The exit team that receives self-service requests."""
-    slug = current_app.config["INTAKE_ORGANISATION"]
-    query = sa.select(Organisation).where(Organisation.kind == OrgKind.EXIT_TEAM)
-    if slug:
-        query = query.where(Organisation.slug == slug)
-    teams = db.session.scalars(query.limit(2)).all()
-    if len(teams) != 1:
+    team = receiving_team()
+    if team is None:
         raise IntakeError("no_team")
-    return teams[0]
+    return team
 
 
 def load_draft(client: User) -> dict[str, Any]:

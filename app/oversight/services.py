@@ -33,6 +33,15 @@ FLAGGED_ACTIONS = (
 )
 # Audit actions that read a case's identity; with "case.viewed", when it showed it.
 IDENTITY_READS = ("identity.viewed", "case.register_extracted")
+# Who was given a role, asked for one, or decided one: reviewed like emergency access.
+ROLE_GRANT_ACTIONS = (
+    "account.invited",
+    "user.created",
+    "user.activated",
+    "role_grant.approved",
+    "role_grant.refused",
+    "role_grant.refused_to_decide",
+)
 OFFICE_HOURS = (time(7, 0), time(18, 0))
 # More case views than this by one person in one day is unusual for this work.
 UNUSUAL_DAILY_VIEWS = 60
@@ -93,6 +102,8 @@ def team_events(organisation_id: uuid.UUID, filters: Filters, limit: int = 500) 
             moment = as_utc(event.occurred_at)
             if any(start <= moment <= end for start, end in watched[event.subject_id]):
                 flags.append("after_lowering")
+        if event.action in ROLE_GRANT_ACTIONS:
+            flags.append("role_grant")
         if event.subject_type == "cases" and event.subject_id in protected:
             flags.append("protected")
         local = event.occurred_at.astimezone(LOCAL_TIME)

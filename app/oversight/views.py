@@ -20,6 +20,7 @@ from app.extensions import db
 from app.oversight import bp, services
 from app.oversight import statistics as stats
 from app.oversight.forms import LogFilterForm, ReviewForm
+from app.oversight.grants import grant_review_context
 from app.oversight.labels import category_label
 
 FLAG_LABELS = {
@@ -27,6 +28,7 @@ FLAG_LABELS = {
     "protected": _l("protected identity"),
     "out_of_hours": _l("outside office hours"),
     "volume": _l("unusual volume"),
+    "role_grant": _l("role grant"),
     "after_lowering": _l("identity read after a lowered protection level"),
 }
 
@@ -90,6 +92,7 @@ def _render(review_form: ReviewForm | None = None, status: int = 200) -> Any:
             tally_labels=TALLY_LABELS,
             reviews=services.reviews(current_user.organisation_id),
             review_form=review_form or ReviewForm(formdata=None, period=services.previous_month()),
+            **grant_review_context(current_user.organisation_id),
         ),
         status,
     )

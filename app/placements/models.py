@@ -24,6 +24,9 @@ class PartnerProfile(TimestampMixin, Base):
         sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
     )
     organisation: Mapped[Organisation] = relationship(lazy="joined")
+    # The code of the partner's municipality (app/rules/municipalities.toml). Not secret: it
+    # is where the partner is, not where a person is. Sized for text kept from before the
+    # list, which the conflict check refuses to call safe until a code replaces it.
     municipality: Mapped[str] = mapped_column(sa.String(100), index=True)
     region: Mapped[str] = mapped_column(sa.String(100))
     services: Mapped[str] = mapped_column(sa.String(200), default="")  # comma-separated codes

@@ -34,6 +34,7 @@ from app.placements.models import (
     RequestStatus,
 )
 from app.rules import rule
+from app.rules.municipalities import display, is_code, swedish_sort_key
 
 
 class PlacementError(ValueError):
@@ -55,13 +56,14 @@ def _audit(action: str, placement: Placement, **details: str | int | bool | None
     )
 
 
-def _normalise(place: str) -> str:
-    return " ".join(place.split()).casefold()
-
-
 def areas_to_avoid(case: Case) -> set[str]:
+    """The codes of the municipalities the latest threat assessment says to avoid.
+
+    Text kept from before municipalities were chosen from the list is in the set too; it
+    equals no partner's code, and conflict_reasons refuses to call such an area safe.
+    """
     threat = latest_threat_assessment(case)
-    return {_normalise(a) for a in json.loads(threat.areas_to_avoid)} if threat else set()
+    return set(json.loads(threat.areas_to_avoid)) if threat else set()
 
 
 def _groups(case_id: uuid.UUID) -> set[uuid.UUID]:
@@ -82,8 +84,14 @@ def conflict_reasons(case: Case, partner: PartnerProfile) -> list[str]:
     placement in that municipality. The reasons are for the audit trail, never for the page.
     """
     reasons = []
-    if _normalise(partner.municipality) in areas_to_avoid(case):
+    avoid = areas_to_avoid(case)
+    # Codes against codes: no collation or case folding decides whether two places are one.
+    if partner.municipality in avoid:
         reasons.append("area_to_avoid")
+    # A place written by hand before the list existed cannot be compared with anything:
+    # it is not called safe. A team lead may still override, with a reason, flagged.
+    if not is_code(partner.municipality) or any(not is_code(area) for area in avoid):
+        reasons.append("municipality_unrecognised")
     ours = _groups(case.id)
     if ours:
         active = db.session.execute(
@@ -94,7 +102,7 @@ def conflict_reasons(case: Case, partner: PartnerProfile) -> list[str]:
                 Placement.case_id != case.id,
                 Placement.status == PlacementStatus.CONFIRMED,
                 PlacementRequest.status == RequestStatus.CONFIRMED,
-                sa.func.lower(PartnerProfile.municipality) == partner.municipality.casefold(),
+                PartnerProfile.municipality == partner.municipality,
             )
         ).scalars()
         if any(_groups(other) & ours for other in set(active)):
@@ -112,15 +120,12 @@ def partner_options(case: Case) -> list[PartnerOption]:
     """Partners to choose from, filtered by the areas to avoid and by capacity."""
     avoid = areas_to_avoid(case)
     profiles = db.session.scalars(
-        sa.select(PartnerProfile)
-        .join(Organisation)
-        .where(Organisation.active.is_(True))
-        .order_by(PartnerProfile.municipality)
+        sa.select(PartnerProfile).join(Organisation).where(Organisation.active.is_(True))
     )
     options = []
-    for profile in profiles:
+    for profile in sorted(profiles, key=lambda p: swedish_sort_key(display(p.municipality))):
         excluded = None
-        if _normalise(profile.municipality) in avoid:
+        if profile.municipality in avoid:
             excluded = "area_to_avoid"
         elif profile.capacity <= 0:
             excluded = "no_capacity"

@@ -44,6 +44,7 @@ from app.placements.permissions import (
     can_open_request,
     is_partner,
 )
+from app.rules.municipalities import display as municipality_name
 
 # The team's side ------------------------------------------------------------------------------
 
@@ -95,7 +96,7 @@ def _render(
     send_form.partners.choices = [
         (
             str(o.profile.organisation_id),
-            f"{o.profile.organisation.name} ({o.profile.municipality})",
+            f"{o.profile.organisation.name} ({municipality_name(o.profile.municipality)})",
         )
         for o in options
         if o.excluded is None

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from app.auth.guard import public
 from app.core.keycheck import KeyMismatch, keys_verified
 from app.extensions import db, limiter
+from app.orgs.services import receiving_team
 from app.public import bp
 
 
@@ -46,6 +47,10 @@ def healthz() -> tuple[Response, int]:
     except KeyMismatch as mismatch:
         db.session.rollback()
         return jsonify(status="unavailable", database="ok", keys=mismatch.variable), 503
-    if not limiter.enabled or limiter.storage.check():
-        return jsonify(status="ok", database="ok", throttling="ok"), 200
-    return jsonify(status="degraded", database="ok", throttling="per-process"), 200
+    throttling = "ok" if not limiter.enabled or limiter.storage.check() else "per-process"
+    # An installation where no exit team receives the public's requests refuses every
+    # client: say so where monitoring looks. Still 200, because staff pages work and a load
+    # balancer must not take every instance out over a setting.
+    intake = "ok" if receiving_team() is not None else "no_receiving_team"
+    status = "ok" if (throttling, intake) == ("ok", "ok") else "degraded"
+    return jsonify(status=status, database="ok", throttling=throttling, intake=intake), 200

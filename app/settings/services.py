@@ -43,6 +43,9 @@ EDITABLE_PERIODS: dict[str, PeriodBounds] = {
 LANGUAGES_KEY = "enabled_languages"
 QUICK_EXIT_KEY = "quick_exit_url"
 TITLE_KEY = "neutral_title"
+# The exit team that receives self-service requests (its slug). Its default is
+# INTAKE_ORGANISATION; with neither, the only exit team receives them.
+INTAKE_KEY = "intake_organisation"
 PERIOD_PREFIX = "period:"
 
 
@@ -52,6 +55,7 @@ class SiteSettings:
     enabled_languages: tuple[str, ...]
     quick_exit_url: str
     neutral_title: str
+    intake_organisation: str | None
 
 
 def _saved() -> dict[str, Any]:
@@ -76,6 +80,7 @@ def current() -> SiteSettings:
         enabled_languages=tuple(code for code in public if enabled is None or code in enabled),
         quick_exit_url=saved.get(QUICK_EXIT_KEY) or current_app.config["QUICK_EXIT_URL"],
         neutral_title=saved.get(TITLE_KEY) or current_app.config["NEUTRAL_TITLE"],
+        intake_organisation=saved.get(INTAKE_KEY) or current_app.config["INTAKE_ORGANISATION"],
     )
 
 
@@ -100,10 +105,11 @@ def in_force() -> dict[str, Any]:
         LANGUAGES_KEY: list(chosen.enabled_languages),
         QUICK_EXIT_KEY: chosen.quick_exit_url,
         TITLE_KEY: chosen.neutral_title,
+        INTAKE_KEY: chosen.intake_organisation,
     }
 
 
-def save(proposed: dict[str, Any], by: User) -> list[str]:
+def save(proposed: dict[str, Any], by: User | None) -> list[str]:
     """Store the values that differ from those in force, and audit each changed key (the
     trail speaks in identifiers, so the values stay out of it). Returns the changed keys.
 
@@ -121,7 +127,7 @@ def save(proposed: dict[str, Any], by: User) -> list[str]:
             db.session.add(row)
         row.value = json.dumps(value, ensure_ascii=False)
         row.updated_at = utcnow()
-        row.updated_by_id = by.id
+        row.updated_by_id = by.id if by else None
         changed.append(key)
         record("settings.changed", subject_type="site_setting", subject_id=key)
     g.pop("site_settings", None)

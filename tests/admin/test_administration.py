@@ -99,6 +99,20 @@ def test_an_administrator_invites_a_caseworker_who_joins_with_that_role(
         {"organisation": str(organisation.id), "role": "caseworker", "email": "ny@malmo.test"},
     )
     assert response.status_code == 302
+    # A caseworker reads case files: the link goes out once a team lead approves.
+    with app.app_context():
+        from app.consultations.models import AccountInvitation
+
+        invitation_id = db.session.scalars(sa.select(AccountInvitation.id)).one()
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+    lead = new_browser()
+    log_in(lead, make_account(Role.TEAM_LEAD))
+    approved = lead.post(
+        f"/team/role-grants/{invitation_id}/approve",
+        {"back": "/team/role-grants"},
+        form_page="/team/role-grants",
+    )
+    assert approved.status_code == 302
     with app.app_context():
         mail = db.session.scalars(sa.select(OutboxMessage)).one()
     assert mail.recipient == "ny@malmo.test"

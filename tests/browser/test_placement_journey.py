@@ -100,7 +100,7 @@ def set_up(app: Flask, today: date) -> tuple[str, str, str, str, str]:
         db.session.add(
             PartnerProfile(
                 organisation_id=kalmar.id,
-                municipality="Kalmar",
+                municipality="0880",  # Kalmar
                 region="Kalmar län",
                 services="housing",
                 capacity=2,
@@ -123,7 +123,7 @@ def set_up(app: Flask, today: date) -> tuple[str, str, str, str, str]:
                 personal_number=PERSONAL_NUMBER,
                 phone=CLIENT_PHONE,
                 address=None,
-                municipality=CLIENT_MUNICIPALITY,
+                municipality="1280",  # CLIENT_MUNICIPALITY's code
                 adults=1,
                 children_ages=[4, 9],
             ),

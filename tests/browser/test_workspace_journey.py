@@ -61,10 +61,11 @@ IDENTITY = {
     "full_name": "Alex Testsson",
     "personal_number": PERSONAL_NUMBER,
     "phone": "070-987 65 43",
-    "municipality": "Malmö",
     "adults": "2",
     "children_ages": "4, 9",
 }
+# Chosen from Sweden's list of municipalities (a select, stored as the code).
+MUNICIPALITY = ("1280", "Malmö")
 AREAS_TO_AVOID = "Malmö, Lund"
 NEEDS = {
     "housing": "Behöver en skyddad bostad utanför Skåne.",
@@ -195,12 +196,14 @@ def test_workspace_journey(
     identity = staff.locator(case_form(case_id, "identity"))
     for name, value in IDENTITY.items():
         identity.locator(f'input[name="{name}"]').fill(value)
+    identity.locator('select[name="municipality"]').select_option(MUNICIPALITY[0])
     submit_to(staff, f"/team/cases/{case_id}/identity")
     assert path_of(staff.url) == f"/team/cases/{case_id}"
     expect(staff.locator("main .notice-success")).to_have_count(1)
     expect(staff.locator("main .notice-warning")).to_have_count(0)  # no duplicate number
     for name, value in IDENTITY.items():
         expect(identity.locator(f'input[name="{name}"]')).to_have_value(value)
+    expect(identity.locator('select[name="municipality"]')).to_have_value(MUNICIPALITY[0])
     expect(identity.locator('[aria-invalid="true"]')).to_have_count(0)
     step(journey, staff, "identity-saved", staff=True)
 
@@ -229,7 +232,7 @@ def test_workspace_journey(
     threat.locator('input[name="level"][value="high"]').check()
     threat.locator('input[name="by_police"][value="yes"]').check()
     threat.locator('input[name="assessed_on"]').fill(today.isoformat())
-    threat.locator('input[name="areas_to_avoid"]').fill(AREAS_TO_AVOID)
+    threat.locator('select[name="areas_to_avoid"]').select_option(label=AREAS_TO_AVOID.split(", "))
     next_review = today + timedelta(days=90)
     threat.locator('input[name="next_review_on"]').fill(next_review.isoformat())
     step(journey, staff, "threat-form", staff=True)

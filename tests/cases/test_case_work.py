@@ -28,7 +28,7 @@ def save_identity(scene, **extra):
             "personal_number": NUMBER,
             "phone": "0701234567",
             "address": "Hemliga gatan 1",
-            "municipality": "Malmö",
+            "municipality": "1280",  # Malmö
             "adults": "1",
             "children_ages": "4, 9",
             **extra,
@@ -97,7 +97,9 @@ def test_a_protected_identity_never_reaches_an_unassigned_users_html(
     ]
     for url in pages:
         html = lead.get(url).get_data(as_text=True)
-        for secret in (NAME, NUMBER, "9876", "Hemliga gatan", "Malmö</"):
+        # Every threat form lists all municipalities: the secret is which one is the case's.
+        chosen = ('<option value="1280" selected>', "<dd>Malmö</dd>")
+        for secret in (NAME, NUMBER, "9876", "Hemliga gatan", *chosen):
             assert secret not in html, (url, secret)
     # The assigned caseworker sees it.
     assert NAME in scene.owner_browser.get(f"/team/cases/{scene.case_id}").get_data(as_text=True)
@@ -329,7 +331,7 @@ def test_every_view_and_change_of_a_case_leaves_an_audit_row(app, scene):
                 "level": "high",
                 "by_police": "yes",
                 "assessed_on": "2026-11-20",
-                "areas_to_avoid": "Malmö, Lund",
+                "areas_to_avoid": ["1280", "1281"],  # Malmö, Lund
                 "next_review_on": "2026-12-20",
             },
         ),

@@ -76,6 +76,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("key_fingerprints", "variable"): "the name of a configuration variable",
     ("key_fingerprints", "fingerprint"): "an HMAC of a fixed label under the key: reveals no key",
     ("job_runs", "job"): CODE,
+    ("audit_verifications", "hash"): HASH,
+    ("audit_verifications", "signature"): HASH,
+    ("security_tallies", "kind"): CODE,
+    ("security_tallies", "scope"): "the name of an endpoint, like auth.login",
     ("disclosed_fields", "name"): "the name of a field disclosed (its value is encrypted)",
 }
 

@@ -96,7 +96,7 @@ def test_staff_invitations_link_to_base_url_whatever_the_host(
     log_in(browser, make_account(Role.ADMIN))
     response = browser.post(
         "/admin/users/invite",
-        {"organisation": str(organisation.id), "role": "caseworker", "email": "ny@malmo.test"},
+        {"organisation": str(organisation.id), "role": "admin", "email": "ny@malmo.test"},
     )
     assert response.status_code == 302
     (mail,) = assert_nothing_forged(app, forged)

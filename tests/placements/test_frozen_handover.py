@@ -70,7 +70,7 @@ def change_identity(scene):
         {
             "full_name": NEW_NAME,
             "personal_number": NEW_NUMBER,
-            "municipality": "Lund",
+            "municipality": "1281",  # Lund
             "phone": NEW_PHONE,
             "adults": "1",
         },

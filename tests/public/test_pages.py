@@ -13,13 +13,18 @@ def test_the_landing_page_is_public_and_says_112(browser):
     assert 'id="quick-exit"' in html
 
 
-def test_health_reports_the_database(browser):
+def test_health_reports_the_database(browser, organisation):
     response = browser.client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "throttling": "ok"}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "throttling": "ok",
+        "intake": "ok",
+    }
 
 
-def test_health_reports_throttling_that_counts_per_process(settings):
+def test_health_reports_throttling_that_counts_per_process(settings, organisation):
     """Given a Redis that does not answer, the portal serves and says it is degraded."""
     degraded = create_app(replace(settings, ratelimit_storage_uri="redis://127.0.0.1:1/0"))
     response = degraded.test_client().get("/healthz")
@@ -28,6 +33,7 @@ def test_health_reports_throttling_that_counts_per_process(settings):
         "status": "degraded",
         "database": "ok",
         "throttling": "per-process",
+        "intake": "ok",
     }
 
 

@@ -125,7 +125,7 @@ def _build() -> Scene:
             personal_number="19811218-9876",
             phone="070-987 65 43",
             address="Storgatan 1",
-            municipality="Malmö",
+            municipality="1280",  # Malmö
             adults=2,
             children_ages=[4, 9],
         ),
@@ -140,7 +140,7 @@ def _build() -> Scene:
         assessed_on=today,
         sources="Tidigare gruppering",
         group_ids=[str(groups[0].id)],
-        areas_to_avoid=["Malmö", "Lund"],
+        areas_to_avoid=["1280", "1281"],  # Malmö, Lund
         next_review_on=today + timedelta(days=30),
     )
     cases.record_needs_assessment(

@@ -68,6 +68,7 @@ ENDPOINT_AUDIENCE: dict[str, tuple[str, ...]] = {
     "cases.overview": (TEAM_LEAD,),
     "oversight.access_log": (TEAM_LEAD,),
     "oversight.statistics_page": (TEAM_LEAD,),
+    "oversight.role_grants": (TEAM_LEAD,),
 }
 # First match wins; "/" (the rest) is public.
 PREFIX_AUDIENCE: list[tuple[str, tuple[str, ...]]] = [

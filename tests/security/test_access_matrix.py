@@ -167,6 +167,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "oversight.statistics_page": LEAD,
     "oversight.statistics_csv": LEAD,
     "oversight.statistics_chart": LEAD,
+    "oversight.role_grants": LEAD,
+    "oversight.approve_role_grant": LEAD_OWN,
+    "oversight.refuse_role_grant": LEAD_OWN,
+    "oversight.reactivate": LEAD_OWN,
     # Agency representatives: their invited consultations and their agency's actions.
     "agency.overview": AGENCY,
     "agency.attend": AGENCY_OWN,
@@ -200,6 +204,7 @@ OBJECTS: dict[tuple[str, str], tuple[str, str]] = {
     ("*", "user_id"): ("spare", "worker_b"),
     ("*", "org_id"): ("team", "other_team"),
     ("*", "token"): ("join_token", "no-such-invitation"),
+    ("*", "invitation_id"): ("role_grant", "other_role_grant"),
     ("*", "session_id"): ("{persona}_spare_session", "foreign_session"),
 }
 FIXED = {"step": "kind", "key": "requests_by_kind", "filename": "css/app.css"}
@@ -214,6 +219,9 @@ FRESH: dict[str, Callable[[World], dict[str, str]]] = {
     "cases.withdraw_consent": lambda w: {"consent_id": w.new_consent()},
     "consultations.cancel": lambda w: {"consultation_id": w.new_consultation()},
     "intake.withdraw": lambda w: {"request_id": w.new_request("client")},
+    "oversight.approve_role_grant": lambda w: {"invitation_id": w.new_role_grant()},
+    "oversight.refuse_role_grant": lambda w: {"invitation_id": w.new_role_grant()},
+    "oversight.reactivate": lambda w: {"user_id": w.new_inactive_worker()},
 }
 SESSION_ENDING = ("auth.logout", "account.end_all_sessions", "intake.delete_account")
 

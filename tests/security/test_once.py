@@ -30,16 +30,16 @@ from app.orgs.models import Organisation
 from tests.conftest import STEPS, Browser
 
 N = 6
-SESSION_COOKIE = "utvag"
 
 
 def same_browser(app: Flask, browser: Browser) -> FlaskClient:
     """A separate client that sends the same cookie as `browser` (another tab, a double click)."""
     client = app.test_client()
     client.environ_base.update(browser.client.environ_base)
-    cookie = browser.client.get_cookie(SESSION_COOKIE)
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = browser.client.get_cookie(name)
     if cookie is not None:
-        client.set_cookie(SESSION_COOKIE, cookie.value)
+        client.set_cookie(name, cookie.value)
     return client
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask
 
+from app.admin import services as admin_services
 from app.auth import services as auth_services
 from app.auth import totp
 from app.auth.models import Role, User
@@ -122,6 +123,30 @@ class World:
             db.session.commit()
             return str(consultation.id)
 
+    def new_role_grant(self, team: str = "team") -> str:
+        """An administrator's invitation to a caseworker role, waiting for a team lead."""
+        with self.app.test_request_context():
+            invitation = admin_services.invite_member(
+                self.obj(Organisation, team),
+                Role.CASEWORKER,
+                "ny-handlaggare@example.org",
+                self.user("admin"),
+                "https://utvag.test/join/TOKEN",
+            )
+            db.session.commit()
+            return str(invitation.id)
+
+    def new_inactive_worker(self) -> str:
+        """A deactivated caseworker of the team, for a team lead to turn back on."""
+        with self.app.test_request_context():
+            name = f"vilande-{uuid.uuid4().hex[:8]}"
+            worker = auth_services.create_user(
+                name, PASSWORD, Role.CASEWORKER, self.obj(Organisation, "team")
+            )
+            worker.active = False
+            db.session.commit()
+            return str(worker.id)
+
     def session_for(self, name: str) -> tuple[str, str]:
         """A further, fully logged-in session of a person: (cookie token, session id)."""
         with self.app.app_context():
@@ -185,8 +210,8 @@ def build_world(app: Flask, language: str = "en") -> World:
         other_team = create_organisation("annat-team", "Annat team", OrgKind.EXIT_TEAM)
         police = create_organisation("polisen", "Polisen", OrgKind.AGENCY)
         bailiffs = create_organisation("kronofogden", "Kronofogden", OrgKind.AGENCY)
-        vaxjo = _partner("vaxjo", "Växjö kommun", "Växjö")
-        lund = _partner("lund", "Lunds kommun", "Lund")
+        vaxjo = _partner("vaxjo", "Växjö kommun", "0780")
+        lund = _partner("lund", "Lunds kommun", "1281")
         ids.update(team=str(team.id), other_team=str(other_team.id))
         ids.update(police=str(police.id), bailiffs=str(bailiffs.id))
         people = {
@@ -320,6 +345,8 @@ def build_world(app: Flask, language: str = "en") -> World:
         )
         ids["join_token"] = token
         db.session.commit()
+    ids["role_grant"] = world.new_role_grant()
+    ids["other_role_grant"] = world.new_role_grant("other_team")
 
     for name in PERSONAS:
         browser = Browser(app.test_client(), language)
