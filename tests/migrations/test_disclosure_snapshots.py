@@ -19,7 +19,7 @@ from tests.migrations import before
 
 def test_existing_hand_overs_and_consultation_disclosures_carry_over(app, scene):
     with app.app_context():
-        downgrade(revision=before("0012_disclosures_snapshots"))
+        downgrade(revision=before("0016_disclosure_snapshots"))
         case = db.session.get(Case, scene.case_id)
         case.full_name, case.personal_number, case.phone = "Adam Testsson", "19811218-9876", "070"
         case.protection_level = ProtectionLevel.NONE

@@ -17,7 +17,7 @@ from app.placements.models import Placement, PlacementRequest
 from tests.migrations import before
 from tests.placements.test_placements import add_partner, new_placement, send
 
-BEFORE = before("0012_atrest_encrypt_at_rest")
+BEFORE = before("0014_encrypt_at_rest")
 PLAINTEXT = {
     ("placements", "children_ages"): "4",
     ("placements", "expected_duration"): "1 år",

@@ -217,7 +217,7 @@ def test_the_migration_turns_names_into_codes_and_keeps_what_it_cannot_read(app,
         _raw("partner_profiles", "municipality", "organisation_id", key(legacy_partner), "Malmo")
         db.session.commit()
         # When the installation is migrated (down to before the list, and up again)
-        downgrade(revision=before("0012_admin_municipality_codes"))
+        downgrade(revision=before("0019_municipality_codes"))
         upgrade()
         db.session.expire_all()
         # Then every recognised name is its code, still encrypted where it was
@@ -235,7 +235,7 @@ def test_the_migration_turns_names_into_codes_and_keeps_what_it_cannot_read(app,
         # Going down gives names back (the session lets go of its rows first: PostgreSQL
         # would make the migration wait for them)
         db.session.rollback()
-        downgrade(revision=before("0012_admin_municipality_codes"))
+        downgrade(revision=before("0019_municipality_codes"))
         db.session.expire_all()
         assert db.session.get(Case, scene.case_id).municipality == "Östersund"
         assert db.session.get(PartnerProfile, partner_id).municipality == "Växjö"

@@ -1,6 +1,6 @@
 """key fingerprints: the keys the data was written with, so a wrong key refuses to start
 
-Revision ID: 0012_ops_key_fingerprints
+Revision ID: 0012_key_fingerprints
 Revises: 0011_case_list_indexes
 Create Date: 2026-12-06 17:50:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_ops_key_fingerprints'
+revision = '0012_key_fingerprints'
 down_revision = '0011_case_list_indexes'
 branch_labels = None
 depends_on = None

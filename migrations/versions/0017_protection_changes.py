@@ -1,8 +1,8 @@
 """protection changes: lowering a protected-identity level is reasoned, reviewed and, when
 someone else set the level, approved by a second team member
 
-Revision ID: 0012_identity_protection_changes
-Revises: 0011_case_list_indexes
+Revision ID: 0017_protection_changes
+Revises: 0016_disclosure_snapshots
 Create Date: 2026-12-06 17:40:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_identity_protection_changes'
-down_revision = '0012_disclosures_snapshots'
+revision = '0017_protection_changes'
+down_revision = '0016_disclosure_snapshots'
 branch_labels = None
 depends_on = None
 

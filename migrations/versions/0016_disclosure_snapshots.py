@@ -1,7 +1,7 @@
 """disclosure snapshots: what a recipient was given, field by field, with the values frozen
 
-Revision ID: 0012_disclosures_snapshots
-Revises: 0011_case_list_indexes
+Revision ID: 0016_disclosure_snapshots
+Revises: 0015_totp_lock
 Create Date: 2026-12-06 17:50:00
 
 Existing disclosures carry over as well as the old records allow. Until now a recipient
@@ -26,8 +26,8 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_disclosures_snapshots"
-down_revision = "0012_auth_totp_lock"
+revision = "0016_disclosure_snapshots"
+down_revision = "0015_totp_lock"
 branch_labels = None
 depends_on = None
 

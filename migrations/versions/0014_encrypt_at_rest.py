@@ -2,8 +2,8 @@
 offer details; an intervention's provider. Existing values are encrypted on the way up and
 decrypted on the way down.
 
-Revision ID: 0012_atrest_encrypt_at_rest
-Revises: 0011_case_list_indexes
+Revision ID: 0014_encrypt_at_rest
+Revises: 0013_job_runs
 Create Date: 2026-12-06 17:40:00
 
 """
@@ -13,8 +13,8 @@ from flask import current_app
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_atrest_encrypt_at_rest'
-down_revision = '0012_ops_job_runs'
+revision = '0014_encrypt_at_rest'
+down_revision = '0013_job_runs'
 branch_labels = None
 depends_on = None
 

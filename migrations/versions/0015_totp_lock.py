@@ -1,7 +1,7 @@
 """totp lock: wrong second-factor codes are counted per account, and enough of them lock the factor
 
-Revision ID: 0012_auth_totp_lock
-Revises: 0011_case_list_indexes
+Revision ID: 0015_totp_lock
+Revises: 0014_encrypt_at_rest
 Create Date: 2026-12-06 17:30:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_auth_totp_lock'
-down_revision = '0012_atrest_encrypt_at_rest'
+revision = '0015_totp_lock'
+down_revision = '0014_encrypt_at_rest'
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,8 @@ approval of a team lead of the organisation (who decided, and when, is kept)
 Invitations sent before are left as they were (no approval recorded, none asked): their
 links are already in people's mailboxes, and each one is in the audit trail.
 
-Revision ID: 0013_admin_role_grant_approval
-Revises: 0012_admin_municipality_codes
+Revision ID: 0020_role_grant_approval
+Revises: 0019_municipality_codes
 Create Date: 2026-12-06 17:45:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_admin_role_grant_approval'
-down_revision = '0012_admin_municipality_codes'
+revision = '0020_role_grant_approval'
+down_revision = '0019_municipality_codes'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """job runs: a daily job runs once a day, however often it is started
 
-Revision ID: 0012_ops_job_runs
-Revises: 0012_ops_key_fingerprints
+Revision ID: 0013_job_runs
+Revises: 0012_key_fingerprints
 Create Date: 2026-12-06 18:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_ops_job_runs'
-down_revision = '0012_ops_key_fingerprints'
+revision = '0013_job_runs'
+down_revision = '0012_key_fingerprints'
 branch_labels = None
 depends_on = None
 

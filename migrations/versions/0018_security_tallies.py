@@ -5,8 +5,8 @@ the access-log page checks only what came after it
 Existing `login.failed` and `throttled` audit events stay where they are: they are part of
 the chain, and removing them would break it. Only new attempts are counted.
 
-Revision ID: 0012_oversight_tallies
-Revises: 0011_case_list_indexes
+Revision ID: 0018_security_tallies
+Revises: 0017_protection_changes
 Create Date: 2026-12-06 17:40:00
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_oversight_tallies'
-down_revision = '0012_identity_protection_changes'
+revision = '0018_security_tallies'
+down_revision = '0017_protection_changes'
 branch_labels = None
 depends_on = None
 

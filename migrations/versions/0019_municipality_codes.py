@@ -7,8 +7,8 @@ was, never guessed: the pages show it marked "not on the list: choose it again",
 conflict check refuses to call a placement safe while such a value takes part in it. The
 upgrade prints how many values were kept that way, never the values.
 
-Revision ID: 0012_admin_municipality_codes
-Revises: 0011_case_list_indexes
+Revision ID: 0019_municipality_codes
+Revises: 0018_security_tallies
 Create Date: 2026-12-06 17:40:00
 
 """
@@ -21,8 +21,8 @@ from app.core.crypto import keyring
 from app.rules.municipalities import MUNICIPALITIES, code_for_name
 
 # revision identifiers, used by Alembic.
-revision = '0012_admin_municipality_codes'
-down_revision = '0012_oversight_tallies'
+revision = '0019_municipality_codes'
+down_revision = '0018_security_tallies'
 branch_labels = None
 depends_on = None
 
