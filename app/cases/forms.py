@@ -18,6 +18,7 @@ from app.cases.models import (
 )
 from app.cases.services import CONTACT_CHANNELS, CONTACT_OUTCOMES, REQUEST_CLOSE_REASONS
 from app.consent.models import ConsentMethod, Purpose
+from app.core.digits import digits_filter
 from app.core.fields import SelectField
 from app.core.validators import PlainText, SingleLine
 from app.intake.forms import CheckboxesField
@@ -141,8 +142,9 @@ class IdentityForm(FlaskForm):
         _l("Personal identity number"),
         validators=[
             Optional(),
-            Regexp(r"^\s*(\d{2})?\d{6}[-+]?\d{4}\s*$", message=_l("Write it as YYYYMMDD-NNNN.")),
+            Regexp(r"^([0-9]{2})?[0-9]{6}[-+]?[0-9]{4}$", message=_l("Write it as YYYYMMDD-NNNN.")),
         ],
+        filters=[digits_filter],
     )
     phone = single_line(_l("Phone"), 40)
     address = single_line(_l("Address"), 200)
@@ -155,10 +157,11 @@ class IdentityForm(FlaskForm):
         validators=[
             Optional(),
             Regexp(
-                r"^\s*(\d{1,2}\s*(,\s*\d{1,2}\s*)*)?$",
+                r"^\s*([0-9]{1,2}\s*(,\s*[0-9]{1,2}\s*)*)?$",
                 message=_l("Ages separated by commas, like 4, 9."),
             ),
         ],
+        filters=[digits_filter],
     )
 
 

@@ -253,6 +253,32 @@ def test_the_client_gives_digital_consent_with_a_code(app, clock, scene, agency,
     assert covers(app, scene, agency, Purpose.INFORMATION_EXCHANGE)
 
 
+@pytest.mark.parametrize("zero", [0x06F0, 0x0660, 0x09E6, 0xFF10])
+def test_the_client_answers_a_consent_with_the_code_in_their_scripts_digits(
+    app, clock, scene, agency, client_browser, zero
+):
+    """Given a client whose phone types Persian, Arabic-Indic, Bengali or full-width digits,
+    when they confirm a consent with the code as typed, the consent is given (was a 500)."""
+    scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/consents",
+        {
+            "agencies": [str(agency.id)],
+            "purposes": ["consultation"],
+            "method": "digital",
+            "given": "yes",
+            "valid_from": "2026-01-01",
+        },
+        form_page=f"/team/cases/{scene.case_id}",
+    )
+    with app.app_context():
+        consent_id = db.session.scalars(sa.select(Consent.id)).one()
+    clock.shift(30)
+    code = "".join(chr(zero + int(d)) for d in pyotp.TOTP(client_browser.secret).now())
+    ok = client_browser.post(f"/my/consents/{consent_id}", {"answer": "yes", "code": code})
+    assert ok.status_code == 302, ok.get_data(as_text=True)[-800:]
+    assert covers(app, scene, agency)
+
+
 def test_a_relative_linked_to_the_case_cannot_answer_its_consents(
     app, scene, agency, new_browser, make_account, log_in
 ):
