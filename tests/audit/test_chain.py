@@ -1,7 +1,9 @@
 """The audit chain: every login is recorded, and `flask audit verify` catches tampering."""
 
+import uuid
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.audit.models import AuditCheckpoint, AuditEvent
@@ -105,8 +107,6 @@ def test_verify_detects_an_inserted_row(app):
 
 
 def test_audit_details_refuse_free_text(app):
-    import pytest
-
     with app.app_context(), pytest.raises(ValueError):
         record("test.event", details={"note": "x" * 500})
 
@@ -154,3 +154,93 @@ def test_a_forged_checkpoint_or_a_deletion_past_it_is_caught(app, clock):
         db.session.commit()
         problems = verify_chain()
     assert [p.seq for p in problems] == [5, 5]  # missing event 4: gap and broken link
+
+
+ACTOR = uuid.UUID("11111111-1111-4111-8111-111111111111")
+ORGANISATION = uuid.UUID("22222222-2222-4222-8222-222222222222")
+SOMEONE_ELSE = uuid.UUID("33333333-3333-4333-8333-333333333333")
+
+
+def _seed_full_events(app):
+    """Events with every column filled, so each one can be tampered with."""
+    with app.app_context():
+        for n in range(5):
+            record(
+                "case.viewed",
+                subject_type="cases",
+                subject_id=f"case-{n}",
+                actor_id=ACTOR,
+                organisation_id=ORGANISATION,
+                details={"outcome": "granted", "n": n},
+            )
+        db.session.commit()
+
+
+# Every column the hash covers, each changed as someone hiding their tracks would change it.
+TAMPERING = {
+    "seq": 30,
+    "occurred_at": "later",
+    "actor_id": SOMEONE_ELSE,
+    "actor_id to nobody": None,
+    "action": "case.listed",
+    "subject_type": "users",
+    "subject_id": "case-9",
+    "organisation_id": SOMEONE_ELSE,
+    "organisation_id to none": None,
+    "details": '{"n":2,"outcome":"denied"}',
+    "prev_hash": "0" * 64,
+    "hash": "f" * 64,
+}
+
+
+@pytest.mark.parametrize("change", list(TAMPERING))
+def test_verify_detects_any_column_of_an_event_edited_in_the_database(app, change):
+    """Given an event whose column (any one the hash covers) is altered with plain SQL,
+    when `flask audit verify` runs, it exits non-zero and names the event."""
+    _seed_full_events(app)
+    column = change.split(" ")[0]
+    with app.app_context():
+        event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.seq == 3)).one()
+        value = TAMPERING[change]
+        if value == "later":
+            value = event.occurred_at + timedelta(microseconds=1)
+        assert getattr(event, column) != value
+        db.session.rollback()
+        db.session.execute(
+            sa.update(AuditEvent).where(AuditEvent.seq == 3).values({column: value})
+        )
+        db.session.commit()
+    result = _verify(app)
+    assert result.exit_code != 0
+    assert "event 3" in result.output or "event 30" in result.output
+
+
+CHECKPOINT_TAMPERING = {
+    "seq": 4,
+    "hash": "e" * 64,
+    "deleted": 2,
+    "created_at": "later",
+    "signature": "d" * 64,
+}
+
+
+@pytest.mark.parametrize("column", list(CHECKPOINT_TAMPERING))
+def test_verify_detects_any_column_of_a_checkpoint_edited_in_the_database(app, clock, column):
+    """Given the checkpoint left by a retention run, when any column of it is altered with
+    plain SQL, `flask audit verify` exits non-zero and names the checkpoint as forged."""
+    _events_at(app, 3, "old.event")
+    clock.shift(timedelta(days=10))
+    _events_at(app, 2, "recent.event")
+    with app.app_context():
+        assert delete_events_before(utcnow() - timedelta(days=5)) == 3
+        db.session.commit()
+        checkpoint = db.session.scalars(sa.select(AuditCheckpoint)).one()
+        value = CHECKPOINT_TAMPERING[column]
+        if value == "later":
+            value = checkpoint.created_at + timedelta(microseconds=1)
+        db.session.rollback()
+        db.session.execute(sa.update(AuditCheckpoint).values({column: value}))
+        db.session.commit()
+    result = _verify(app)
+    assert result.exit_code != 0
+    assert "checkpoint is forged or altered" in result.output
