@@ -1,5 +1,7 @@
 """Server-side sessions: idle and absolute timeouts, revocation, password change."""
 
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
 from flask import g, template_rendered
 
@@ -7,6 +9,15 @@ from app.audit.models import AuditEvent
 from app.auth.models import UserSession
 from app.extensions import db
 from tests.conftest import PASSWORD
+
+
+def assert_logged_out(browser, url="/start/"):
+    """The browser's session is over: it is sent to the login page itself (not to finish a
+    login with a code), and its cookie no longer names a session."""
+    response = browser.get(url)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login", response.headers["Location"]
+    assert browser.session_token() is None
 
 
 def test_an_idle_staff_session_expires_after_15_minutes(browser, make_account, log_in, clock):
@@ -17,9 +28,7 @@ def test_an_idle_staff_session_expires_after_15_minutes(browser, make_account, l
     clock.shift(14 * 60)  # activity above reset the idle clock
     assert browser.get("/start/").status_code == 200
     clock.shift(15 * 60 + 1)
-    response = browser.get("/start/")
-    assert response.status_code == 302
-    assert "/login" in response.headers["Location"]
+    assert_logged_out(browser)
 
 
 def test_an_expired_session_stays_dead_when_the_clock_goes_back(
@@ -47,9 +56,7 @@ def test_clients_have_30_minutes_of_idle_time(browser, make_account, log_in, clo
     clock.shift(25 * 60)
     assert browser.get("/my/").status_code == 200
     clock.shift(31 * 60)
-    response = browser.get("/my/")
-    assert response.status_code == 302
-    assert "/login" in response.headers["Location"]
+    assert_logged_out(browser, "/my/")
 
 
 def test_absolute_timeout_ends_even_an_active_session(browser, make_account, log_in, clock):
@@ -74,9 +81,15 @@ def test_a_revoked_session_stops_working_at_once(app, browser, new_browser, make
         )
         phone_id = str(phone_session.id)
     assert f"/account/sessions/{phone_id}/end" in html
+    token = phone.session_token()
     laptop.post(f"/account/sessions/{phone_id}/end", form_page="/account/")
-    assert phone.get("/start/").status_code == 302
+    assert_logged_out(phone)
     assert laptop.get("/start/").status_code == 200
+    # The ended session's cookie, kept and presented again, cannot even finish a login.
+    with phone.client.session_transaction() as session:
+        session["sid"] = token
+    assert phone.get("/login/code").status_code == 302
+    assert_logged_out(phone)
 
 
 def test_log_out_everywhere_ends_every_session(browser, new_browser, make_account, log_in):
@@ -86,8 +99,8 @@ def test_log_out_everywhere_ends_every_session(browser, new_browser, make_accoun
     log_in(other, account)
     response = browser.post("/account/sessions/end-all", form_page="/account/")
     assert response.status_code == 302
-    assert browser.get("/start/").status_code == 302
-    assert other.get("/start/").status_code == 302
+    assert_logged_out(browser)
+    assert_logged_out(other)
 
 
 def test_someone_elses_session_cannot_be_ended(app, browser, new_browser, make_account, log_in):
@@ -126,7 +139,7 @@ def test_a_password_change_ends_other_sessions(app, browser, new_browser, make_a
     )
     assert response.status_code == 302
     assert browser.get("/start/").status_code == 200
-    assert other.get("/start/").status_code == 302
+    assert_logged_out(other)
 
 
 def test_a_weak_new_password_is_refused_with_help(browser, make_account, log_in):
