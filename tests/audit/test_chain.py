@@ -206,9 +206,7 @@ def test_verify_detects_any_column_of_an_event_edited_in_the_database(app, chang
             value = event.occurred_at + timedelta(microseconds=1)
         assert getattr(event, column) != value
         db.session.rollback()
-        db.session.execute(
-            sa.update(AuditEvent).where(AuditEvent.seq == 3).values({column: value})
-        )
+        db.session.execute(sa.update(AuditEvent).where(AuditEvent.seq == 3).values({column: value}))
         db.session.commit()
     result = _verify(app)
     assert result.exit_code != 0

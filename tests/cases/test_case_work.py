@@ -11,6 +11,7 @@ from app.auth.models import Role
 from app.cases.deadlines import deadlines_for, open_deadlines
 from app.cases.models import Case, CaseOutcome, CaseStatus
 from app.consent.models import Consent, ConsentMethod, Purpose
+from app.cases.services import GRANT_VALIDITY
 from app.consent.services import NotCovered, consent_covers, record_consent, record_disclosure
 from app.extensions import db
 from app.orgs.models import Organisation
@@ -121,6 +122,44 @@ def test_revealing_a_protected_identity_takes_a_reason_and_is_flagged(
             )
             == 1
         )
+
+
+def test_break_the_glass_and_reveal_grants_end_when_their_validity_does(
+    app, clock, scene, make_account, new_browser, log_in
+):
+    """Given a colleague who broke the glass and a team lead who revealed a protected
+    identity, when the grants' validity has passed, the case and the register extract are
+    not there for them any more (404), as before the grants; a minute earlier they were."""
+    save_identity(scene)
+    protect(scene)
+    case_url = f"/team/cases/{scene.case_id}"
+    extract_url = f"{case_url}/extract"
+    colleague_account = make_account(Role.CASEWORKER)
+    lead_account = make_account(Role.TEAM_LEAD)
+    colleague, lead = new_browser(), new_browser()
+    log_in(colleague, colleague_account)
+    log_in(lead, lead_account)
+    assert colleague.get(case_url).status_code == 404
+    assert lead.get(extract_url).status_code == 404
+    colleague.post(f"{case_url}/break-glass", {"reason": "Akut samtal."})
+    lead.post(f"{case_url}/reveal", {"reason": "Polisen behöver adressen i dag."})
+    assert colleague.get(case_url).status_code == 200
+    assert lead.get(extract_url).status_code == 200
+
+    def answers_after_logging_in_again():
+        # The sessions have timed out by now: each logs in afresh.
+        again_colleague, again_lead = new_browser(), new_browser()
+        log_in(again_colleague, colleague_account)
+        log_in(again_lead, lead_account)
+        return (
+            again_colleague.get(case_url).status_code,
+            again_lead.get(extract_url).status_code,
+        )
+
+    clock.shift(GRANT_VALIDITY - timedelta(minutes=2))
+    assert answers_after_logging_in_again() == (200, 200)
+    clock.shift(timedelta(minutes=3))
+    assert answers_after_logging_in_again() == (404, 404)
 
 
 def test_the_raw_database_holds_no_identity_in_plaintext(app, scene):
