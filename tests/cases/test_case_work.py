@@ -10,8 +10,8 @@ from app.audit.models import AuditEvent
 from app.auth.models import Role
 from app.cases.deadlines import deadlines_for, open_deadlines
 from app.cases.models import Case, CaseOutcome, CaseStatus
-from app.consent.models import Consent, ConsentMethod, Purpose
 from app.cases.services import GRANT_VALIDITY
+from app.consent.models import Consent, ConsentMethod, Purpose
 from app.consent.services import NotCovered, consent_covers, record_consent, record_disclosure
 from app.extensions import db
 from app.orgs.models import Organisation
