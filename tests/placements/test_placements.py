@@ -16,6 +16,7 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
 from app.orgs.services import create_organisation
+from app.placements import services as placement_services
 from app.placements.models import (
     PartnerProfile,
     Placement,
@@ -124,6 +125,34 @@ def test_areas_to_avoid_filter_the_partners(app, scene, partners):
     page = scene.owner_browser.get(f"/team/placements/{placement_id}").get_data(as_text=True)
     assert f'value="{partners["vaxjo"]}"' in page
     assert f'value="{partners["lund"]}"' not in page
+
+
+def test_sending_to_a_partner_in_an_area_to_avoid_is_refused_by_the_service_itself(
+    app, scene, partners
+):
+    """Given a case whose threat assessment names Lund (written " lund " by hand), when a
+    request to the partner in Lund is sent anyway (a crafted form: the page does not offer
+    Lund), the placement service refuses it, stores no request and audits the block; a
+    partner elsewhere is fine."""
+    threat(scene, " lund ")
+    placement_id = new_placement(scene)
+    response = send(scene.owner_browser, placement_id, [partners["lund"]])
+    assert response.status_code in (400, 409)
+    with app.app_context():
+        placement = db.session.get(Placement, uuid.UUID(placement_id))
+        assert placement.requests == []
+        # The service on its own, as any other caller (a job, a later page) would use it.
+        case = db.session.get(Case, scene.case_id)
+        owner = db.session.get(User, scene.owner.id)
+        with pytest.raises(placement_services.ConflictFound):
+            placement_services.send_requests(placement, case, [partners["lund"]], owner, None)
+        assert placement.requests == []
+        blocked = db.session.scalars(
+            sa.select(AuditEvent.details).where(AuditEvent.action == "placement.conflict_blocked")
+        ).all()
+        assert len(blocked) == 1 and "area_to_avoid" in blocked[0]
+        db.session.rollback()
+    assert send(scene.owner_browser, placement_id, [partners["kalmar"]]).status_code == 302
 
 
 def test_a_partner_never_sees_identity_before_hand_over(app, scene, partners, partner_browser):
