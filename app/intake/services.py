@@ -125,7 +125,11 @@ def submit_request(client: User, language: str) -> ClientRequest:
         if required not in data:
             raise IntakeError(required)
     kind = RequestKind(data["kind"])
-    age_band = AgeBand(data["age_band"]) if kind is RequestKind.RELATIVE else None
+    # A relative who skipped the question about the person has no age band in the draft:
+    # that is a missing answer (back to the step), not a server error.
+    age_band = (
+        AgeBand(data["age_band"]) if kind is RequestKind.RELATIVE and "age_band" in data else None
+    )
     if kind is RequestKind.RELATIVE and (age_band is None or "relationship" not in data):
         raise IntakeError("person")
     urgency = Urgency(data["urgency"])

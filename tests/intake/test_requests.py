@@ -250,3 +250,29 @@ def test_nothing_can_be_added_to_a_withdrawn_or_closed_request(
     assert response.status_code == 409
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(RequestAddition.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "person", [None, {"age_band": "15_17"}, {"relationship": "parent"}], ids=str
+)
+def test_a_relatives_request_without_the_persons_details_is_refused(
+    app, client_browser, fill_request, person
+):
+    """Given a relative who skipped the question about the person (or answered only half of
+    it), when they send the request, nothing is stored and they are sent back to that step."""
+    if person is not None:
+        # Half an answer, as a draft saved by an older page or edited by hand would hold.
+        with app.app_context():
+            from app.intake import services as intake_services
+
+            from app.auth.models import Role, User
+
+            # The only client: the one the browser registered.
+            user = db.session.scalars(sa.select(User).where(User.role == Role.CLIENT)).one()
+            intake_services.save_draft(user, {"kind": "relative", **person})
+            db.session.commit()
+    response = fill_request(client_browser, kind={"kind": "relative"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/my/request/person")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ClientRequest.id))) == 0
