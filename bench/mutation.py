@@ -8,9 +8,11 @@ and see whether the tests that own it notice.
 Each mutant is one small change made with the `ast` module (a comparison flipped, `and`
 swapped for `or`, a `not` dropped, a condition negated, a constant changed, a call such as
 an audit record or an abort removed, a raise removed, a predicate that always says yes, a
-function that returns at once). The file is rewritten, the owning tests run on SQLite with
-`-x`, and the file is restored — always, even on Ctrl-C, and at the next start if the
-machine died in between. A mutant is killed when the tests fail (or hang past the timeout).
+function that returns at once). The application and the owning tests are imported once;
+for each mutant a forked process loads the mutated module's code in memory and runs the
+owning tests on SQLite with `-x`. The file on disk is never changed, so nothing needs
+restoring after Ctrl-C or a crash, and a forked run past its timeout is killed. A mutant is
+killed when the tests fail (or hang past the timeout).
 
 Run by hand, not in CI: the figure and the survivors explained as equivalent are in the
 README. Survivors are printed as file:line with the original and the mutated code.
@@ -20,19 +22,22 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import copy
+import importlib
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
-BACKUP_SUFFIX = ".mutation-backup"
 
 
 @dataclass(frozen=True)
@@ -316,73 +321,98 @@ def _replace(tree: ast.Module, index: int, replacement: ast.AST) -> ast.Module:
 # Running ----------------------------------------------------------------------------------
 
 
-class Restorer:
-    """Puts the original file back whatever happens; a backup on disk survives a crash."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.backup = path.with_name(path.name + BACKUP_SUFFIX)
-        self.original = path.read_bytes()
-        self.stat = path.stat()
-
-    def write(self, source: str, serial: int) -> None:
-        self.backup.write_bytes(self.original)
-        self.path.write_text(source)
-        # A distinct modification time per mutant, so no cached bytecode of another
-        # version of the file is ever taken for this one.
-        moment = self.stat.st_mtime + 1000 + serial
-        os.utime(self.path, (moment, moment))
-
-    def restore(self) -> None:
-        self.path.write_bytes(self.original)
-        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
-        self.backup.unlink(missing_ok=True)
+def module_name(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
 
 
-def restore_leftovers() -> None:
-    for backup in ROOT.glob("app/**/*" + BACKUP_SUFFIX):
-        original = backup.with_name(backup.name.removesuffix(BACKUP_SUFFIX))
-        original.write_bytes(backup.read_bytes())
-        backup.unlink()
-        print(f"restored {original.relative_to(ROOT)} from an interrupted run")
+def prepare(targets: list[Target]) -> None:
+    """Import the application and the owning tests once; every mutant's run forks from here.
 
-
-def test_environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "CI")}
-    env["PYTHONPATH"] = str(ROOT)
-    env["PYTHONPYCACHEPREFIX"] = str(ROOT / ".mutation-pycache")
+    The machine is shared and slow: starting Python and importing the application took
+    most of each run when every mutant started a fresh pytest.
+    """
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    for name in ("TEST_DATABASE_URL", "CI"):
+        os.environ.pop(name, None)  # SQLite only, and the local Hypothesis profile
     # The access matrix stops at its first wrong answer instead of listing them all.
-    env["MUTATION_FAIL_FAST"] = "1"
-    return env
+    os.environ["MUTATION_FAIL_FAST"] = "1"
+    importlib.import_module("app")
+    importlib.import_module("tests.conftest")
+    for target in targets:
+        importlib.import_module(module_name(target.path))
+        for test in target.tests:
+            path = test.split("::")[0]
+            if (ROOT / path).exists():
+                for conftest in Path(path).parent.glob("conftest.py"):
+                    importlib.import_module(module_name(str(conftest)))
+                importlib.import_module(module_name(path))
 
 
-def run_tests(target: Target, timeout: float) -> tuple[str, float]:
-    """'passed', 'failed' or 'timeout', and the seconds it took."""
+def apply_mutant(path: str, source: str) -> None:
+    """Run the mutated module's code in the loaded module, in this (forked) process only.
+
+    Functions keep their identity and take the mutated code, so every `from … import`
+    elsewhere sees the mutant; classes keep their identity so `except`/`isinstance` in other
+    modules still match; constants take the mutated values. The file is never changed.
+    """
+    module = sys.modules[module_name(path)]
+    before = dict(vars(module))
+    exec(compile(source, str(ROOT / path), "exec"), vars(module))
+    for name, old in before.items():
+        new = vars(module).get(name)
+        if isinstance(old, type):
+            setattr(module, name, old)
+        elif isinstance(old, types.FunctionType) and isinstance(new, types.FunctionType):
+            try:
+                old.__code__ = new.__code__
+            except ValueError:
+                continue  # a different closure: the new function object stands
+            old.__defaults__ = new.__defaults__
+            old.__kwdefaults__ = new.__kwdefaults__
+            setattr(module, name, old)
+
+
+def run_tests(target: Target, timeout: float, source: str | None = None) -> tuple[str, float]:
+    """'passed', 'failed' or 'timeout' for the owning tests, with the mutant if given."""
     # A test file named here but not written yet (say, in an older checkout) is left out.
     present = [t for t in target.tests if (ROOT / t.split("::")[0]).exists()]
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *present]
+    arguments = ["-x", "-q", "-p", "no:cacheprovider", *present]
     if target.select:
-        command += ["-k", target.select]
+        arguments += ["-k", target.select]
     started = time.monotonic()
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=test_environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    pid = os.fork()
+    if pid == 0:  # the child: mutate, test, and leave without running any cleanup twice
+        code = 3
+        try:
+            os.setpgid(0, 0)
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)
+            os.dup2(quiet, 2)
+            if source is not None:
+                apply_mutant(target.path, source)
+            code = int(pytest.main(arguments))
+        finally:
+            os._exit(code)
     try:
-        code = process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        return "timeout", time.monotonic() - started
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    return ("passed" if code == 0 else "failed"), time.monotonic() - started
+        while time.monotonic() - started < timeout:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                return ("passed" if code == 0 else "failed"), time.monotonic() - started
+            time.sleep(0.2)
+    except BaseException:
+        stop(pid)  # Ctrl-C: no test run is left behind
+        raise
+    stop(pid)
+    return "timeout", time.monotonic() - started
+
+
+def stop(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 SUMMARY = re.compile(r"^(\S+): (\d+) mutants, ")
@@ -427,8 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     # Both, explicitly: a job started in the background inherits an ignored SIGINT.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
-    restore_leftovers()
     targets = [t for t in TARGETS if not args.only or args.only in t.path]
+    if not args.list:
+        prepare(targets)
     totals = [0, 0]
     started = time.monotonic()
     for target in targets:
@@ -443,24 +474,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{target.path}: its tests fail without any mutation; skipped", flush=True)
             continue
         timeout = baseline * 3 + 30
-        restorer = Restorer(ROOT / target.path)
         survivors: list[Mutant] = []
         hung = 0
         to_run = mutants
         if earlier_counts.get(target.path) == len(mutants):
             to_run = [m for m in mutants if key_of(m) in earlier_survivors]
             print(f"{target.path}: running the {len(to_run)} earlier survivors", file=sys.stderr)
-        try:
-            for serial, mutant in enumerate(to_run):
-                restorer.write(mutant.source, serial)
-                outcome, _seconds = run_tests(target, timeout)
-                restorer.restore()
-                print("." if outcome != "passed" else "S", end="", file=sys.stderr, flush=True)
-                hung += outcome == "timeout"
-                if outcome == "passed":
-                    survivors.append(mutant)
-        finally:
-            restorer.restore()
+        for mutant in to_run:
+            outcome, _seconds = run_tests(target, timeout, mutant.source)
+            print("." if outcome != "passed" else "S", end="", file=sys.stderr, flush=True)
+            hung += outcome == "timeout"
+            if outcome == "passed":
+                survivors.append(mutant)
         killed = len(mutants) - len(survivors)
         totals[0] += len(mutants)
         totals[1] += killed
