@@ -465,3 +465,213 @@ def test_removing_someone_who_is_not_on_the_case_changes_and_records_nothing(
     assert refused.status_code == 404 and removals() == 0
     removed = lead.post(f"{page}/unassign/{scene.owner.id}", {}, form_page=page)
     assert removed.status_code == 302 and removals() == 1
+
+
+CASE_PREFIX = "/team/cases/<case_id>"
+
+
+def case_routes(app):
+    """Every (endpoint, method) under a case's address, from the application's URL map."""
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule == CASE_PREFIX or rule.rule.startswith(CASE_PREFIX + "/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+# Pages under a case's address that show nothing of the case but its reference (an empty
+# form): opening them is not a read of case data. Their POSTs are audited like the rest.
+SHOWS_NO_CASE_DATA = {
+    ("cases.break_glass", "GET"),  # asks a colleague for the reason, before any access
+    ("placements.new_placement", "GET"),  # an empty form under the case's reference
+}
+
+
+def test_every_case_route_leaves_an_audit_row_about_the_case(
+    app, client_browser, fill_request, make_account, new_browser, log_in
+):
+    """Given a case (a relative's worry about a 15-year-old, so that every kind of work
+    applies), when each route under /team/cases/<id> is used once, with every method it
+    answers, each use adds an audit event about that case. The routes are read from the URL
+    map, so a new case route without an entry here fails."""
+    from app.auth.models import User
+    from app.cases.models import Intervention
+    from app.intake.models import ClientRequest
+    from app.rules.models import Deadline
+
+    sent = fill_request(
+        client_browser,
+        kind={"kind": "relative"},
+        person={"relationship": "parent", "age_band": "15_17"},
+    )
+    assert sent.status_code == 302, sent.get_data(as_text=True)[-800:]
+    owner_account = make_account(Role.CASEWORKER)
+    owner, colleague, outsider, lead = new_browser(), new_browser(), new_browser(), new_browser()
+    colleague_account = make_account(Role.CASEWORKER)
+    log_in(owner, owner_account)
+    log_in(colleague, colleague_account)
+    log_in(outsider, make_account(Role.CASEWORKER))
+    log_in(lead, make_account(Role.TEAM_LEAD))
+    with app.app_context():
+        from app.orgs.models import OrgKind
+        from app.orgs.services import create_organisation
+
+        request_id = db.session.scalars(sa.select(ClientRequest.id)).one()
+        # After the request: with a second team the intake would not know whose it is.
+        agency_id = create_organisation("polisen", "Polisen", OrgKind.AGENCY).id
+        db.session.commit()
+    opened = owner.post(
+        f"/team/triage/{request_id}/open-case", {}, form_page=f"/team/triage/{request_id}"
+    )
+    assert opened.status_code == 302, opened.get_data(as_text=True)[-800:]
+    with app.app_context():
+        case_id = db.session.scalars(sa.select(Case.id)).one()
+    case = f"/team/cases/{case_id}"
+
+    def about_the_case():
+        with app.app_context():
+            return db.session.scalar(
+                sa.select(sa.func.count()).where(
+                    sa.or_(
+                        AuditEvent.subject_id == str(case_id),
+                        AuditEvent.details.contains(str(case_id)),
+                    )
+                )
+            )
+
+    def one(model, *where):
+        with app.app_context():
+            return db.session.scalars(sa.select(model.id).where(*where)).first()
+
+    # Each use: (endpoint, method, who, address or a function giving it, form data).
+    uses = [
+        ("cases.case", "GET", owner, case, None),
+        ("cases.register_extract", "GET", owner, f"{case}/extract", None),
+        ("cases.register_extract_json", "GET", owner, f"{case}/extract.json", None),
+        ("cases.identity", "POST", owner, f"{case}/identity", {"full_name": "X", "adults": "1"}),
+        ("cases.protection", "POST", owner, f"{case}/protection", {"level": "sekretessmarkering"}),
+        ("cases.status", "POST", owner, f"{case}/status", {"status": "assessment"}),
+        (
+            "cases.journal",
+            "POST",
+            owner,
+            f"{case}/journal",
+            {"occurred_on": "2026-11-20", "body": "Första samtalet."},
+        ),
+        (
+            "cases.threat",
+            "POST",
+            owner,
+            f"{case}/threat",
+            {"level": "high", "by_police": "yes", "assessed_on": "2026-11-20"},
+        ),
+        ("cases.needs", "POST", owner, f"{case}/needs", {"housing": "Skyddat boende."}),
+        (
+            "cases.add_intervention",
+            "POST",
+            owner,
+            f"{case}/interventions",
+            {"kind": "support_talks", "provider": "Teamet"},
+        ),
+        (
+            "cases.update_intervention",
+            "POST",
+            owner,
+            lambda: f"{case}/interventions/{one(Intervention, Intervention.case_id == case_id)}",
+            {"status": "ongoing", "outcome": ""},
+        ),
+        (
+            "cases.add_consent",
+            "POST",
+            owner,
+            f"{case}/consents",
+            {
+                "agencies": [str(agency_id)],
+                "purposes": ["consultation"],
+                "method": "paper",
+                "given": "yes",
+                "valid_from": "2026-01-01",
+            },
+        ),
+        ("cases.open_child_investigation", "POST", owner, f"{case}/child-investigation", {}),
+        (
+            "cases.meet_deadline",
+            "POST",
+            owner,
+            lambda: (
+                f"{case}/deadlines/"
+                + str(one(Deadline, Deadline.request_id == request_id, Deadline.met_at.is_(None)))
+                + "/met"
+            ),
+            {},
+        ),
+        ("consultations.convene", "GET", owner, f"{case}/consultations/new", None),
+        (
+            "consultations.convene",
+            "POST",
+            owner,
+            f"{case}/consultations/new",
+            {
+                "agencies": [str(agency_id)],
+                "starts_on": (date.today() + timedelta(days=3)).isoformat(),
+                "starts_time": "10:00",
+                "duration": "90",
+                "place": "Polishuset, rum 3",
+            },
+        ),
+        (
+            "cases.withdraw_consent",
+            "POST",
+            owner,
+            lambda: f"{case}/consents/{one(Consent, Consent.case_id == case_id)}/withdraw",
+            {},
+        ),
+        ("placements.new_placement", "GET", owner, f"{case}/placements/new", None),
+        (
+            "placements.new_placement",
+            "POST",
+            owner,
+            f"{case}/placements/new",
+            {
+                "adults": "1",
+                "children_ages": "4",
+                "housing_needs": "Lägenhet, två rum.",
+                "earliest_move_on": (date.today() + timedelta(days=14)).isoformat(),
+                "expected_duration": "1 år",
+            },
+        ),
+        ("cases.assign_case", "POST", lead, f"{case}/assign", {"assignee": None}),
+        (
+            "cases.unassign_case",
+            "POST",
+            lead,
+            f"{case}/unassign/{colleague_account.id}",
+            {},
+        ),
+        ("cases.break_glass", "GET", outsider, f"{case}/break-glass", None),
+        ("cases.break_glass", "POST", outsider, f"{case}/break-glass", {"reason": "Akut."}),
+        ("cases.reveal", "POST", lead, f"{case}/reveal", {"reason": "Polisen behöver den."}),
+        ("cases.close", "POST", owner, f"{case}/close", {"outcome": "established"}),
+    ]
+    assert {(endpoint, method) for endpoint, method, *_ in uses} == case_routes(app)
+    for endpoint, method, browser, url, data in uses:
+        if (endpoint, method) in SHOWS_NO_CASE_DATA:
+            continue
+        url = url() if callable(url) else url
+        if data is not None and "assignee" in data:
+            data = {"assignee": str(colleague_account.id)}
+        if method == "GET":
+            before = about_the_case()
+            response = browser.get(url)
+            assert response.status_code == 200, (endpoint, response.status_code)
+        else:
+            # The form's page first (a read, audited itself), then the count, then the POST.
+            browser.get(case if browser is not outsider else url)
+            before = about_the_case()
+            response = browser.client.post(url, data={"csrf_token": browser.last_csrf, **data})
+            assert response.status_code == 302, (endpoint, response.get_data(as_text=True)[-800:])
+        assert about_the_case() > before, endpoint
+    with app.app_context():
+        assert db.session.get(Case, case_id).status is CaseStatus.CLOSED
+        assert db.session.get(User, colleague_account.id) is not None

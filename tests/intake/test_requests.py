@@ -263,9 +263,8 @@ def test_a_relatives_request_without_the_persons_details_is_refused(
     if person is not None:
         # Half an answer, as a draft saved by an older page or edited by hand would hold.
         with app.app_context():
-            from app.intake import services as intake_services
-
             from app.auth.models import Role, User
+            from app.intake import services as intake_services
 
             # The only client: the one the browser registered.
             user = db.session.scalars(sa.select(User).where(User.role == Role.CLIENT)).one()
