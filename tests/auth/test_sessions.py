@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import g, template_rendered
 
 from app.audit.models import AuditEvent
-from app.auth.models import UserSession
+from app.auth.models import User, UserSession
 from app.extensions import db
 from tests.conftest import PASSWORD
 
@@ -206,3 +206,46 @@ def test_the_session_cookie_is_sent_again_only_when_the_session_changes(
     assert unchanged.status_code == 200
     assert "Set-Cookie" not in unchanged.headers
     assert "Set-Cookie" in browser.get("/start/?lang=en").headers
+
+
+def test_login_drops_what_was_planted_in_the_cookie_and_keeps_the_language(
+    browser, make_account, log_in
+):
+    """Given a browser whose cookie session holds a chosen language and something planted
+    before the login, when the person logs in, the language stays and the rest is gone;
+    the cookie lives as long as the absolute timeout, not just until the browser closes."""
+    browser.get("/login?lang=sv")
+    with browser.client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    response = log_in(browser, make_account())
+    assert "Expires=" in response.headers["Set-Cookie"]
+    with browser.client.session_transaction() as session:
+        assert "planted" not in session
+        assert session.get("lang") == "sv"
+
+
+def test_revocations_are_audited_with_who_and_why(app, browser, make_account, log_in, clock):
+    """Given a session ended by idle time (no one acting), the audit trail records the
+    revocation, its reason and the account it belonged to as the actor."""
+    account = make_account()
+    log_in(browser, account)
+    clock.shift(16 * 60)
+    assert_logged_out(browser)
+    with app.app_context():
+        event = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "session.revoked")
+        ).one()
+        assert event.actor_id == account.id
+        assert '"reason":"idle_timeout"' in event.details
+
+
+def test_a_deactivated_account_loses_its_open_session_at_once(app, browser, make_account, log_in):
+    account = make_account()
+    log_in(browser, account)
+    with app.app_context():
+        db.session.get(User, account.id).active = False
+        db.session.commit()
+    assert_logged_out(browser)
+    with app.app_context():
+        reasons = db.session.scalars(sa.select(UserSession.revoked_reason)).all()
+    assert "account_inactive" in reasons
