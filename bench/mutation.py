@@ -72,7 +72,6 @@ TARGETS = [
     Target(
         "app/placements/services.py",
         ("tests/placements/test_placements.py",),
-        select="avoid or conflict",
         functions=frozenset(
             {"conflict_reasons", "areas_to_avoid", "_groups", "_normalise", "send_requests"}
         ),

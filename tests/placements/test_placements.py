@@ -454,3 +454,71 @@ def test_partners_are_reminded_and_late_requests_expire(app, clock, scene, partn
     assert mail.recipient == "placering@vaxjo.example" and reference not in mail.body
     clock.shift(timedelta(days=5))
     assert "expired 1" in app.test_cli_runner().invoke(args=["placements", "remind"]).output
+
+
+def test_the_service_sends_only_an_open_placement_to_known_partners_and_audits_it(
+    app, scene, partners
+):
+    """Given a placement, the service refuses an unknown partner (alone or beside a known
+    one) and a placement that is no longer open, storing nothing; a send it accepts is
+    audited with the number of partners."""
+    placement_id = new_placement(scene)
+    unknown = uuid.uuid4()
+    with app.app_context():
+        placement = db.session.get(Placement, uuid.UUID(placement_id))
+        case = db.session.get(Case, scene.case_id)
+        owner = db.session.get(User, scene.owner.id)
+        for chosen in ([unknown], [partners["vaxjo"], unknown], []):
+            with pytest.raises(placement_services.PlacementError):
+                placement_services.send_requests(placement, case, chosen, owner, None)
+            assert placement.requests == []
+        assert (
+            placement_services.send_requests(placement, case, [partners["vaxjo"]], owner, None) == 1
+        )
+        sent = db.session.scalars(
+            sa.select(AuditEvent.details).where(AuditEvent.action == "placement.sent")
+        ).one()
+        assert '"partners":1' in sent
+        placement.status = PlacementStatus.CONFIRMED
+        with pytest.raises(placement_services.PlacementError):
+            placement_services.send_requests(placement, case, [partners["lund"]], owner, None)
+        assert len(placement.requests) == 1
+        db.session.rollback()
+
+
+def test_only_this_cases_own_threat_decides_its_groups(app, scene, partners, rival_placed_in_vaxjo):
+    """Given a rival of another group placed in Växjö, and a third case (not placed) that
+    shares this case's group and was assessed last, sending this case to Växjö is fine:
+    the conflict check reads each case's own latest assessment, not the latest of all."""
+    from app.cases.services import add_group, record_threat_assessment
+
+    with app.app_context():
+        case = db.session.get(Case, scene.case_id)
+        organisation_id = case.organisation_id
+        ours_id = add_group(organisation_id, "Södergänget").id
+        db.session.commit()
+    threat(scene, "", groups=[ours_id])
+    with app.app_context():
+        third = Case(
+            reference="K-2026-000888",
+            organisation_id=organisation_id,
+            status=CaseStatus.NEW,
+            source="phone",
+            opened_at=utcnow(),
+        )
+        db.session.add(third)
+        db.session.flush()
+        record_threat_assessment(
+            third,
+            db.session.get(User, scene.owner.id),
+            level=ThreatLevel.HIGH,
+            by_police=True,
+            assessed_on=date.today(),
+            sources=None,
+            group_ids=[str(ours_id)],
+            areas_to_avoid=[],
+            next_review_on=None,
+        )
+        db.session.commit()
+    placement_id = new_placement(scene)
+    assert send(scene.owner_browser, placement_id, [partners["vaxjo"]]).status_code == 302
