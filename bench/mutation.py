@@ -87,7 +87,11 @@ TARGETS = [
         literals=True,
     ),
     Target("app/auth/guard.py", ("tests/core/test_guard.py", MATRIX)),
-    Target("app/core/access.py", (MATRIX,)),
+    Target(
+        "app/core/access.py",
+        ("tests/cases/test_case_work.py", MATRIX),
+        select="out_of_reach or access_matrix",
+    ),
     Target("app/auth/permissions.py", ("tests/admin/test_users.py", MATRIX)),
     Target("app/intake/permissions.py", (MATRIX,)),
     Target("app/messages/permissions.py", (MATRIX,)),

@@ -675,3 +675,20 @@ def test_every_case_route_leaves_an_audit_row_about_the_case(
     with app.app_context():
         assert db.session.get(Case, case_id).status is CaseStatus.CLOSED
         assert db.session.get(User, colleague_account.id) is not None
+
+
+def test_a_case_out_of_reach_missing_or_malformed_is_the_same_404_and_a_refusal_is_audited(
+    app, scene, make_account, new_browser, log_in
+):
+    """Given a colleague not on the case, a case id that exists nowhere and one that is not
+    an id at all, each answers 404 alike; only the refusal of an existing case is audited
+    as denied access (probing is worth a team lead's look)."""
+    colleague = new_browser()
+    log_in(colleague, make_account(Role.CASEWORKER))
+    for case_id in (scene.case_id, "00000000-0000-4000-8000-000000000000", "no-such-case"):
+        assert colleague.get(f"/team/cases/{case_id}").status_code == 404, case_id
+    with app.app_context():
+        denied = db.session.scalars(
+            sa.select(AuditEvent.subject_id).where(AuditEvent.action == "access.denied")
+        ).all()
+    assert denied == [str(scene.case_id)]
