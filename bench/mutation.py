@@ -94,7 +94,7 @@ TARGETS = [
     ),
     Target("app/auth/permissions.py", ("tests/admin/test_users.py", MATRIX)),
     Target("app/intake/permissions.py", (MATRIX,)),
-    Target("app/messages/permissions.py", (MATRIX,)),
+    Target("app/messages/permissions.py", ("tests/messages/test_messages.py", MATRIX)),
     Target("app/placements/permissions.py", (MATRIX,)),
     Target("app/consent/permissions.py", (MATRIX,)),
     Target("app/consultations/permissions.py", (MATRIX,)),

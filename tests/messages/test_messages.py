@@ -119,3 +119,19 @@ def test_mail_survives_an_outage_and_is_sent_exactly_once(settings, monkeypatch,
         db.session.commit()
         db.engine.dispose()
     assert len(FakeSMTP.delivered) == 1
+
+
+def test_once_a_case_only_those_who_may_see_it_keep_the_thread(
+    app, submitted, new_browser, make_account, log_in
+):
+    """Given a request that became a case, its caseworker still reads and answers the
+    thread; a colleague of the same team who is not on the case finds nothing there."""
+    owner, colleague = new_browser(), new_browser()
+    log_in(owner, make_account(Role.CASEWORKER))
+    log_in(colleague, make_account(Role.CASEWORKER))
+    assert colleague.get(f"/inbox/{submitted.id}").status_code == 200  # not a case yet
+    owner.post(
+        f"/team/triage/{submitted.id}/open-case", {}, form_page=f"/team/triage/{submitted.id}"
+    )
+    assert owner.get(f"/inbox/{submitted.id}").status_code == 200
+    assert colleague.get(f"/inbox/{submitted.id}").status_code == 404
