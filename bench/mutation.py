@@ -96,7 +96,11 @@ TARGETS = [
     Target("app/intake/permissions.py", (MATRIX,)),
     Target("app/messages/permissions.py", ("tests/messages/test_messages.py", MATRIX)),
     Target("app/placements/permissions.py", (MATRIX,)),
-    Target("app/consent/permissions.py", (MATRIX,)),
+    Target(
+        "app/consent/permissions.py",
+        ("tests/cases/test_case_work.py", MATRIX),
+        select="consent or access_matrix",
+    ),
     Target("app/consultations/permissions.py", (MATRIX,)),
     Target("app/cases/permissions.py", (MATRIX,)),
 ]

@@ -692,3 +692,18 @@ def test_a_case_out_of_reach_missing_or_malformed_is_the_same_404_and_a_refusal_
             sa.select(AuditEvent.subject_id).where(AuditEvent.action == "access.denied")
         ).all()
     assert denied == [str(scene.case_id)]
+
+
+def test_a_client_lists_only_the_consents_of_their_own_case(
+    app, scene, agency, client_browser, new_browser, make_account, log_in
+):
+    """Given a consent to answer on one client's case, another client's start page does not
+    list it, nor can they open it; the client whose case it is sees it."""
+    consent(app, scene, agency, given=None)
+    with app.app_context():
+        consent_id = db.session.scalars(sa.select(Consent.id)).one()
+    other = new_browser()
+    log_in(other, make_account(Role.CLIENT))
+    assert f"/my/consents/{consent_id}" in client_browser.get("/my/").get_data(as_text=True)
+    assert f"/my/consents/{consent_id}" not in other.get("/my/").get_data(as_text=True)
+    assert other.get(f"/my/consents/{consent_id}").status_code == 404
