@@ -101,7 +101,11 @@ TARGETS = [
         ("tests/cases/test_case_work.py", MATRIX),
         select="consent or access_matrix",
     ),
-    Target("app/consultations/permissions.py", (MATRIX,)),
+    Target(
+        "app/consultations/permissions.py",
+        ("tests/consultations/test_consultations.py", MATRIX),
+        select="representative or access_matrix",
+    ),
     Target("app/cases/permissions.py", (MATRIX,)),
 ]
 

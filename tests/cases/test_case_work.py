@@ -707,3 +707,13 @@ def test_a_client_lists_only_the_consents_of_their_own_case(
     assert f"/my/consents/{consent_id}" in client_browser.get("/my/").get_data(as_text=True)
     assert f"/my/consents/{consent_id}" not in other.get("/my/").get_data(as_text=True)
     assert other.get(f"/my/consents/{consent_id}").status_code == 404
+    # The predicate itself, behind the client area's own check: staff and nobody never own.
+    from flask_login import AnonymousUserMixin
+
+    from app.auth.models import User
+    from app.consent.permissions import owns_consent
+
+    with app.app_context():
+        found = db.session.get(Consent, consent_id)
+        assert not owns_consent(db.session.get(User, scene.owner.id), found)
+        assert not owns_consent(AnonymousUserMixin(), found)
