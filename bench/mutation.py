@@ -106,7 +106,11 @@ TARGETS = [
         ("tests/consultations/test_consultations.py", MATRIX),
         select="representative or access_matrix",
     ),
-    Target("app/cases/permissions.py", (MATRIX,)),
+    Target(
+        "app/cases/permissions.py",
+        ("tests/cases/test_case_work.py", "tests/security/test_access_matrix.py"),
+        select="grants_end or access_matrix or need_to_know or hidden_from_the_team_lead",
+    ),
 ]
 
 
