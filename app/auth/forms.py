@@ -6,10 +6,15 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from app.auth.passwords import MAX_PASSWORD_LENGTH
+from app.core.digits import code_filter
+
+# A code field's text in the one form it is checked in: ASCII digits, no spaces or dashes,
+# whatever keyboard typed it (see app/core/digits.py).
+CODE_FILTERS = [code_filter]
 
 CODE_VALIDATORS = [
     DataRequired(message=_l("Enter the 6-digit code from your app.")),
-    Regexp(r"^\s*\d{3}[\s-]?\d{3}\s*$", message=_l("The code is 6 digits, like 123 456.")),
+    Regexp(r"^[0-9]{6}$", message=_l("The code is 6 digits, like 123 456.")),
 ]
 
 
@@ -34,6 +39,7 @@ class CodeForm(FlaskForm):
     code = StringField(
         _l("6-digit code"),
         validators=CODE_VALIDATORS,
+        filters=CODE_FILTERS,
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
 
@@ -44,10 +50,11 @@ class RecoveryForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter one of your recovery codes.")),
             Regexp(
-                r"^\s*[a-zA-Z0-9]{5}[\s-]?[a-zA-Z0-9]{5}\s*$",
+                r"^[a-zA-Z0-9]{10}$",
                 message=_l("A recovery code has 10 letters and digits, like abcde-12345."),
             ),
         ],
+        filters=CODE_FILTERS,
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )
 

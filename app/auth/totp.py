@@ -10,12 +10,15 @@ import pyotp
 import segno
 
 from app.core.clock import utcnow
+from app.core.digits import normalise_number
 
 ISSUER = "Utväg"
 STEP_SECONDS = 30
 # One step either side forgives a phone clock that is up to 30 seconds off.
 TOLERANCE_STEPS = 1
-CODE_PATTERN = re.compile(r"^\d{6}$")
+# ASCII digits only: `\d` would take any script's digits, and compare_digest raises on
+# non-ASCII text (a 500 for everyone typing on a Persian or Arabic keyboard).
+CODE_PATTERN = re.compile(r"^[0-9]{6}$")
 
 
 def new_secret() -> str:
@@ -40,8 +43,9 @@ def grouped(secret: str) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-def normalise_code(code: str) -> str:
-    return re.sub(r"[\s-]", "", code or "")
+def normalise_code(code: str | None) -> str:
+    """The code as typed, in any script's digits, with spaces and dashes: six ASCII digits."""
+    return normalise_number(code)
 
 
 def current_step(moment: datetime | None = None) -> int:

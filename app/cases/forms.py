@@ -21,6 +21,7 @@ from app.cases.models import (
 from app.cases.services import CONTACT_CHANNELS, CONTACT_OUTCOMES, REQUEST_CLOSE_REASONS
 from app.consent.forms import code_field
 from app.consent.models import ConsentMethod, Purpose
+from app.core.digits import digits_filter
 from app.core.fields import CheckboxesField, DateField, FastSelect, SelectField
 from app.core.validators import PlainText, SingleLine
 from app.rules import municipalities
@@ -188,8 +189,9 @@ class IdentityForm(FlaskForm):
         _l("Personal identity number"),
         validators=[
             Optional(),
-            Regexp(r"^\s*(\d{2})?\d{6}[-+]?\d{4}\s*$", message=_l("Write it as YYYYMMDD-NNNN.")),
+            Regexp(r"^([0-9]{2})?[0-9]{6}[-+]?[0-9]{4}$", message=_l("Write it as YYYYMMDD-NNNN.")),
         ],
+        filters=[digits_filter],
     )
     phone = single_line(_l("Phone"), 40)
     address = single_line(_l("Address"), 200)
@@ -202,10 +204,11 @@ class IdentityForm(FlaskForm):
         validators=[
             Optional(),
             Regexp(
-                r"^\s*(\d{1,2}\s*(,\s*\d{1,2}\s*)*)?$",
+                r"^\s*([0-9]{1,2}\s*(,\s*[0-9]{1,2}\s*)*)?$",
                 message=_l("Ages separated by commas, like 4, 9."),
             ),
         ],
+        filters=[digits_filter],
     )
 
     def __init__(self, *args: Any, stored_municipality: str | None = None, **kwargs: Any) -> None:

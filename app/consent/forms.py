@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.validators import DataRequired
 
-from app.auth.forms import CODE_VALIDATORS
+from app.auth.forms import CODE_FILTERS, CODE_VALIDATORS
 from app.consent.models import Purpose
 
 # What each purpose means, in words for the client.
@@ -19,6 +19,7 @@ def code_field() -> StringField:
     return StringField(
         _l("6-digit code from your app"),
         validators=CODE_VALIDATORS,
+        filters=CODE_FILTERS,
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
 

@@ -63,6 +63,12 @@ def _audit(action: str, consultation: Consultation, **details: str | int | bool 
     )
 
 
+def view_convening(case: Case) -> None:
+    """Record that the convening page was read: it shows whom the case's consent covers and
+    the case's earlier consultations, which is case data like the case page itself."""
+    record("consultation.convening.viewed", subject=case, organisation_id=case.organisation_id)
+
+
 def agency_choices(case: Case) -> list[tuple[Organisation, bool]]:
     """Every agency, and whether the client's consent lets it be invited to consult."""
     agencies = db.session.scalars(

@@ -91,6 +91,8 @@ def convene(case_id: str) -> Any:
         (str(c.id), c.starts_at.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M")) for c in earlier
     ]
     warnings: list[User] = []
+    if request.method == "GET":
+        services.view_convening(case)
     if form.validate_on_submit():
         plan = _plan(form, form.agenda.data)
         previous = (

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from app.auth.passwords import MAX_PASSWORD_LENGTH
+from app.core.digits import digits_filter
 from app.core.fields import CheckboxesField, SelectField
 from app.core.validators import Honeypot, PlainText, SingleLine
 from app.intake.choices import (
@@ -113,6 +114,7 @@ class ContactForm(FlaskForm):
     phone = StringField(
         _l("A phone number where it is safe to call you"),
         validators=[Optional(), Length(max=30), SingleLine(), valid_phone],
+        filters=[digits_filter],
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     safe_times = CheckboxesField(_l("When is it safe to call?"), choices=list(SAFE_TIMES.items()))
@@ -157,8 +159,9 @@ class IdentityForm(FlaskForm):
         _l("Year you were born (optional)"),
         validators=[
             Optional(),
-            Regexp(r"^(19|20)\d{2}$", message=_l("Write the year with four digits, like 1998.")),
+            Regexp(r"^(19|20)[0-9]{2}$", message=_l("Write the year with four digits, like 1998.")),
         ],
+        filters=[digits_filter],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
 

@@ -4,6 +4,7 @@ from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Optional, Regexp
 
 from app.cases.forms import note
+from app.core.digits import digits_filter
 from app.core.fields import DateField, SelectField
 
 
@@ -26,7 +27,8 @@ class ReviewForm(FlaskForm):
         _l("Month reviewed"),
         validators=[
             DataRequired(),
-            Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("Write the month as YYYY-MM.")),
+            Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$", message=_l("Write the month as YYYY-MM.")),
         ],
+        filters=[digits_filter],
     )
     findings = note(_l("What you found"), 5000, required=True)

@@ -8,6 +8,7 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional, Regexp
 
 from app.cases.forms import note, single_line
+from app.core.digits import digits_filter
 from app.core.fields import CheckboxesField, DateField, SelectField
 from app.placements.models import PARTNER_SERVICES, FollowUp
 
@@ -35,10 +36,11 @@ class PlacementForm(FlaskForm):
         validators=[
             Optional(),
             Regexp(
-                r"^\s*(\d{1,2}\s*(,\s*\d{1,2}\s*)*)?$",
+                r"^\s*([0-9]{1,2}\s*(,\s*[0-9]{1,2}\s*)*)?$",
                 message=_l("Ages separated by commas, like 4, 9."),
             ),
         ],
+        filters=[digits_filter],
     )
     housing_needs = note(_l("Housing needs"), 2000)
     support_needs = note(_l("Support needs"), 2000)

@@ -128,3 +128,49 @@ def test_the_account_list_shows_who_lacks_a_second_factor_in_one_query(
     user_queries = [s for s in statements if "FROM users" in s and "user_sessions" not in s]
     assert len(user_queries) == 1, user_queries
     assert not any("users.totp_secret AS" in s for s in statements)
+
+
+def test_only_the_host_teams_administrators_run_the_installation(app, make_account, other_orgs):
+    """Given administrators of the host team and of an agency, only the host team's manage
+    organisations and settings; each invites colleagues into its own organisation, the host
+    team's also the first member of an active agency or partner, and nobody invites into
+    another team or an inactive organisation."""
+    from app.auth import permissions as p
+    from app.orgs.models import Organisation
+
+    team_admin = make_account(Role.ADMIN)
+    agency_admin = make_account(Role.ADMIN, org_slug="polisen")
+    caseworker = make_account(Role.CASEWORKER)
+    with app.app_context():
+        from app.auth.models import User
+
+        def org(slug):
+            return db.session.scalar(sa.select(Organisation).where(Organisation.slug == slug))
+
+        team, agency, partner, other_team = (
+            org("malmo-team"),
+            org("polisen"),
+            org("vaxjo"),
+            org("annat-team"),
+        )
+        host, police, worker = (
+            db.session.get(User, a.id) for a in (team_admin, agency_admin, caseworker)
+        )
+        for check in (
+            p.administers_exit_team,
+            p.can_manage_organisations,
+            p.can_change_settings,
+        ):
+            assert (check(host), check(police), check(worker)) == (True, False, False), check
+        assert p.can_edit_organisation(host, agency) and not p.can_edit_organisation(police, agency)
+        assert p.invitable_roles(host, team) == (Role.CASEWORKER, Role.TEAM_LEAD, Role.ADMIN)
+        assert p.invitable_roles(host, agency) == (Role.AGENCY_REP,)
+        assert p.invitable_roles(host, partner) == (Role.PARTNER,)
+        assert p.invitable_roles(host, other_team) == ()
+        assert p.invitable_roles(police, agency) == (Role.AGENCY_REP, Role.ADMIN)
+        assert p.invitable_roles(police, partner) == ()
+        assert p.invitable_roles(worker, team) == ()
+        agency.active = False
+        assert p.invitable_roles(host, agency) == ()
+        assert p.invitable_roles(police, agency) == ()
+        db.session.rollback()

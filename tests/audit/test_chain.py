@@ -1,12 +1,18 @@
 """The audit chain: every login is recorded, and `flask audit verify` catches tampering."""
 
+import hashlib
+import hmac
+import json
+import uuid
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
+from flask import g
 
-from app.audit.models import AuditCheckpoint, AuditEvent, SecurityTally
+from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead, SecurityTally
 from app.audit.services import delete_events_before, record, verify_chain
-from app.core.clock import utcnow
+from app.core.clock import as_utc, utcnow
 from app.extensions import db
 from app.retention.services import delete, due_for_deletion
 from app.rules import rule
@@ -110,8 +116,6 @@ def test_verify_detects_an_inserted_row(app):
 
 
 def test_audit_details_refuse_free_text(app):
-    import pytest
-
     with app.app_context(), pytest.raises(ValueError):
         record("test.event", details={"note": "x" * 500})
 
@@ -194,3 +198,181 @@ def test_events_written_while_the_chain_is_walked_are_not_reported_missing(app, 
         monkeypatch.setattr(services, "_events_in_order", walked)
         assert verify_chain() == []  # and the next check walks the event written meanwhile
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 6
+
+
+ACTOR = uuid.UUID("11111111-1111-4111-8111-111111111111")
+ORGANISATION = uuid.UUID("22222222-2222-4222-8222-222222222222")
+SOMEONE_ELSE = uuid.UUID("33333333-3333-4333-8333-333333333333")
+
+
+def _seed_full_events(app):
+    """Events with every column filled, so each one can be tampered with."""
+    with app.app_context():
+        for n in range(5):
+            record(
+                "case.viewed",
+                subject_type="cases",
+                subject_id=f"case-{n}",
+                actor_id=ACTOR,
+                organisation_id=ORGANISATION,
+                details={"outcome": "granted", "n": n},
+            )
+        db.session.commit()
+
+
+# Every column the hash covers, each changed as someone hiding their tracks would change it.
+TAMPERING = {
+    "seq": 30,
+    "occurred_at": "later",
+    "actor_id": SOMEONE_ELSE,
+    "actor_id to nobody": None,
+    "action": "case.listed",
+    "subject_type": "users",
+    "subject_id": "case-9",
+    "organisation_id": SOMEONE_ELSE,
+    "organisation_id to none": None,
+    "details": '{"n":2,"outcome":"denied"}',
+    "prev_hash": "0" * 64,
+    "hash": "f" * 64,
+}
+
+
+@pytest.mark.parametrize("change", list(TAMPERING))
+def test_verify_detects_any_column_of_an_event_edited_in_the_database(app, change):
+    """Given an event whose column (any one the hash covers) is altered with plain SQL,
+    when `flask audit verify` runs, it exits non-zero and names the event."""
+    _seed_full_events(app)
+    column = change.split(" ")[0]
+    with app.app_context():
+        event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.seq == 3)).one()
+        value = TAMPERING[change]
+        if value == "later":
+            value = event.occurred_at + timedelta(microseconds=1)
+        assert getattr(event, column) != value
+        db.session.rollback()
+        db.session.execute(sa.update(AuditEvent).where(AuditEvent.seq == 3).values({column: value}))
+        db.session.commit()
+    result = _verify(app)
+    assert result.exit_code != 0
+    assert "event 3" in result.output or "event 30" in result.output
+
+
+CHECKPOINT_TAMPERING = {
+    "seq": 4,
+    "hash": "e" * 64,
+    "deleted": 2,
+    "created_at": "later",
+    "signature": "d" * 64,
+}
+
+
+@pytest.mark.parametrize("column", list(CHECKPOINT_TAMPERING))
+def test_verify_detects_any_column_of_a_checkpoint_edited_in_the_database(app, clock, column):
+    """Given the checkpoint left by a retention run, when any column of it is altered with
+    plain SQL, `flask audit verify` exits non-zero and names the checkpoint as forged."""
+    _events_at(app, 3, "old.event")
+    clock.shift(timedelta(days=10))
+    _events_at(app, 2, "recent.event")
+    with app.app_context():
+        assert delete_events_before(utcnow() - timedelta(days=5)) == 3
+        db.session.commit()
+        checkpoint = db.session.scalars(sa.select(AuditCheckpoint)).one()
+        value = CHECKPOINT_TAMPERING[column]
+        if value == "later":
+            value = checkpoint.created_at + timedelta(microseconds=1)
+        db.session.rollback()
+        db.session.execute(sa.update(AuditCheckpoint).values({column: value}))
+        db.session.commit()
+    result = _verify(app)
+    assert result.exit_code != 0
+    assert "checkpoint is forged or altered" in result.output
+
+
+def _hmac(app, fields):
+    """The published form of a chain hash: HMAC-SHA256 under AUDIT_KEY of the JSON list."""
+    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    return hmac.new(app.config["AUDIT_KEY"].encode(), payload, hashlib.sha256).hexdigest()
+
+
+def test_the_hashes_keep_their_published_form(app, clock):
+    """Given an event and a checkpoint, their hashes are exactly the documented HMACs, so a
+    chain written by an earlier release still verifies (and every field is in them)."""
+    _events_at(app, 2, "old.event")
+    clock.shift(timedelta(days=10))
+    with app.app_context():
+        event = record(
+            "case.viewed",
+            subject_type="cases",
+            subject_id="case-å",
+            actor_id=ACTOR,
+            organisation_id=ORGANISATION,
+            details={"ö": "å", "a": 1},
+        )
+        db.session.commit()
+        assert event.details == '{"a":1,"ö":"å"}'  # sorted keys, not escaped
+        assert event.hash == _hmac(
+            app,
+            [
+                event.seq,
+                as_utc(event.occurred_at).isoformat(timespec="microseconds"),
+                str(ACTOR),
+                "case.viewed",
+                "cases",
+                "case-å",
+                str(ORGANISATION),
+                '{"a":1,"ö":"å"}',
+                event.prev_hash,
+            ],
+        )
+        delete_events_before(utcnow() - timedelta(days=5))
+        db.session.commit()
+        checkpoint = db.session.scalars(sa.select(AuditCheckpoint)).one()
+        assert checkpoint.signature == _hmac(
+            app,
+            [
+                "checkpoint",
+                checkpoint.seq,
+                checkpoint.hash,
+                checkpoint.deleted,
+                as_utc(checkpoint.created_at).isoformat(timespec="microseconds"),
+            ],
+        )
+
+
+class Thing:
+    __tablename__ = "things"
+
+    def __init__(self, id):
+        self.id = id
+
+
+def test_an_event_takes_its_actor_and_subject_from_the_request_unless_given(app):
+    with app.test_request_context():
+        g.actor_id, g.actor_organisation_id = ACTOR, ORGANISATION
+        from_request = record("a.thing")
+        given = record("a.thing", actor_id=SOMEONE_ELSE, organisation_id=SOMEONE_ELSE)
+        assert (from_request.actor_id, from_request.organisation_id) == (ACTOR, ORGANISATION)
+        assert (given.actor_id, given.organisation_id) == (SOMEONE_ELSE, SOMEONE_ELSE)
+        db.session.rollback()
+    with app.app_context():
+        outside = record("a.thing", subject=Thing(ACTOR))
+        assert (outside.actor_id, outside.organisation_id) == (None, None)
+        assert (outside.subject_type, outside.subject_id) == ("things", str(ACTOR))
+        with pytest.raises(TypeError):
+            record("a.thing", details={"list": [1, 2]})
+        db.session.rollback()
+
+
+def test_an_empty_trail_verifies_and_a_missing_or_moved_head_does_not(app):
+    assert _verify(app).exit_code == 0
+    _seed_chain(app)
+    with app.app_context():
+        db.session.execute(sa.update(AuditHead).values(hash="0" * 64))
+        db.session.commit()
+    assert _verify(app).exit_code != 0
+    with app.app_context():
+        db.session.execute(sa.delete(AuditHead))
+        db.session.commit()
+    result = _verify(app)
+    assert result.exit_code != 0
+    assert "the chain head is missing" in result.output

@@ -4,8 +4,10 @@ import time
 from datetime import UTC, datetime
 
 import pyotp
+import pytest
 import sqlalchemy as sa
 
+from app.auth import totp
 from app.auth.models import RecoveryCode, User
 from app.extensions import db
 from tests.conftest import code_for
@@ -69,6 +71,18 @@ def test_a_code_two_steps_old_is_refused(browser, make_account, clock):
     clock.shift(90)
     browser.post("/login", {"username": account.username, "password": account.password})
     assert browser.post("/login/code", {"code": old}).status_code == 401
+
+
+@pytest.mark.parametrize("steps", [-2, 2])
+def test_only_one_step_either_side_is_forgiven(app, browser, make_account, clock, steps):
+    """Given a code from exactly two steps before or after now (a phone clock a minute
+    off), it is refused: the tolerance is one step, not more."""
+    account = make_account()
+    # Early in a step, so the login cannot tick into the next one meanwhile.
+    clock.move_to(datetime.fromtimestamp((time.time() // 30 + 1) * 30 + 2, UTC))
+    code = pyotp.TOTP(account.secret).generate_otp(totp.current_step() + steps)
+    browser.post("/login", {"username": account.username, "password": account.password})
+    assert browser.post("/login/code", {"code": code}).status_code == 401
 
 
 def test_a_recovery_code_works_once(app, browser, new_browser, make_account, clock):

@@ -1,12 +1,23 @@
 """Server-side sessions: idle and absolute timeouts, revocation, password change."""
 
+from urllib.parse import urlsplit
+
 import sqlalchemy as sa
 from flask import g, template_rendered
 
 from app.audit.models import AuditEvent
-from app.auth.models import UserSession
+from app.auth.models import User, UserSession
 from app.extensions import db
 from tests.conftest import PASSWORD
+
+
+def assert_logged_out(browser, url="/start/"):
+    """The browser's session is over: it is sent to the login page itself (not to finish a
+    login with a code), and its cookie no longer names a session."""
+    response = browser.get(url)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/login", response.headers["Location"]
+    assert browser.session_token() is None
 
 
 def test_an_idle_staff_session_expires_after_15_minutes(browser, make_account, log_in, clock):
@@ -17,9 +28,7 @@ def test_an_idle_staff_session_expires_after_15_minutes(browser, make_account, l
     clock.shift(14 * 60)  # activity above reset the idle clock
     assert browser.get("/start/").status_code == 200
     clock.shift(15 * 60 + 1)
-    response = browser.get("/start/")
-    assert response.status_code == 302
-    assert "/login" in response.headers["Location"]
+    assert_logged_out(browser)
 
 
 def test_an_expired_session_stays_dead_when_the_clock_goes_back(
@@ -47,9 +56,7 @@ def test_clients_have_30_minutes_of_idle_time(browser, make_account, log_in, clo
     clock.shift(25 * 60)
     assert browser.get("/my/").status_code == 200
     clock.shift(31 * 60)
-    response = browser.get("/my/")
-    assert response.status_code == 302
-    assert "/login" in response.headers["Location"]
+    assert_logged_out(browser, "/my/")
 
 
 def test_absolute_timeout_ends_even_an_active_session(browser, make_account, log_in, clock):
@@ -74,9 +81,15 @@ def test_a_revoked_session_stops_working_at_once(app, browser, new_browser, make
         )
         phone_id = str(phone_session.id)
     assert f"/account/sessions/{phone_id}/end" in html
+    token = phone.session_token()
     laptop.post(f"/account/sessions/{phone_id}/end", form_page="/account/")
-    assert phone.get("/start/").status_code == 302
+    assert_logged_out(phone)
     assert laptop.get("/start/").status_code == 200
+    # The ended session's cookie, kept and presented again, cannot even finish a login.
+    with phone.client.session_transaction() as session:
+        session["sid"] = token
+    assert phone.get("/login/code").status_code == 302
+    assert_logged_out(phone)
 
 
 def test_log_out_everywhere_ends_every_session(browser, new_browser, make_account, log_in):
@@ -86,8 +99,8 @@ def test_log_out_everywhere_ends_every_session(browser, new_browser, make_accoun
     log_in(other, account)
     response = browser.post("/account/sessions/end-all", form_page="/account/")
     assert response.status_code == 302
-    assert browser.get("/start/").status_code == 302
-    assert other.get("/start/").status_code == 302
+    assert_logged_out(browser)
+    assert_logged_out(other)
 
 
 def test_someone_elses_session_cannot_be_ended(app, browser, new_browser, make_account, log_in):
@@ -126,7 +139,7 @@ def test_a_password_change_ends_other_sessions(app, browser, new_browser, make_a
     )
     assert response.status_code == 302
     assert browser.get("/start/").status_code == 200
-    assert other.get("/start/").status_code == 302
+    assert_logged_out(other)
 
 
 def test_a_weak_new_password_is_refused_with_help(browser, make_account, log_in):
@@ -193,3 +206,46 @@ def test_the_session_cookie_is_sent_again_only_when_the_session_changes(
     assert unchanged.status_code == 200
     assert "Set-Cookie" not in unchanged.headers
     assert "Set-Cookie" in browser.get("/start/?lang=en").headers
+
+
+def test_login_drops_what_was_planted_in_the_cookie_and_keeps_the_language(
+    browser, make_account, log_in
+):
+    """Given a browser whose cookie session holds a chosen language and something planted
+    before the login, when the person logs in, the language stays and the rest is gone;
+    the cookie lives as long as the absolute timeout, not just until the browser closes."""
+    browser.get("/login?lang=sv")
+    with browser.client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    response = log_in(browser, make_account())
+    assert "Expires=" in response.headers["Set-Cookie"]
+    with browser.client.session_transaction() as session:
+        assert "planted" not in session
+        assert session.get("lang") == "sv"
+
+
+def test_revocations_are_audited_with_who_and_why(app, browser, make_account, log_in, clock):
+    """Given a session ended by idle time (no one acting), the audit trail records the
+    revocation, its reason and the account it belonged to as the actor."""
+    account = make_account()
+    log_in(browser, account)
+    clock.shift(16 * 60)
+    assert_logged_out(browser)
+    with app.app_context():
+        event = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "session.revoked")
+        ).one()
+        assert event.actor_id == account.id
+        assert '"reason":"idle_timeout"' in event.details
+
+
+def test_a_deactivated_account_loses_its_open_session_at_once(app, browser, make_account, log_in):
+    account = make_account()
+    log_in(browser, account)
+    with app.app_context():
+        db.session.get(User, account.id).active = False
+        db.session.commit()
+    assert_logged_out(browser)
+    with app.app_context():
+        reasons = db.session.scalars(sa.select(UserSession.revoked_reason)).all()
+    assert "account_inactive" in reasons

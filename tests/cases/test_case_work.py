@@ -10,6 +10,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import Role
 from app.cases.deadlines import deadlines_for, open_deadlines
 from app.cases.models import Case, CaseOutcome, CaseStatus
+from app.cases.services import GRANT_VALIDITY
 from app.consent.models import Consent, ConsentMethod, Purpose
 from app.consent.services import NotCovered, consent_covers, record_consent, record_disclosure
 from app.extensions import db
@@ -123,6 +124,44 @@ def test_revealing_a_protected_identity_takes_a_reason_and_is_flagged(
             )
             == 1
         )
+
+
+def test_break_the_glass_and_reveal_grants_end_when_their_validity_does(
+    app, clock, scene, make_account, new_browser, log_in
+):
+    """Given a colleague who broke the glass and a team lead who revealed a protected
+    identity, when the grants' validity has passed, the case and the register extract are
+    not there for them any more (404), as before the grants; a minute earlier they were."""
+    save_identity(scene)
+    protect(scene)
+    case_url = f"/team/cases/{scene.case_id}"
+    extract_url = f"{case_url}/extract"
+    colleague_account = make_account(Role.CASEWORKER)
+    lead_account = make_account(Role.TEAM_LEAD)
+    colleague, lead = new_browser(), new_browser()
+    log_in(colleague, colleague_account)
+    log_in(lead, lead_account)
+    assert colleague.get(case_url).status_code == 404
+    assert lead.get(extract_url).status_code == 404
+    colleague.post(f"{case_url}/break-glass", {"reason": "Akut samtal."})
+    lead.post(f"{case_url}/reveal", {"reason": "Polisen behöver adressen i dag."})
+    assert colleague.get(case_url).status_code == 200
+    assert lead.get(extract_url).status_code == 200
+
+    def answers_after_logging_in_again():
+        # The sessions have timed out by now: each logs in afresh.
+        again_colleague, again_lead = new_browser(), new_browser()
+        log_in(again_colleague, colleague_account)
+        log_in(again_lead, lead_account)
+        return (
+            again_colleague.get(case_url).status_code,
+            again_lead.get(extract_url).status_code,
+        )
+
+    clock.shift(GRANT_VALIDITY - timedelta(minutes=2))
+    assert answers_after_logging_in_again() == (200, 200)
+    clock.shift(timedelta(minutes=3))
+    assert answers_after_logging_in_again() == (404, 404)
 
 
 def test_the_raw_database_holds_no_identity_in_plaintext(app, scene):
@@ -258,6 +297,32 @@ def test_the_client_gives_digital_consent_with_a_code(app, clock, scene, agency,
     assert ok.status_code == 302
     assert covers(app, scene, agency)
     assert covers(app, scene, agency, Purpose.INFORMATION_EXCHANGE)
+
+
+@pytest.mark.parametrize("zero", [0x06F0, 0x0660, 0x09E6, 0xFF10])
+def test_the_client_answers_a_consent_with_the_code_in_their_scripts_digits(
+    app, clock, scene, agency, client_browser, zero
+):
+    """Given a client whose phone types Persian, Arabic-Indic, Bengali or full-width digits,
+    when they confirm a consent with the code as typed, the consent is given (was a 500)."""
+    scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/consents",
+        {
+            "agencies": [str(agency.id)],
+            "purposes": ["consultation"],
+            "method": "digital",
+            "given": "yes",
+            "valid_from": "2026-01-01",
+        },
+        form_page=f"/team/cases/{scene.case_id}",
+    )
+    with app.app_context():
+        consent_id = db.session.scalars(sa.select(Consent.id)).one()
+    clock.shift(30)
+    code = "".join(chr(zero + int(d)) for d in pyotp.TOTP(client_browser.secret).now())
+    ok = client_browser.post(f"/my/consents/{consent_id}", {"answer": "yes", "code": code})
+    assert ok.status_code == 302, ok.get_data(as_text=True)[-800:]
+    assert covers(app, scene, agency)
 
 
 def test_a_relative_linked_to_the_case_cannot_answer_its_consents(
@@ -407,3 +472,255 @@ def test_removing_someone_who_is_not_on_the_case_changes_and_records_nothing(
     assert refused.status_code == 404 and removals() == 0
     removed = lead.post(f"{page}/unassign/{scene.owner.id}", {}, form_page=page)
     assert removed.status_code == 302 and removals() == 1
+
+
+CASE_PREFIX = "/team/cases/<case_id>"
+
+
+def case_routes(app):
+    """Every (endpoint, method) under a case's address, from the application's URL map."""
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule == CASE_PREFIX or rule.rule.startswith(CASE_PREFIX + "/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+# Pages under a case's address that show nothing of the case but its reference (an empty
+# form): opening them is not a read of case data. Their POSTs are audited like the rest.
+SHOWS_NO_CASE_DATA = {
+    ("cases.break_glass", "GET"),  # asks a colleague for the reason, before any access
+    ("placements.new_placement", "GET"),  # an empty form under the case's reference
+}
+
+
+def test_every_case_route_leaves_an_audit_row_about_the_case(
+    app, client_browser, fill_request, make_account, new_browser, log_in
+):
+    """Given a case (a relative's worry about a 15-year-old, so that every kind of work
+    applies), when each route under /team/cases/<id> is used once, with every method it
+    answers, each use adds an audit event about that case. The routes are read from the URL
+    map, so a new case route without an entry here fails."""
+    from app.auth.models import User
+    from app.cases.models import Intervention
+    from app.intake.models import ClientRequest
+    from app.rules.models import Deadline
+
+    sent = fill_request(
+        client_browser,
+        kind={"kind": "relative"},
+        person={"relationship": "parent", "age_band": "15_17"},
+    )
+    assert sent.status_code == 302, sent.get_data(as_text=True)[-800:]
+    owner_account = make_account(Role.CASEWORKER)
+    owner, colleague, outsider, lead = new_browser(), new_browser(), new_browser(), new_browser()
+    colleague_account = make_account(Role.CASEWORKER)
+    log_in(owner, owner_account)
+    log_in(colleague, colleague_account)
+    log_in(outsider, make_account(Role.CASEWORKER))
+    log_in(lead, make_account(Role.TEAM_LEAD))
+    with app.app_context():
+        from app.orgs.models import OrgKind
+        from app.orgs.services import create_organisation
+
+        request_id = db.session.scalars(sa.select(ClientRequest.id)).one()
+        # After the request: with a second team the intake would not know whose it is.
+        agency_id = create_organisation("polisen", "Polisen", OrgKind.AGENCY).id
+        db.session.commit()
+    opened = owner.post(
+        f"/team/triage/{request_id}/open-case", {}, form_page=f"/team/triage/{request_id}"
+    )
+    assert opened.status_code == 302, opened.get_data(as_text=True)[-800:]
+    with app.app_context():
+        case_id = db.session.scalars(sa.select(Case.id)).one()
+    case = f"/team/cases/{case_id}"
+
+    def about_the_case():
+        with app.app_context():
+            return db.session.scalar(
+                sa.select(sa.func.count()).where(
+                    sa.or_(
+                        AuditEvent.subject_id == str(case_id),
+                        AuditEvent.details.contains(str(case_id)),
+                    )
+                )
+            )
+
+    def one(model, *where):
+        with app.app_context():
+            return db.session.scalars(sa.select(model.id).where(*where)).first()
+
+    # Each use: (endpoint, method, who, address or a function giving it, form data).
+    uses = [
+        ("cases.case", "GET", owner, case, None),
+        ("cases.register_extract", "GET", owner, f"{case}/extract", None),
+        ("cases.register_extract_json", "GET", owner, f"{case}/extract.json", None),
+        ("cases.identity", "POST", owner, f"{case}/identity", {"full_name": "X", "adults": "1"}),
+        ("cases.protection", "POST", owner, f"{case}/protection", {"level": "sekretessmarkering"}),
+        ("cases.status", "POST", owner, f"{case}/status", {"status": "assessment"}),
+        (
+            "cases.journal",
+            "POST",
+            owner,
+            f"{case}/journal",
+            {"occurred_on": "2026-11-20", "body": "Första samtalet."},
+        ),
+        (
+            "cases.threat",
+            "POST",
+            owner,
+            f"{case}/threat",
+            {"level": "high", "by_police": "yes", "assessed_on": "2026-11-20"},
+        ),
+        ("cases.needs", "POST", owner, f"{case}/needs", {"housing": "Skyddat boende."}),
+        (
+            "cases.add_intervention",
+            "POST",
+            owner,
+            f"{case}/interventions",
+            {"kind": "support_talks", "provider": "Teamet"},
+        ),
+        (
+            "cases.update_intervention",
+            "POST",
+            owner,
+            lambda: f"{case}/interventions/{one(Intervention, Intervention.case_id == case_id)}",
+            {"status": "ongoing", "outcome": ""},
+        ),
+        (
+            "cases.add_consent",
+            "POST",
+            owner,
+            f"{case}/consents",
+            {
+                "agencies": [str(agency_id)],
+                "purposes": ["consultation"],
+                "method": "paper",
+                "given": "yes",
+                "valid_from": "2026-01-01",
+            },
+        ),
+        ("cases.open_child_investigation", "POST", owner, f"{case}/child-investigation", {}),
+        (
+            "cases.meet_deadline",
+            "POST",
+            owner,
+            lambda: (
+                f"{case}/deadlines/"
+                + str(one(Deadline, Deadline.request_id == request_id, Deadline.met_at.is_(None)))
+                + "/met"
+            ),
+            {},
+        ),
+        ("consultations.convene", "GET", owner, f"{case}/consultations/new", None),
+        (
+            "consultations.convene",
+            "POST",
+            owner,
+            f"{case}/consultations/new",
+            {
+                "agencies": [str(agency_id)],
+                "starts_on": (date.today() + timedelta(days=3)).isoformat(),
+                "starts_time": "10:00",
+                "duration": "90",
+                "place": "Polishuset, rum 3",
+            },
+        ),
+        (
+            "cases.withdraw_consent",
+            "POST",
+            owner,
+            lambda: f"{case}/consents/{one(Consent, Consent.case_id == case_id)}/withdraw",
+            {},
+        ),
+        ("placements.new_placement", "GET", owner, f"{case}/placements/new", None),
+        (
+            "placements.new_placement",
+            "POST",
+            owner,
+            f"{case}/placements/new",
+            {
+                "adults": "1",
+                "children_ages": "4",
+                "housing_needs": "Lägenhet, två rum.",
+                "earliest_move_on": (date.today() + timedelta(days=14)).isoformat(),
+                "expected_duration": "1 år",
+            },
+        ),
+        ("cases.assign_case", "POST", lead, f"{case}/assign", {"assignee": None}),
+        (
+            "cases.unassign_case",
+            "POST",
+            lead,
+            f"{case}/unassign/{colleague_account.id}",
+            {},
+        ),
+        ("cases.break_glass", "GET", outsider, f"{case}/break-glass", None),
+        ("cases.break_glass", "POST", outsider, f"{case}/break-glass", {"reason": "Akut."}),
+        ("cases.reveal", "POST", lead, f"{case}/reveal", {"reason": "Polisen behöver den."}),
+        ("cases.close", "POST", owner, f"{case}/close", {"outcome": "established"}),
+    ]
+    assert {(endpoint, method) for endpoint, method, *_ in uses} == case_routes(app)
+    for endpoint, method, browser, url, data in uses:
+        if (endpoint, method) in SHOWS_NO_CASE_DATA:
+            continue
+        url = url() if callable(url) else url
+        if data is not None and "assignee" in data:
+            data = {"assignee": str(colleague_account.id)}
+        if method == "GET":
+            before = about_the_case()
+            response = browser.get(url)
+            assert response.status_code == 200, (endpoint, response.status_code)
+        else:
+            # The form's page first (a read, audited itself), then the count, then the POST.
+            browser.get(case if browser is not outsider else url)
+            before = about_the_case()
+            response = browser.client.post(url, data={"csrf_token": browser.last_csrf, **data})
+            assert response.status_code == 302, (endpoint, response.get_data(as_text=True)[-800:])
+        assert about_the_case() > before, endpoint
+    with app.app_context():
+        assert db.session.get(Case, case_id).status is CaseStatus.CLOSED
+        assert db.session.get(User, colleague_account.id) is not None
+
+
+def test_a_case_out_of_reach_missing_or_malformed_is_the_same_404_and_a_refusal_is_audited(
+    app, scene, make_account, new_browser, log_in
+):
+    """Given a colleague not on the case, a case id that exists nowhere and one that is not
+    an id at all, each answers 404 alike; only the refusal of an existing case is audited
+    as denied access (probing is worth a team lead's look)."""
+    colleague = new_browser()
+    log_in(colleague, make_account(Role.CASEWORKER))
+    for case_id in (scene.case_id, "00000000-0000-4000-8000-000000000000", "no-such-case"):
+        assert colleague.get(f"/team/cases/{case_id}").status_code == 404, case_id
+    with app.app_context():
+        denied = db.session.scalars(
+            sa.select(AuditEvent.subject_id).where(AuditEvent.action == "access.denied")
+        ).all()
+    assert denied == [str(scene.case_id)]
+
+
+def test_a_client_lists_only_the_consents_of_their_own_case(
+    app, scene, agency, client_browser, new_browser, make_account, log_in
+):
+    """Given a consent to answer on one client's case, another client's start page does not
+    list it, nor can they open it; the client whose case it is sees it."""
+    consent(app, scene, agency, given=None)
+    with app.app_context():
+        consent_id = db.session.scalars(sa.select(Consent.id)).one()
+    other = new_browser()
+    log_in(other, make_account(Role.CLIENT))
+    assert f"/my/consents/{consent_id}" in client_browser.get("/my/").get_data(as_text=True)
+    assert f"/my/consents/{consent_id}" not in other.get("/my/").get_data(as_text=True)
+    assert other.get(f"/my/consents/{consent_id}").status_code == 404
+    # The predicate itself, behind the client area's own check: staff and nobody never own.
+    from flask_login import AnonymousUserMixin
+
+    from app.auth.models import User
+    from app.consent.permissions import owns_consent
+
+    with app.app_context():
+        found = db.session.get(Consent, consent_id)
+        assert not owns_consent(db.session.get(User, scene.owner.id), found)
+        assert not owns_consent(AnonymousUserMixin(), found)

@@ -429,3 +429,19 @@ def test_minutes_wait_for_the_meeting_and_keep_attendance_when_corrected(
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Decision.id))) == 2
         assert db.session.get(Invitation, uuid.UUID(rep_seat)).attended is True
+
+
+def test_a_colleague_of_the_invited_representative_is_not_invited_with_them(
+    app, scene, agencies, representative, make_account, new_browser, log_in
+):
+    """Given a consultation to which one police representative is invited, another
+    representative of the police, not invited, finds nothing there."""
+    account, browser = representative
+    give_consent(app, scene, agencies["polisen"])
+    convene(scene, [agencies["polisen"]], [account.id])
+    with app.app_context():
+        consultation_id = db.session.scalars(sa.select(Consultation.id)).one()
+    colleague = new_browser()
+    log_in(colleague, make_account(Role.AGENCY_REP, org_slug="polisen"))
+    assert browser.get(f"/agency/consultations/{consultation_id}").status_code == 200
+    assert colleague.get(f"/agency/consultations/{consultation_id}").status_code == 404

@@ -2,7 +2,7 @@
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 import sqlalchemy as sa
@@ -119,26 +119,81 @@ def test_the_registration_honeypot_refuses_bots(app, browser, organisation):
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
+def _moment(value):
+    """A timestamp in the export: ISO 8601 with its offset; the value itself is the clock's."""
+    assert datetime.fromisoformat(value).utcoffset() is not None, value
+    return "<moment>"
+
+
 def test_download_my_data_holds_everything(app, client_browser, fill_request):
-    fill_request(client_browser)
+    """Given a client who answered every question, added information, wrote to the team and
+    asked for notices by e-mail, when they download their data, every answer is in it, as
+    given, and nothing is left out (the whole export is compared, field by field)."""
+    fill_request(
+        client_browser,
+        kind={"kind": "relative"},
+        person={"relationship": "parent", "age_band": "15_17"},
+        identity={"name": "Sara", "birth_year": "1998"},
+    )
     with app.app_context():
         request = db.session.scalars(sa.select(ClientRequest)).one()
+        user = db.session.scalars(sa.select(User).where(User.role == Role.CLIENT)).one()
+        username, locale = user.username, user.locale
+    status_page = f"/my/requests/{request.id}"
     client_browser.post(
-        f"/my/requests/{request.id}/messages",
-        {"body": "Hej, när ringer ni?"},
-        form_page=f"/my/requests/{request.id}",
+        f"{status_page}/add", {"text": "Jag kan bara prata efter 18."}, form_page=status_page
     )
+    client_browser.post(
+        f"{status_page}/messages", {"body": "Hej, när ringer ni?"}, form_page=status_page
+    )
+    client_browser.post("/my/notifications", {"email": "sara@example.org"})
     response = client_browser.get("/my/data.json")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     data = json.loads(response.get_data(as_text=True))
     assert data["account"]["username"] == client_browser.username
+    data["account"]["created_at"] = _moment(data["account"]["created_at"])
     exported = data["requests"][0]
-    assert exported["reference"] == request.reference
-    assert exported["code_word"] == "blåbär"
-    assert exported["messages"][0]["text"] == "Hej, när ringer ni?"
+    exported["submitted_at"] = _moment(exported["submitted_at"])
+    for item in exported["added_information"] + exported["messages"]:
+        item["at"] = _moment(item["at"])
+    assert data == {
+        "account": {
+            "username": username,
+            "created_at": "<moment>",
+            "language": locale,
+            "notification_email": "sara@example.org",
+            "second_factor_enrolled": True,
+        },
+        "draft": None,
+        "requests": [
+            {
+                "reference": request.reference,
+                "kind": "relative",
+                "status": "received",
+                "submitted_at": "<moment>",
+                "urgency": "soon",
+                "age_band": "15_17",
+                "relationship": "parent",
+                "help_wanted": ["support_talks", "relocation"],
+                "phone": "070-123 45 67",
+                "safe_times": ["weekday_evening"],
+                "voicemail_ok": False,
+                "sms_ok": True,
+                "code_word": "blåbär",
+                "contact_language": "sv",
+                "interpreter_needed": False,
+                "name": "Sara",
+                "birth_year": "1998",
+                "account": "Jag vill komma bort från gänget innan det är för sent.",
+                "added_information": [{"at": "<moment>", "text": "Jag kan bara prata efter 18."}],
+                "messages": [{"at": "<moment>", "from": "you", "text": "Hej, när ringer ni?"}],
+            }
+        ],
+    }
     page = client_browser.get("/my/data").get_data(as_text=True)
-    assert request.reference in page and "Hej, när ringer ni?" in page
+    for shown in (request.reference, "Hej, när ringer ni?", "Jag kan bara prata efter 18."):
+        assert shown in page
 
 
 def test_deleting_the_account_removes_requests_that_are_not_cases(

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app.audit.models import AuditEvent
 from app.core.clock import as_utc
 from app.extensions import db
-from app.intake.models import ClientRequest, RequestDraft, RequestStatus
+from app.intake.models import ClientRequest, RequestAddition, RequestDraft, RequestStatus
 from app.rules import LOCAL_TIME, rule
 from app.rules.models import Deadline
 
@@ -225,3 +225,53 @@ def test_a_client_cannot_see_another_clients_request(
 def test_staff_cannot_use_client_pages(browser, make_account, log_in):
     log_in(browser, make_account())
     assert browser.get("/my/").status_code == 403
+
+
+@pytest.mark.parametrize("ended", ["withdrawn", "closed"])
+def test_nothing_can_be_added_to_a_withdrawn_or_closed_request(
+    app, client_browser, fill_request, ended
+):
+    """Given a request the client withdrew or the team closed, when the client tries to add
+    information to it, it is refused (409) and no addition is stored."""
+    fill_request(client_browser)
+    request_id = only_request(app).id
+    if ended == "withdrawn":
+        client_browser.post(f"/my/requests/{request_id}/withdraw", {})
+    else:
+        with app.app_context():
+            db.session.get(ClientRequest, request_id).status = RequestStatus.CLOSED
+            db.session.commit()
+    assert only_request(app).status.value == ended
+    response = client_browser.post(
+        f"/my/requests/{request_id}/add",
+        {"text": "Jag kan bara prata efter 18."},
+        form_page=f"/my/requests/{request_id}",
+    )
+    assert response.status_code == 409
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(RequestAddition.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "person", [None, {"age_band": "15_17"}, {"relationship": "parent"}], ids=str
+)
+def test_a_relatives_request_without_the_persons_details_is_refused(
+    app, client_browser, fill_request, person
+):
+    """Given a relative who skipped the question about the person (or answered only half of
+    it), when they send the request, nothing is stored and they are sent back to that step."""
+    if person is not None:
+        # Half an answer, as a draft saved by an older page or edited by hand would hold.
+        with app.app_context():
+            from app.auth.models import Role, User
+            from app.intake import services as intake_services
+
+            # The only client: the one the browser registered.
+            user = db.session.scalars(sa.select(User).where(User.role == Role.CLIENT)).one()
+            intake_services.save_draft(user, {"kind": "relative", **person})
+            db.session.commit()
+    response = fill_request(client_browser, kind={"kind": "relative"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/my/request/person")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ClientRequest.id))) == 0

@@ -153,3 +153,19 @@ def test_messages_of_a_protected_case_are_hidden_from_those_who_may_not_see_its_
         assert unread == [None]
     owner = scene.owner_browser.get(f"/inbox/{request_id}").get_data(as_text=True)
     assert "Jag bor nu på Hemliga vägen 3." in owner
+
+
+def test_once_a_case_only_those_who_may_see_it_keep_the_thread(
+    app, submitted, new_browser, make_account, log_in
+):
+    """Given a request that became a case, its caseworker still reads and answers the
+    thread; a colleague of the same team who is not on the case finds nothing there."""
+    owner, colleague = new_browser(), new_browser()
+    log_in(owner, make_account(Role.CASEWORKER))
+    log_in(colleague, make_account(Role.CASEWORKER))
+    assert colleague.get(f"/inbox/{submitted.id}").status_code == 200  # not a case yet
+    owner.post(
+        f"/team/triage/{submitted.id}/open-case", {}, form_page=f"/team/triage/{submitted.id}"
+    )
+    assert owner.get(f"/inbox/{submitted.id}").status_code == 200
+    assert colleague.get(f"/inbox/{submitted.id}").status_code == 404

@@ -16,6 +16,7 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
 from app.orgs.services import create_organisation
+from app.placements import services as placement_services
 from app.placements.models import (
     PartnerProfile,
     Placement,
@@ -125,6 +126,34 @@ def test_areas_to_avoid_filter_the_partners(app, scene, partners):
     page = scene.owner_browser.get(f"/team/placements/{placement_id}").get_data(as_text=True)
     assert f'value="{partners["vaxjo"]}"' in page
     assert f'value="{partners["lund"]}"' not in page
+
+
+def test_sending_to_a_partner_in_an_area_to_avoid_is_refused_by_the_service_itself(
+    app, scene, partners
+):
+    """Given a case whose threat assessment names Lund (written " lund " by hand), when a
+    request to the partner in Lund is sent anyway (a crafted form: the page does not offer
+    Lund), the placement service refuses it, stores no request and audits the block; a
+    partner elsewhere is fine."""
+    threat(scene, " lund ")
+    placement_id = new_placement(scene)
+    response = send(scene.owner_browser, placement_id, [partners["lund"]])
+    assert response.status_code in (400, 409)
+    with app.app_context():
+        placement = db.session.get(Placement, uuid.UUID(placement_id))
+        assert placement.requests == []
+        # The service on its own, as any other caller (a job, a later page) would use it.
+        case = db.session.get(Case, scene.case_id)
+        owner = db.session.get(User, scene.owner.id)
+        with pytest.raises(placement_services.ConflictFound):
+            placement_services.send_requests(placement, case, [partners["lund"]], owner, None)
+        assert placement.requests == []
+        blocked = db.session.scalars(
+            sa.select(AuditEvent.details).where(AuditEvent.action == "placement.conflict_blocked")
+        ).all()
+        assert len(blocked) == 1 and "area_to_avoid" in blocked[0]
+        db.session.rollback()
+    assert send(scene.owner_browser, placement_id, [partners["kalmar"]]).status_code == 302
 
 
 def test_a_partner_never_sees_identity_before_hand_over(app, scene, partners, partner_browser):
@@ -426,3 +455,71 @@ def test_partners_are_reminded_and_late_requests_expire(app, clock, scene, partn
     assert mail.recipient == "placering@vaxjo.example" and reference not in mail.body
     clock.shift(timedelta(days=5))
     assert "expired 1" in app.test_cli_runner().invoke(args=["placements", "remind"]).output
+
+
+def test_the_service_sends_only_an_open_placement_to_known_partners_and_audits_it(
+    app, scene, partners
+):
+    """Given a placement, the service refuses an unknown partner (alone or beside a known
+    one) and a placement that is no longer open, storing nothing; a send it accepts is
+    audited with the number of partners."""
+    placement_id = new_placement(scene)
+    unknown = uuid.uuid4()
+    with app.app_context():
+        placement = db.session.get(Placement, uuid.UUID(placement_id))
+        case = db.session.get(Case, scene.case_id)
+        owner = db.session.get(User, scene.owner.id)
+        for chosen in ([unknown], [partners["vaxjo"], unknown], []):
+            with pytest.raises(placement_services.PlacementError):
+                placement_services.send_requests(placement, case, chosen, owner, None)
+            assert placement.requests == []
+        assert (
+            placement_services.send_requests(placement, case, [partners["vaxjo"]], owner, None) == 1
+        )
+        sent = db.session.scalars(
+            sa.select(AuditEvent.details).where(AuditEvent.action == "placement.sent")
+        ).one()
+        assert '"partners":1' in sent
+        placement.status = PlacementStatus.CONFIRMED
+        with pytest.raises(placement_services.PlacementError):
+            placement_services.send_requests(placement, case, [partners["lund"]], owner, None)
+        assert len(placement.requests) == 1
+        db.session.rollback()
+
+
+def test_only_this_cases_own_threat_decides_its_groups(app, scene, partners, rival_placed_in_vaxjo):
+    """Given a rival of another group placed in Växjö, and a third case (not placed) that
+    shares this case's group and was assessed last, sending this case to Växjö is fine:
+    the conflict check reads each case's own latest assessment, not the latest of all."""
+    from app.cases.services import add_group, record_threat_assessment
+
+    with app.app_context():
+        case = db.session.get(Case, scene.case_id)
+        organisation_id = case.organisation_id
+        ours_id = add_group(organisation_id, "Södergänget").id
+        db.session.commit()
+    threat(scene, "", groups=[ours_id])
+    with app.app_context():
+        third = Case(
+            reference="K-2026-000888",
+            organisation_id=organisation_id,
+            status=CaseStatus.NEW,
+            source="phone",
+            opened_at=utcnow(),
+        )
+        db.session.add(third)
+        db.session.flush()
+        record_threat_assessment(
+            third,
+            db.session.get(User, scene.owner.id),
+            level=ThreatLevel.HIGH,
+            by_police=True,
+            assessed_on=date.today(),
+            sources=None,
+            group_ids=[str(ours_id)],
+            areas_to_avoid=[],
+            next_review_on=None,
+        )
+        db.session.commit()
+    placement_id = new_placement(scene)
+    assert send(scene.owner_browser, placement_id, [partners["vaxjo"]]).status_code == 302

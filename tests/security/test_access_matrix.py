@@ -18,6 +18,7 @@ answering and not the form; a 500 fails the test whatever the table says.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -38,6 +39,8 @@ from tests.security.world import PERSONAS, World
 
 OK, FORBIDDEN, HIDDEN, LOGIN = "OK", "403", "404", "LOGIN"
 A, F, H, L = OK, FORBIDDEN, HIDDEN, LOGIN  # allowed, forbidden, hidden, login
+# Set by bench/mutation.py: one wrong answer is enough to know a mutant was noticed.
+FAIL_FAST = bool(os.environ.get("MUTATION_FAIL_FAST"))
 AH = f"{OK}/{HIDDEN}"  # own object: allowed; someone else's: not there
 
 # Columns, in PERSONAS order:
@@ -350,6 +353,8 @@ def test_the_access_matrix(world):
                 f"{cell.endpoint} {cell.method} {cell.persona} {cell.variant}: "
                 f"expected {cell.expected}, got {status}"
             )
+            if FAIL_FAST:
+                break
     assert wrong == [], "\n".join(wrong)
     assert checked > 1000
 

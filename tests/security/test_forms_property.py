@@ -14,6 +14,7 @@ from __future__ import annotations
 import gettext
 import html
 import importlib
+import os
 import re
 import time
 import uuid
@@ -26,8 +27,9 @@ import pytest
 import sqlalchemy as sa
 import wtforms
 from flask_wtf import FlaskForm
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 
@@ -43,8 +45,20 @@ from tests.conftest import Browser
 from tests.security.world import World, future_plan
 
 ROOT = Path(__file__).resolve().parents[2]
+# Random examples per form, on top of the held examples below (which run every time).
 EXAMPLES = 15
-PHASES = (Phase.generate,)
+# Held examples first, then what an earlier run found (locally), then new random input.
+# No shrinking: a failure names its input already, and shrinking costs minutes per form.
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate)
+
+# In CI (the CI variable set) every run tries the same input: a red build can be rerun and
+# stays red. Locally, Hypothesis keeps what it found failing in .hypothesis/ (git-ignored)
+# and tries it first next time, so a class of input found once is not lost to chance.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile(
+    "local", database=DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "examples"))
+)
+settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 
 @pytest.fixture(scope="module")
@@ -397,6 +411,24 @@ HOSTILE = [
     "ö" * 5001,
     "9" * 20001,
 ]
+# Digits of other scripts, as phones type them: Persian, Arabic-Indic, Bengali,
+# full-width, Devanagari. `\d` matches them all; int() takes them; byte comparisons do not.
+DIGIT_ZEROS = (0x06F0, 0x0660, 0x09E6, 0xFF10, 0x0966)
+
+
+def in_script(text: str, zero: int) -> str:
+    return "".join(chr(zero + int(c)) if c.isdigit() else c for c in text)
+
+
+unicode_digits = st.builds(
+    in_script,
+    st.one_of(
+        st.text("0123456789", min_size=1, max_size=12),
+        st.sampled_from(["123456", "123 456", "1998", "070-123 45 67", "2026-02", "4, 9"]),
+    ),
+    st.sampled_from(DIGIT_ZEROS),
+)
+
 CSRF_VARIANTS = ["valid", "valid", "valid", "valid", "missing", "foreign", "expired", "garbage"]
 METHODS = ["POST", "POST", "POST", "POST", "POST", "PUT", "DELETE", "PATCH", "GET"]
 
@@ -416,6 +448,7 @@ def values_for(choices: list[str]) -> st.SearchStrategy[Any]:
     one = st.one_of(
         st.text(max_size=80),
         st.sampled_from(HOSTILE),
+        unicode_digits,
         st.dates().map(lambda d: d.isoformat()),
         st.integers().map(str),
         *([st.sampled_from(choices)] if choices else []),
@@ -463,6 +496,33 @@ def token_for(world: World, browser: Browser, variant: str) -> str | None:
         world.app.config["SECRET_KEY"], salt="wtf-csrf-token", signer=_PastSigner
     )
     return str(expired.dumps(raw))
+
+
+# Classes of input that have broken a form before, tried on every form at every run. Each
+# is one value in every field (so the field that takes numbers gets it too), sent with a
+# valid token by the form's own method.
+PERSIAN_DIGITS = "۱۲۳۴۵۶"  # a code typed on a Persian phone: was a 500 on every code form
+HELD_EXAMPLES = {
+    "persian digits": PERSIAN_DIGITS,
+    "arabic-indic digits": "١٢٣ ٤٥٦",
+    "bengali digits": "১৯৯৮",
+    "full-width digits": "１２３４５６",
+    "bidi controls": "\u202e123456\u202c\u2066x\u2069",
+    "nul byte": "12\x0034",
+    "100k characters": "٩" * 100_000,
+}
+
+
+def held_examples(fields: dict[str, list[str]]) -> list[dict[str, Any]]:
+    # A field with fixed choices gets a valid one, so the input reaches the fields that
+    # take text (the consent's code behind its yes/no answer, say).
+    payloads = [
+        {name: [choices[0] if choices else value] for name, choices in fields.items()}
+        for value in HELD_EXAMPLES.values()
+    ]
+    # Every field sent twice, with two different values.
+    payloads.append({name: [PERSIAN_DIGITS, "1"] for name in fields})
+    return payloads
 
 
 # What a refusal may leave behind --------------------------------------------------------------
@@ -664,18 +724,6 @@ def test_hostile_input_is_refused_cleanly(world, name):
         if payload is too_large and target.method == "POST":
             assert response.status_code == 413
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        phases=PHASES,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(
-        payload=payload_strategy(fields),
-        csrf=st.sampled_from(CSRF_VARIANTS),
-        method=st.sampled_from(METHODS if target.method == "POST" else ["GET"]),
-    )
     def hostile(payload: dict[str, Any], csrf: str, method: str) -> None:
         run.prepare(every=True)
         assert run.browser is not None
@@ -684,4 +732,17 @@ def test_hostile_input_is_refused_cleanly(world, name):
         response = run.send(method, data)
         check_answer(run, response, csrf=csrf, method=method)
 
-    hostile()
+    for payload in held_examples(fields):
+        hostile = example(payload=payload, csrf="valid", method=target.method)(hostile)
+    settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        phases=PHASES,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )(
+        given(
+            payload=payload_strategy(fields),
+            csrf=st.sampled_from(CSRF_VARIANTS),
+            method=st.sampled_from(METHODS if target.method == "POST" else ["GET"]),
+        )(hostile)
+    )()
