@@ -63,8 +63,11 @@ def live_server(live_app: Flask) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    # As an operator sets BASE_URL to where people reach the portal: links in mail lead here.
+    live_app.config["BASE_URL"] = base
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield base
     finally:
         server.shutdown()
         server.server_close()

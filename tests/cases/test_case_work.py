@@ -16,6 +16,7 @@ from app.consent.services import NotCovered, consent_covers, record_consent, rec
 from app.extensions import db
 from app.orgs.models import Organisation
 from app.rules import LOCAL_TIME, rule
+from tests.conftest import code_for
 
 NAME = "Adam Testsson"
 NUMBER = "19811218-9876"
@@ -496,7 +497,7 @@ SHOWS_NO_CASE_DATA = {
 
 
 def test_every_case_route_leaves_an_audit_row_about_the_case(
-    app, client_browser, fill_request, make_account, new_browser, log_in
+    app, clock, client_browser, fill_request, make_account, new_browser, log_in
 ):
     """Given a case (a relative's worry about a 15-year-old, so that every kind of work
     applies), when each route under /team/cases/<id> is used once, with every method it
@@ -519,7 +520,8 @@ def test_every_case_route_leaves_an_audit_row_about_the_case(
     log_in(owner, owner_account)
     log_in(colleague, colleague_account)
     log_in(outsider, make_account(Role.CASEWORKER))
-    log_in(lead, make_account(Role.TEAM_LEAD))
+    lead_account = make_account(Role.TEAM_LEAD)
+    log_in(lead, lead_account)
     with app.app_context():
         from app.orgs.models import OrgKind
         from app.orgs.services import create_organisation
@@ -551,6 +553,24 @@ def test_every_case_route_leaves_an_audit_row_about_the_case(
         with app.app_context():
             return db.session.scalars(sa.select(model.id).where(*where)).first()
 
+    def fresh_code(account):
+        """A code of a later time step (each step is accepted once)."""
+        clock.shift(31)
+        return lambda: code_for(app, account)
+
+    def waiting_lowering():
+        from app.cases.models import ProtectionChange, ProtectionChangeStatus
+
+        return one(
+            ProtectionChange,
+            ProtectionChange.case_id == case_id,
+            ProtectionChange.status == ProtectionChangeStatus.PENDING,
+        )
+
+    def lowering(browser):
+        account = {lead: lead_account, owner: owner_account}[browser]
+        return lambda: {"level": "none", "reason": "Flyttat.", "code": fresh_code(account)()}
+
     # Each use: (endpoint, method, who, address or a function giving it, form data).
     uses = [
         ("cases.case", "GET", owner, case, None),
@@ -558,6 +578,24 @@ def test_every_case_route_leaves_an_audit_row_about_the_case(
         ("cases.register_extract_json", "GET", owner, f"{case}/extract.json", None),
         ("cases.identity", "POST", owner, f"{case}/identity", {"full_name": "X", "adults": "1"}),
         ("cases.protection", "POST", owner, f"{case}/protection", {"level": "sekretessmarkering"}),
+        # The lead lowers a level the owner set: it waits for a second member, who approves.
+        ("cases.lower_protection", "POST", lead, f"{case}/protection/lower", lowering(lead)),
+        (
+            "cases.approve_lowering",
+            "POST",
+            owner,
+            lambda: f"{case}/protection/{waiting_lowering()}/approve",
+            lambda: {"code": fresh_code(owner_account)()},
+        ),
+        ("cases.protection", "POST", owner, f"{case}/protection", {"level": "sekretessmarkering"}),
+        ("cases.lower_protection", "POST", lead, f"{case}/protection/lower", lowering(lead)),
+        (
+            "cases.reject_lowering",
+            "POST",
+            owner,
+            lambda: f"{case}/protection/{waiting_lowering()}/reject",
+            {},
+        ),
         ("cases.status", "POST", owner, f"{case}/status", {"status": "assessment"}),
         (
             "cases.journal",
@@ -666,6 +704,7 @@ def test_every_case_route_leaves_an_audit_row_about_the_case(
         if (endpoint, method) in SHOWS_NO_CASE_DATA:
             continue
         url = url() if callable(url) else url
+        data = data() if callable(data) else data
         if data is not None and "assignee" in data:
             data = {"assignee": str(colleague_account.id)}
         if method == "GET":

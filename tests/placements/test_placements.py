@@ -131,11 +131,10 @@ def test_areas_to_avoid_filter_the_partners(app, scene, partners):
 def test_sending_to_a_partner_in_an_area_to_avoid_is_refused_by_the_service_itself(
     app, scene, partners
 ):
-    """Given a case whose threat assessment names Lund (written " lund " by hand), when a
-    request to the partner in Lund is sent anyway (a crafted form: the page does not offer
-    Lund), the placement service refuses it, stores no request and audits the block; a
-    partner elsewhere is fine."""
-    threat(scene, " lund ")
+    """Given a case whose threat assessment names Lund, when a request to the partner in Lund
+    is sent anyway (a crafted form: the page does not offer Lund), the placement service
+    refuses it, stores no request and audits the block; a partner elsewhere is fine."""
+    threat(scene, ["Lund"])
     placement_id = new_placement(scene)
     response = send(scene.owner_browser, placement_id, [partners["lund"]])
     assert response.status_code in (400, 409)
