@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from app.audit.services import record
 from app.auth.models import User
 from app.cases.models import Case
-from app.cases.permissions import can_see_identity, is_team_member
+from app.cases.permissions import can_see_identity, can_triage
 from app.extensions import db
 from app.intake.models import ClientRequest
 from app.messages.models import Message
@@ -95,15 +95,9 @@ def identity_of(case: Case, user: User, *, purpose: str) -> IdentityView:
     )
 
 
-def may_see_request_identity(user: User, request: ClientRequest) -> bool:
-    """A request not yet a case is the receiving team's to triage; once it is part of a
-    case, its identity follows the case's."""
-    if not is_team_member(user, request.organisation_id):
-        return False
-    if request.case_id is None:
-        return True
-    case = db.session.get(Case, request.case_id)
-    return case is not None and can_see_identity(user, case)
+# A request not yet a case is the receiving team's to triage; once it is part of a case,
+# its identity follows the case's: the same rule as who may open the request's page.
+may_see_request_identity = can_triage
 
 
 def identity_of_request(request: ClientRequest, user: User, *, purpose: str) -> RequestIdentityView:
