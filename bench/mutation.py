@@ -71,7 +71,7 @@ TARGETS = [
     ),
     Target(
         "app/placements/services.py",
-        ("tests/placements/test_placements.py",),
+        ("tests/placements/test_placements.py", "tests/placements/test_municipality_codes.py"),
         functions=frozenset(
             {"conflict_reasons", "areas_to_avoid", "_groups", "_normalise", "send_requests"}
         ),
