@@ -73,7 +73,7 @@ TARGETS = [
         "app/placements/services.py",
         ("tests/placements/test_placements.py", "tests/placements/test_municipality_codes.py"),
         functions=frozenset(
-            {"conflict_reasons", "areas_to_avoid", "_groups", "_normalise", "send_requests"}
+            {"conflict_reasons", "areas_to_avoid", "_groups", "send_requests"}
         ),
     ),
     Target(
