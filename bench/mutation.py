@@ -62,7 +62,7 @@ MATRIX = "tests/security/test_access_matrix.py::test_the_access_matrix"
 TARGETS = [
     Target("app/core/headers.py", ("tests/core/test_headers.py",), literals=True),
     Target("app/auth/totp.py", ("tests/auth/test_unicode_digits.py", "tests/auth/test_login.py")),
-    Target("app/auth/sessions.py", ("tests/auth/test_sessions.py",)),
+    Target("app/auth/sessions.py", ("tests/auth/test_sessions.py", "tests/core/test_refusals.py")),
     Target(
         "app/consent/services.py",
         ("tests/cases/test_case_work.py",),
@@ -78,7 +78,7 @@ TARGETS = [
     ),
     Target(
         "app/audit/services.py",
-        ("tests/audit/test_chain.py",),
+        ("tests/audit/test_chain.py", "tests/core/test_refusals.py"),
         # Writing, hashing and verifying the chain; retention's deletion has its own tests.
         functions=frozenset(
             {"record", "_canonical_details", "event_hash", "_mac", "checkpoint_signature"}

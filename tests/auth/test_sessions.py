@@ -249,24 +249,3 @@ def test_a_deactivated_account_loses_its_open_session_at_once(app, browser, make
     with app.app_context():
         reasons = db.session.scalars(sa.select(UserSession.revoked_reason)).all()
     assert "account_inactive" in reasons
-
-
-def test_an_expired_session_stays_dead_when_its_request_is_refused(
-    app, browser, make_account, log_in, clock
-):
-    """Given an expired session presented with a form that is refused (a 4xx rolls back what
-    the request wrote), its end is kept: with the clock set back it still does not work."""
-    account = make_account()
-    log_in(browser, account)
-    browser.get("/account/")
-    token, csrf = browser.session_token(), browser.last_csrf
-    clock.shift(16 * 60)
-    refused = browser.client.post("/account/password", data={"csrf_token": csrf})
-    assert 400 <= refused.status_code < 500
-    clock.shift(-16 * 60)
-    with browser.client.session_transaction() as session:
-        session["sid"] = token
-    assert browser.get("/start/").status_code == 302
-    with app.app_context():
-        reasons = db.session.scalars(sa.select(UserSession.revoked_reason)).all()
-    assert reasons == ["idle_timeout"]
