@@ -319,7 +319,7 @@ def test_consultation_journey(
     submit_to(staff, f"/team/consultations/{consultation_id}/actions")
     assert path_of(staff.url) == f"/team/consultations/{consultation_id}"
     expect(staff.locator('main .notice-success[role="status"]')).to_have_count(1)
-    actions = staff.locator("main table tbody tr")
+    actions = staff.locator("main table.actions tbody tr")
     expect(actions).to_have_count(1)
     expect(actions.locator("td").first).to_have_text(ACTION_TEXT)
     step(journey, staff, "action-added", staff=True)
