@@ -101,8 +101,12 @@ TARGETS = [
     ),
     Target(
         "app/consultations/permissions.py",
-        ("tests/consultations/test_consultations.py", MATRIX),
-        select="representative or access_matrix",
+        (
+            "tests/consultations/test_consultations.py",
+            "tests/consultations/test_frozen_disclosures.py",
+            MATRIX,
+        ),
+        select="representative or consent_ends or access_matrix",
     ),
     Target(
         "app/cases/permissions.py",
