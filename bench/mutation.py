@@ -110,8 +110,15 @@ TARGETS = [
     ),
     Target(
         "app/cases/permissions.py",
-        ("tests/cases/test_case_work.py", "tests/security/test_access_matrix.py"),
-        select="grants_end or access_matrix or need_to_know or hidden_from_the_team_lead",
+        (
+            "tests/cases/test_case_work.py",
+            "tests/cases/test_protection_lowering.py",
+            "tests/security/test_access_matrix.py",
+        ),
+        select=(
+            "grants_end or access_matrix or need_to_know or hidden_from_the_team_lead"
+            " or second_member or refused"
+        ),
     ),
 ]
 
