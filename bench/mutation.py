@@ -76,11 +76,16 @@ TARGETS = [
     ),
     Target(
         "app/audit/services.py",
-        ("tests/audit/test_chain.py", "tests/core/test_refusals.py"),
+        (
+            "tests/audit/test_chain.py",
+            "tests/core/test_refusals.py",
+            "tests/oversight/test_security_tallies.py",
+        ),
         # Writing, hashing and verifying the chain; retention's deletion has its own tests.
         functions=frozenset(
-            {"record", "_canonical_details", "event_hash", "_mac", "checkpoint_signature"}
-            | {"verify_chain"}
+            {"record", "_append", "_canonical_details", "event_hash", "_mac"}
+            | {"checkpoint_signature", "verification_signature", "verify_chain", "_walk_whole"}
+            | {"_start_of_chain", "_head", "_walk", "_events_in_order", "verify_recent"}
         ),
         literals=True,
     ),
