@@ -376,3 +376,74 @@ def test_an_empty_trail_verifies_and_a_missing_or_moved_head_does_not(app):
     result = _verify(app)
     assert result.exit_code != 0
     assert "the chain head is missing" in result.output
+
+
+# Every field of the signed record of the last whole-chain check, edited as someone hiding
+# a later alteration would edit it.
+RECORD_TAMPERING = {
+    "seq": "UPDATE audit_verifications SET seq = seq - 1",
+    "hash": "UPDATE audit_verifications SET hash = :zeros",
+    "problems": "UPDATE audit_verifications SET problems = problems + 1",
+    "verified_at": "UPDATE audit_verifications SET verified_at = :earlier",
+}
+
+
+@pytest.mark.parametrize("field", list(RECORD_TAMPERING))
+def test_an_edited_record_of_the_last_check_is_called_forged(app, field):
+    """Given the signed record that the access log continues from, any of its fields edited
+    in SQL makes the quick check say the record is forged."""
+    from app.audit.services import verify_recent
+
+    _seed_chain(app, 3)
+    assert _verify(app).exit_code == 0
+    with app.app_context():
+        assert verify_recent().problems == []
+        earlier = utcnow() - timedelta(days=1)
+        db.session.execute(
+            sa.text(RECORD_TAMPERING[field]), {"zeros": "0" * 64, "earlier": earlier}
+        )
+        db.session.commit()
+        found = [problem.problem for problem in verify_recent().problems]
+    assert "the record of the last check is forged" in found
+
+
+def test_a_check_that_found_problems_is_not_a_clean_start(app):
+    """Given a whole-chain check that found problems, the quick check says so instead of
+    continuing from it as if all before it were sound."""
+    from app.audit.models import AuditVerification
+    from app.audit.services import verification_signature, verify_recent
+
+    _seed_chain(app, 3)
+    assert _verify(app).exit_code == 0
+    with app.app_context():
+        last = db.session.scalars(sa.select(AuditVerification)).one()
+        last.problems = 2
+        last.signature = verification_signature(last)
+        db.session.commit()
+        found = [problem.problem for problem in verify_recent().problems]
+    assert found == ["the last whole-chain check found problems"]
+
+
+def test_an_event_written_past_the_head_is_reported_even_with_a_valid_hash(app):
+    """Given an event appended behind the chain's back (its hash right, as only someone with
+    the key could make it, but the head not moved), verify reports events after the head."""
+    from app.audit.services import event_hash
+
+    _seed_chain(app, 3)
+    with app.app_context():
+        last = db.session.scalars(
+            sa.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)
+        ).one()
+        forged = AuditEvent(
+            seq=last.seq + 1,
+            occurred_at=last.occurred_at,
+            action="forged",
+            details="{}",
+            prev_hash=last.hash,
+        )
+        forged.hash = event_hash(forged)
+        db.session.add(forged)
+        db.session.commit()
+    result = _verify(app)
+    assert result.exit_code != 0
+    assert "after the head" in result.output
