@@ -447,3 +447,18 @@ def test_an_event_written_past_the_head_is_reported_even_with_a_valid_hash(app):
     result = _verify(app)
     assert result.exit_code != 0
     assert "after the head" in result.output
+
+
+def test_a_quick_check_that_stops_at_its_limit_does_not_claim_the_whole_chain(app):
+    """Given more events since the last whole check than the page's limit, the quick check
+    says it did not reach the head (the page then asks for the daily check)."""
+    from app.audit.services import verify_recent
+
+    _seed_chain(app, 2)
+    assert _verify(app).exit_code == 0
+    _seed_chain(app, 5)
+    with app.app_context():
+        partial = verify_recent(limit=3)
+        whole = verify_recent()
+    assert (partial.checked, partial.complete) == (3, False)
+    assert (whole.checked, whole.complete) == (5, True)
