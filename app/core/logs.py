@@ -62,6 +62,9 @@ def init_logs(app: Flask) -> None:
     root.handlers = [h for h in root.handlers if not isinstance(h.formatter, JsonFormatter)]
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # The development server logs every request line, path included (a path can carry a
+    # single-use link): only its warnings and errors.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app.logger.handlers.clear()
     app.logger.propagate = True
 
