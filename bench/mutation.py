@@ -84,7 +84,8 @@ TARGETS = [
         # Writing, hashing and verifying the chain; retention's deletion has its own tests.
         functions=frozenset(
             {"record", "_append", "_canonical_details", "event_hash", "_mac"}
-            | {"checkpoint_signature", "verification_signature", "verify_chain", "_walk_whole"}
+            | {"_signed_record", "checkpoint_signature", "verification_signature", "verify_chain"}
+            | {"_walk_whole"}
             | {"_start_of_chain", "_head", "_walk", "_events_in_order", "verify_recent"}
         ),
         literals=True,

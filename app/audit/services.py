@@ -161,18 +161,21 @@ def _mac(payload: bytes) -> str:
     return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
+def _signed_record(kind: str, seq: int, hash_: str, count: int, moment: datetime) -> str:
+    """The signature of a record about the chain (a checkpoint, a whole-chain check).
+
+    The kind leads the signed payload, so a signature of one kind of record can never pass
+    for the other's.
+    """
+    moment_text = as_utc(moment).isoformat(timespec="microseconds")
+    payload = json.dumps([kind, seq, hash_, count, moment_text], separators=(",", ":"))
+    return _mac(payload.encode())
+
+
 def checkpoint_signature(checkpoint: AuditCheckpoint) -> str:
-    payload = json.dumps(
-        [
-            "checkpoint",
-            checkpoint.seq,
-            checkpoint.hash,
-            checkpoint.deleted,
-            as_utc(checkpoint.created_at).isoformat(timespec="microseconds"),
-        ],
-        separators=(",", ":"),
-    ).encode()
-    return _mac(payload)
+    return _signed_record(
+        "checkpoint", checkpoint.seq, checkpoint.hash, checkpoint.deleted, checkpoint.created_at
+    )
 
 
 def latest_checkpoint() -> AuditCheckpoint | None:
@@ -323,17 +326,13 @@ def _walk(after_seq: int, prev_hash: str, batch_size: int, limit: int | None) ->
 
 
 def verification_signature(verification: AuditVerification) -> str:
-    payload = json.dumps(
-        [
-            "verification",
-            verification.seq,
-            verification.hash,
-            verification.problems,
-            as_utc(verification.verified_at).isoformat(timespec="microseconds"),
-        ],
-        separators=(",", ":"),
-    ).encode()
-    return _mac(payload)
+    return _signed_record(
+        "verification",
+        verification.seq,
+        verification.hash,
+        verification.problems,
+        verification.verified_at,
+    )
 
 
 def verify_whole_chain_and_record(batch_size: int = 5000) -> list[ChainProblem]:
