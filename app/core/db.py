@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -123,3 +124,10 @@ def begin_writing(session: Session | scoped_session[Any]) -> None:
     driver = connection.connection.dbapi_connection
     if driver is not None and not getattr(driver, "in_transaction", True):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_unless_present(model: Any, dialect: str, values: Any) -> sa.Insert:
+    """INSERT … ON CONFLICT DO NOTHING on either database: of two writers of the same row,
+    the second writes nothing (and, with RETURNING, gets no row back to say so)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).values(values).on_conflict_do_nothing()

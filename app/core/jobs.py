@@ -13,12 +13,10 @@ import zlib
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import LOCAL_TIME, utcnow
-from app.core.db import Base
+from app.core.db import Base, insert_unless_present
 from app.extensions import db
 
 
@@ -54,10 +52,8 @@ def claim_today(job: str) -> bool:
     """
     today = utcnow().astimezone(LOCAL_TIME).date()
     values = {"job": job, "day": today, "ran_at": utcnow()}
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    claimed = db.session.execute(
-        insert(JobRun).values(values).on_conflict_do_nothing().returning(JobRun.job)
-    ).first()
+    claim = insert_unless_present(JobRun, db.engine.dialect.name, values)
+    claimed = db.session.execute(claim.returning(JobRun.job)).first()
     return claimed is not None
 
 

@@ -18,13 +18,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
-from app.core.db import Base
+from app.core.db import Base, insert_unless_present
 from app.extensions import db
 from config import Settings
 
@@ -91,12 +89,7 @@ def _insert_ignoring_duplicates(rows: list[dict[str, str]]) -> None:
     """Two instances starting together record the same fingerprints once."""
     now = utcnow()
     values = [{**row, "recorded_at": now} for row in rows]
-    statement: sa.Executable
-    if db.engine.dialect.name == "postgresql":
-        statement = postgresql_insert(KeyFingerprint).values(values).on_conflict_do_nothing()
-    else:
-        statement = sqlite_insert(KeyFingerprint).values(values).on_conflict_do_nothing()
-    db.session.execute(statement)
+    db.session.execute(insert_unless_present(KeyFingerprint, db.engine.dialect.name, values))
 
 
 def configured_keys(
