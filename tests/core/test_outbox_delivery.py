@@ -3,13 +3,11 @@ services at once, and over STARTTLS with a login."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ipaddress
 import ssl
 import threading
 import time
-from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
@@ -30,19 +28,6 @@ from tests.faults import harness
 MESSAGES = 8
 
 
-class SlowMailbox:
-    """A mail server that takes its time over every message, and counts what it gets."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.message_ids: Counter[str] = Counter()
-
-    async def handle_DATA(self, server, session, envelope):
-        await asyncio.sleep(self.seconds)
-        for line in envelope.content.decode(errors="replace").splitlines():
-            if line.lower().startswith("message-id:"):
-                self.message_ids[line.split(":", 1)[1].strip()] += 1
-        return "250 OK"
 
 
 @pytest.fixture
@@ -68,7 +53,7 @@ def test_a_slow_mail_server_gets_each_message_once_from_two_services(
     # A lease of one second, a server that takes a third of one per message: a batch of
     # eight would outlive its lease; one message never does.
     monkeypatch.setattr(outbox, "LEASE", timedelta(seconds=1))
-    mailbox = SlowMailbox(0.3)
+    mailbox = harness.Mailbox(0.3)
     server = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
     server.start()
     barrier = threading.Barrier(2)
@@ -144,7 +129,7 @@ def test_mail_goes_over_starttls_with_a_login(settings, smtp_port, tmp_path):
     (tmp_path / "key.pem").write_bytes(key)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    mailbox, authenticator = SlowMailbox(0), Authenticator()
+    mailbox, authenticator = harness.Mailbox(), Authenticator()
     server = Controller(
         mailbox, hostname="127.0.0.1", port=smtp_port, tls_context=server_tls,
         require_starttls=True, authenticator=authenticator, auth_require_tls=True,
@@ -175,7 +160,7 @@ def test_a_server_whose_certificate_is_not_trusted_gets_nothing(settings, smtp_p
     (tmp_path / "key.pem").write_bytes(key)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    mailbox = SlowMailbox(0)
+    mailbox = harness.Mailbox()
     server = Controller(mailbox, hostname="127.0.0.1", port=smtp_port, tls_context=server_tls)
     server.start()
     app = create_app(

@@ -7,6 +7,7 @@ Shared by tests/faults and bench/mixed_load.py, so both drive the portal the sam
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import os
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -566,3 +568,23 @@ def inspect_requests(env: Mapping[str, str]) -> StoredRequests:
         drafts_with_submitted_markers=[m for m in drafts if m in by_marker],
         chain_problems=chain,
     )
+
+
+# A mail server's mailbox ---------------------------------------------------------------
+
+
+class Mailbox:
+    """An aiosmtpd handler that counts the messages it gets by Message-ID; `seconds` makes
+    it a slow server (it takes that long over every message)."""
+
+    def __init__(self, seconds: float = 0) -> None:
+        self.seconds = seconds
+        self.message_ids: Counter[str] = Counter()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.seconds:
+            await asyncio.sleep(self.seconds)
+        for line in envelope.content.decode(errors="replace").splitlines():
+            if line.lower().startswith("message-id:"):
+                self.message_ids[line.split(":", 1)[1].strip()] += 1
+        return "250 OK"

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from tests.faults import harness
 from tests.faults.conftest import migrate
-from tests.faults.test_mail_server_down import Mailbox, wait_until
+from tests.faults.test_mail_server_down import wait_until
 
 BEFORE, AFTER = 15, 15
 
@@ -37,7 +37,7 @@ def queued_ids(env: dict[str, str]) -> set[str]:
 
 def test_the_delivery_service_carries_on_after_postgresql_comes_back(private_postgres, tmp_path):
     smtp_port = harness.free_port()
-    mailbox = Mailbox()
+    mailbox = harness.Mailbox()
     server = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
     server.start()
     env = harness.production_env(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,15 +28,6 @@ TOTAL = QUEUED_BEFORE + QUEUED_DURING
 ROUND = re.compile(r"^sent (\d+), failed (\d+)$", re.MULTILINE)
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.message_ids: Counter[str] = Counter()
-
-    async def handle_DATA(self, server, session, envelope):
-        for line in envelope.content.decode(errors="replace").splitlines():
-            if line.lower().startswith("message-id:"):
-                self.message_ids[line.split(":", 1)[1].strip()] += 1
-        return "250 OK"
 
 
 @pytest.fixture
@@ -121,7 +111,7 @@ def test_mail_queued_during_an_outage_arrives_exactly_once_afterwards(
         )
         assert count(OutboxMessage.sent_at.is_not(None)) == 0
 
-        mailbox = Mailbox()
+        mailbox = harness.Mailbox()
         server = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
         server.start()
         try:
