@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.auth.models import Role, User
 from app.cases.models import Case
-from app.cases.permissions import can_edit_case
+from app.cases.permissions import can_edit_case, can_see_identity
 from app.extensions import db
 from app.placements.models import Placement, PlacementRequest
 from app.placements.services import handover_snapshot
@@ -13,6 +13,13 @@ from app.placements.services import handover_snapshot
 def can_manage_placement(user: User, placement: Placement) -> bool:
     case = db.session.get(Case, placement.case_id)
     return case is not None and can_edit_case(user, case)
+
+
+def can_direct_placement(user: User, placement: Placement) -> bool:
+    """Choosing partners, confirming an offer and handing over the identity decide where the
+    person goes, and the hand-over sends who they are: only for those who may know both."""
+    case = db.session.get(Case, placement.case_id)
+    return case is not None and can_edit_case(user, case) and can_see_identity(user, case)
 
 
 def is_partner(user: User) -> bool:

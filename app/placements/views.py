@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from app.cases.forms import parse_ages
 from app.cases.identity import identity_of
 from app.cases.models import Case
-from app.cases.permissions import can_edit_case, can_see_identity, is_team_lead_of, is_team_member
+from app.cases.permissions import can_edit_case, is_team_lead_of, is_team_member
 from app.consent.labels import field_label
 from app.consent.models import Purpose
 from app.consent.services import NotCovered, disclosures_of
@@ -40,6 +40,7 @@ from app.placements.models import (
 )
 from app.placements.permissions import (
     belongs_to_placement,
+    can_direct_placement,
     can_manage_placement,
     can_open_request,
     is_partner,
@@ -87,6 +88,14 @@ def _managed(placement_id: str) -> tuple[Placement, Case]:
     return placement, case
 
 
+def _directed(placement_id: str) -> tuple[Placement, Case]:
+    """A placement the user may see, and may also decide about (see can_direct_placement)."""
+    placement, case = _managed(placement_id)
+    if not can_direct_placement(current_user, placement):
+        abort(403)
+    return placement, case
+
+
 def _render(
     placement: Placement, case: Case, status: int = 200, send_form: SendForm | None = None
 ) -> Any:
@@ -125,9 +134,7 @@ def placement(placement_id: str) -> Any:
 
 @bp.route("/placements/<placement_id>/send", methods=["POST"])
 def send(placement_id: str) -> Any:
-    found, case = _managed(placement_id)
-    if not can_see_identity(current_user, case):
-        abort(403)  # choosing where the person goes is for those who may know where they are
+    found, case = _directed(placement_id)
     form = SendForm()
     form.partners.choices = [
         (str(o.profile.organisation_id), o.profile.organisation.name)
@@ -156,7 +163,7 @@ def send(placement_id: str) -> Any:
 
 @bp.route("/placements/<placement_id>/requests/<request_id>/confirm", methods=["POST"])
 def confirm(placement_id: str, request_id: str) -> Response:
-    found, _case = _managed(placement_id)
+    found, _case = _directed(placement_id)
     chosen = get_or_404(PlacementRequest, request_id, for_user=found, allowed=belongs_to_placement)
     try:
         services.confirm(found, chosen)
@@ -168,7 +175,7 @@ def confirm(placement_id: str, request_id: str) -> Response:
 
 @bp.route("/placements/<placement_id>/requests/<request_id>/hand-over", methods=["POST"])
 def hand_over(placement_id: str, request_id: str) -> Response:
-    found, case = _managed(placement_id)
+    found, case = _directed(placement_id)
     chosen = get_or_404(PlacementRequest, request_id, for_user=found, allowed=belongs_to_placement)
     try:
         services.hand_over(chosen, case, current_user)

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
-from app.auth.models import User
+from app.auth.models import Role, User
 from app.cases.models import Case
 from app.consent.models import Consent, ConsentMethod, DisclosedField, Disclosure, Purpose
 from app.consent.services import record_consent, withdraw_consent
@@ -174,3 +174,32 @@ def test_withdrawing_the_placement_consent_ends_the_partners_access_at_once(
     )
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Disclosure.id))) == before
+
+
+def test_only_those_who_may_see_the_identity_hand_it_over(
+    app, handed_over, scene, make_account, new_browser, log_in
+):
+    """Given a protected case, the team lead (who may open the placement, not the identity)
+    cannot hand the identity over again, nor confirm or send: 403 and nothing disclosed;
+    the assigned caseworker can."""
+    from tests.cases.test_case_work import protect
+
+    placement_id, request_id, _vaxjo = handed_over
+    protect(scene)
+    lead = new_browser()
+    log_in(lead, make_account(Role.TEAM_LEAD))
+    page = f"/team/placements/{placement_id}"
+
+    def disclosures():
+        with app.app_context():
+            return db.session.scalar(sa.select(sa.func.count()).select_from(Disclosure))
+
+    before = disclosures()
+    for step in ("hand-over", "confirm"):
+        refused = lead.post(f"{page}/requests/{request_id}/{step}", {}, form_page=page)
+        assert refused.status_code == 403, step
+    assert lead.post(f"{page}/send", {"partners": []}, form_page=page).status_code == 403
+    assert disclosures() == before
+    again = scene.owner_browser.post(f"{page}/requests/{request_id}/hand-over", {}, form_page=page)
+    assert again.status_code == 302
+    assert disclosures() == before + 1
