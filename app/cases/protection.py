@@ -24,6 +24,7 @@ from app.cases.models import (
 )
 from app.cases.services import CaseError
 from app.core.clock import as_utc, utcnow
+from app.core.db import rows_matched
 from app.extensions import db
 
 # Identity reads of a case in this period after its level was lowered are flagged for the
@@ -136,28 +137,49 @@ def change_protection(
 
 def approve_change(change: ProtectionChange, case: Case, by: User) -> None:
     """A second team member lets a waiting lowering take effect."""
-    if change.status is not ProtectionChangeStatus.PENDING:
-        raise CaseError("not_pending")
-    if change.requested_by_id == by.id:
-        raise CaseError("own_request")
-    if case.protection_level is not change.from_level:
-        raise CaseError("stale")
-    change.decided_by_id = by.id
-    change.decided_at = utcnow()
+    _decide(change, case, by, ProtectionChangeStatus.APPLIED)
     _audit("case.protection_lowering_approved", case, change=str(change.id), flagged=True)
     _apply(change, case)
 
 
 def reject_change(change: ProtectionChange, case: Case, by: User) -> None:
     """A second team member refuses a waiting lowering; the level stays."""
-    if change.status is not ProtectionChangeStatus.PENDING:
-        raise CaseError("not_pending")
+    _decide(change, case, by, ProtectionChangeStatus.REJECTED)
+    _audit("case.protection_lowering_rejected", case, change=str(change.id))
+
+
+def _decide(
+    change: ProtectionChange, case: Case, by: User, outcome: ProtectionChangeStatus
+) -> None:
+    """Take the decision on a waiting lowering in guarded updates whose row counts decide.
+
+    Two members deciding at once (approve and refuse, or both approve), or an approval
+    racing a raise, would otherwise both act on what they read: the change is decided only
+    while it still waits, and an approval lowers only from the level it was asked from.
+    """
     if change.requested_by_id == by.id:
         raise CaseError("own_request")
-    change.status = ProtectionChangeStatus.REJECTED
-    change.decided_by_id = by.id
-    change.decided_at = utcnow()
-    _audit("case.protection_lowering_rejected", case, change=str(change.id))
+    decided = db.session.execute(
+        sa.update(ProtectionChange)
+        .where(
+            ProtectionChange.id == change.id,
+            ProtectionChange.status == ProtectionChangeStatus.PENDING,
+        )
+        .values(status=outcome, decided_by_id=by.id, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if rows_matched(decided) != 1:
+        raise CaseError("not_pending")
+    db.session.expire(change, ["status", "decided_by_id", "decided_at"])
+    if outcome is ProtectionChangeStatus.APPLIED:
+        still = db.session.execute(
+            sa.update(Case)
+            .where(Case.id == case.id, Case.protection_level == change.from_level)
+            .values(protection_level=change.to_level)
+            .execution_options(synchronize_session=False)
+        )
+        if rows_matched(still) != 1:
+            raise CaseError("stale")
 
 
 def lowerings_to_review(organisation_id: object) -> list[ProtectionChange]:

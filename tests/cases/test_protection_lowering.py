@@ -202,3 +202,70 @@ def test_raising_first_is_no_way_around_the_second_member(
     assert lower(lead, scene.case_id, lead_account, app).status_code == 302
     assert level_of(app, scene.case_id) is ProtectionLevel.FICTITIOUS_IDENTITY
     assert "waiting for a second team member" in lead.get(case_url).get_data(as_text=True)
+
+
+def test_two_members_deciding_at_once_make_one_decision(
+    app, scene, make_account, new_browser, log_in
+):
+    """Given a waiting lowering, when one member approves while another refuses, at the same
+    moment, exactly one decision is taken and the level agrees with it."""
+    import threading
+
+    import pytest
+
+    from app.auth.models import User
+    from app.cases.models import ProtectionChange, ProtectionChangeStatus
+    from app.cases.protection import approve_change, reject_change
+    from app.cases.services import CaseError
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite lets one writer in at a time: there is no race to lose")
+    save_identity(scene)
+    protect(scene)
+    lead_account, lead = team_lead(make_account, new_browser, log_in)
+    assert lower(lead, scene.case_id, lead_account, app).status_code == 302
+    other = make_account(Role.CASEWORKER)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def decide(decision, user_id) -> None:
+        with app.app_context():
+            change = db.session.scalars(
+                sa.select(ProtectionChange).where(ProtectionChange.to_level == ProtectionLevel.NONE)
+            ).one()
+            case = db.session.get(Case, scene.case_id)
+            user = db.session.get(User, user_id)
+            barrier.wait()
+            try:
+                decision(change, case, user)
+                db.session.commit()
+                outcomes.append(decision.__name__)
+            except CaseError:
+                db.session.rollback()
+
+    threads = [
+        threading.Thread(target=decide, args=(approve_change, scene.owner.id)),
+        threading.Thread(target=decide, args=(reject_change, other.id)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(outcomes) == 1, outcomes
+    with app.app_context():
+        status = db.session.scalars(
+            sa.select(ProtectionChange.status).where(
+                ProtectionChange.to_level == ProtectionLevel.NONE
+            )
+        ).one()
+    if outcomes == ["approve_change"]:
+        assert (status, level_of(app, scene.case_id)) == (
+            ProtectionChangeStatus.APPLIED,
+            ProtectionLevel.NONE,
+        )
+    else:
+        assert (status, level_of(app, scene.case_id)) == (
+            ProtectionChangeStatus.REJECTED,
+            ProtectionLevel.PROTECTED_REGISTRATION,
+        )
