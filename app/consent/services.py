@@ -258,9 +258,17 @@ def answer_consent(consent: Consent, case: Case, *, given: bool, language: str) 
 
 
 def withdraw_consent(consent: Consent, case: Case) -> None:
-    if consent.withdrawn_at is not None:
+    """End a consent, once: one guarded update decides, so a double click, or the client
+    and the team at the same moment, record one withdrawal at its first moment."""
+    withdrawn = db.session.execute(
+        sa.update(Consent)
+        .where(Consent.id == consent.id, Consent.withdrawn_at.is_(None))
+        .values(withdrawn_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(consent, ["withdrawn_at"])
+    if rows_matched(withdrawn) != 1:
         return
-    consent.withdrawn_at = utcnow()
     record(
         "consent.withdrawn",
         subject=case,

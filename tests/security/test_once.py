@@ -366,3 +366,47 @@ def test_people_registering_at_once_under_one_shown_name_all_get_accounts(
         names = db.session.scalars(sa.select(User.username)).all()
     assert len(set(names)) == N and "bcd-fgh-jkm" in names
     assert audit_count(app, "client.registered") == N
+
+
+def test_a_consent_withdrawn_n_times_at_once_is_withdrawn_once(app, scene, other_orgs):
+    """Given a consent in force, when N clicks of "Withdraw" with the caseworker's cookie
+    arrive together, then it is withdrawn once, recorded once, at the first moment."""
+    from app.cases.models import Case
+    from app.consent.models import Consent, ConsentMethod, Purpose
+    from app.consent.services import record_consent
+
+    with app.app_context():
+        agency = db.session.scalars(sa.select(Organisation).where(Organisation.slug == "polisen"))
+        consent = record_consent(
+            db.session.get(Case, scene.case_id),
+            db.session.get(User, scene.owner.id),
+            agencies=[agency.one()],
+            purposes={Purpose.CONSULTATION},
+            method=ConsentMethod.PAPER,
+            given=True,
+            valid_from=date(2026, 1, 1),
+            valid_until=None,
+        )
+        db.session.commit()
+        consent_id = consent.id
+    case_page = f"/team/cases/{scene.case_id}"
+    scene.owner_browser.get(case_page)
+    csrf = scene.owner_browser.last_csrf
+    clicks = [same_browser(app, scene.owner_browser) for _ in range(N)]
+
+    responses = race(
+        [
+            lambda c=c: c.post(
+                f"{case_page}/consents/{consent_id}/withdraw", data={"csrf_token": csrf}
+            )
+            for c in clicks
+        ]
+    )
+
+    assert {r.status_code for r in responses} == {302}
+    with app.app_context():
+        withdrawals = db.session.scalar(
+            sa.select(sa.func.count()).where(AuditEvent.action == "consent.withdrawn")
+        )
+        assert db.session.get(Consent, consent_id).withdrawn_at is not None
+    assert withdrawals == 1
