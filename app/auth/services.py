@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import secrets
 from functools import partial
-from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,6 +18,7 @@ from app.auth.models import RecoveryCode, Role, User, UserSession
 from app.auth.sessions import revoke, revoke_all, rotate_token, start_session
 from app.core.clock import utcnow
 from app.core.crypto import blind_index
+from app.core.db import rows_matched
 from app.core.errors import keep_on_refusal
 from app.core.outbox import enqueue_email
 from app.extensions import db
@@ -112,10 +112,7 @@ def _complete_login(user_session: UserSession, method: str) -> str:
 
 def _changed(statement: sa.Update) -> int:
     """Run a guarded UPDATE and say how many rows it changed: that count decides."""
-    result: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
-        statement.execution_options(synchronize_session=False)
-    )
-    return result.rowcount
+    return rows_matched(db.session.execute(statement.execution_options(synchronize_session=False)))
 
 
 def consume_totp_step(user: User, step: int) -> bool:

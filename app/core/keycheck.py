@@ -114,6 +114,7 @@ def check_at_start(app: Flask, settings: Settings) -> None:
     with app.app_context():
         try:
             app.extensions[VERIFIED] = _verify(settings)
+            db.session.commit()  # at start there is no request to commit the first record
             if app.extensions[VERIFIED]:
                 logger.info("keys match the database")
         except SQLAlchemyError:
@@ -124,7 +125,8 @@ def check_at_start(app: Flask, settings: Settings) -> None:
 
 
 def keys_verified() -> bool:
-    """For the health check: True once the keys are known to match (KeyMismatch if not)."""
+    """For the health check: True once the keys are known to match (KeyMismatch if not).
+    A first record made here is committed with the request, like any other write."""
     if current_app.extensions.get(VERIFIED):
         return True
     settings: Settings = current_app.extensions["utvag.settings"]
@@ -140,5 +142,4 @@ def _verify(settings: Settings) -> bool:
             settings.field_encryption_keys, settings.blind_index_key, settings.audit_key
         ),
     )
-    db.session.commit()
     return True

@@ -93,9 +93,6 @@ def require_code(value: str) -> str:
     return value
 
 
-def name_of(code: str) -> str:
-    return MUNICIPALITIES[require_code(code)].name
-
 
 def code_for_name(text: str) -> str | None:
     """The code of a name written by hand, or None: only for carrying old free text over.
