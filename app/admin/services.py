@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -19,6 +18,7 @@ from app.auth.sessions import hash_token
 from app.consultations.models import AccountInvitation, RoleApproval
 from app.consultations.services import INVITATION_VALIDITY, new_account_invitation
 from app.core.clock import utcnow
+from app.core.db import rows_matched
 from app.core.outbox import enqueue_email
 from app.extensions import db
 from app.orgs.models import Organisation
@@ -107,7 +107,7 @@ def _decide(invitation: AccountInvitation, by: User, decision: RoleApproval) -> 
         )
         raise RoleGrantError(str(invitation.id))
     # One guarded update decides: two team leads pressing at once cannot both decide.
-    decided: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
+    decided = db.session.execute(
         sa.update(AccountInvitation)
         .where(
             AccountInvitation.id == invitation.id,
@@ -116,7 +116,7 @@ def _decide(invitation: AccountInvitation, by: User, decision: RoleApproval) -> 
         .values(approval=decision, decided_by_id=by.id, decided_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if decided.rowcount != 1:
+    if rows_matched(decided) != 1:
         raise RoleGrantError(str(invitation.id))
     db.session.refresh(invitation)
     record(

@@ -208,3 +208,50 @@ def test_an_account_that_reads_case_files_is_turned_back_on_by_a_team_lead_not_a
         assert db.session.get(User, worker.id).active
     log = lead.get("/team/access-log?action=user.activated").get_data(as_text=True)
     assert "role grant" in log
+
+
+def test_two_team_leads_approving_at_once_send_one_link(
+    app, browser, make_account, log_in, organisation
+):
+    """Given a waiting grant and two team leads who may decide it, when both approve at the
+    same moment, one decision is taken and one link is mailed (PostgreSQL: SQLite lets one
+    writer in at a time)."""
+    import threading
+
+    import pytest
+
+    from app.admin.services import RoleGrantError, approve_role_grant
+
+    log_in(browser, make_account(Role.ADMIN))
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite lets one writer in at a time: there is no race to lose")
+        invitation_id = _invite(browser, organisation, role="caseworker")
+    leads = [make_account(Role.TEAM_LEAD, username=f"teamledare-{n}") for n in (1, 2)]
+    barrier = threading.Barrier(len(leads))
+    decided: list[str] = []
+
+    def approve(lead_id) -> None:
+        with app.app_context():
+            invitation = db.session.get(AccountInvitation, invitation_id)
+            lead = db.session.get(User, lead_id)
+            barrier.wait()
+            try:
+                approve_role_grant(invitation, lead, "http://127.0.0.1:5000/join/TOKEN")
+                db.session.commit()
+                decided.append(str(lead_id))
+            except RoleGrantError:
+                db.session.rollback()
+
+    threads = [threading.Thread(target=approve, args=(lead.id,)) for lead in leads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(decided) == 1
+    assert len(_mails(app)) == 1
+    with app.app_context():
+        approvals = db.session.scalar(
+            sa.select(sa.func.count()).where(AuditEvent.action == "role_grant.approved")
+        )
+    assert approvals == 1
