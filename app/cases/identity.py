@@ -7,16 +7,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.audit.services import record
 from app.auth.models import User
 from app.cases.models import Case
 from app.cases.permissions import can_see_identity, can_triage
-from app.extensions import db
 from app.intake.models import ClientRequest
 from app.messages.models import Message
+from app.messages.services import thread
 
 # The one identity decision ---------------------------------------------------------------
 #
@@ -127,8 +126,4 @@ def thread_of(request: ClientRequest, user: User) -> list[Message] | None:
     writes where they live and who they are."""
     if not may_see_request_identity(user, request):
         return None
-    return list(
-        db.session.scalars(
-            sa.select(Message).where(Message.request_id == request.id).order_by(Message.created_at)
-        )
-    )
+    return thread(request)
