@@ -307,6 +307,7 @@ def new_case() -> Any:
 def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
     identity = identity_of(case, current_user, purpose="case_page")
     identity_visible = identity.visible
+    waiting = protection_services.pending_change(case)
     threat = ThreatForm(formdata=None, level=None, by_police=None)
     threat.groups.choices = _group_choices()
     consent = ConsentForm(formdata=None)
@@ -353,7 +354,9 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
             deadlines=services.case_deadlines(case),
             origin=services.originating_request(case),
             can_assign=can_assign_cases(current_user, case),
-            waiting_change=protection_services.pending_change(case),
+            waiting_change=waiting,
+            may_decide_waiting=waiting is not None
+            and can_decide_protection_change(current_user, case, waiting),
             team=_team(),
             **context,
         ),
