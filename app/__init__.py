@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +12,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.core.keycheck import check_at_start
 from app.core.logs import init_logs
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
-from config import PROJECT_ROOT, Settings
+from config import Settings
+
+# Templates, static files, rules, migrations and compiled catalogues travel inside the
+# package, so an installed wheel serves exactly what a checkout serves.
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -83,7 +88,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "NEUTRAL_TITLE": settings.neutral_title,
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
-        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),
         "DEMO_DATA": settings.demo_data,
         "TEAM_PHONE": settings.team_phone,
         "INTAKE_ORGANISATION": settings.intake_organisation,
@@ -129,7 +134,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app)
     # Batch mode lets SQLite alter tables; compare_type keeps the schema test honest.
     migrate.init_app(
-        app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True
+        app, db, directory=str(PACKAGE_DIR / "migrations"), render_as_batch=True, compare_type=True
     )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

@@ -8,7 +8,7 @@ WEB_CONCURRENCY (workers; default 2 per core, at least 2), and the portal's own 
 import multiprocessing
 import os
 
-wsgi_app = "wsgi:app"
+wsgi_app = "app.wsgi:app"
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, 2 * multiprocessing.cpu_count())))
 # A request that takes longer than this is stuck: the worker is replaced.

@@ -32,5 +32,5 @@ ensure_python_deps() {
 }
 
 compile_translations() {
-  "$VENV/bin/pybabel" compile --directory "$ROOT/translations" --domain messages >/dev/null
+  "$VENV/bin/pybabel" compile --directory "$ROOT/app/translations" --domain messages >/dev/null
 }

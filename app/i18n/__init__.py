@@ -15,7 +15,7 @@ from flask_login import current_user
 from app.settings import services as site_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-TRANSLATIONS = PROJECT_ROOT / "translations"
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 POT_FILE = TRANSLATIONS / "messages.pot"
 BABEL_CFG = PROJECT_ROOT / "babel.cfg"
 DEFAULT_LOCALE = "sv"
@@ -74,7 +74,7 @@ def _pybabel(*args: str) -> None:
 
 @translate_cli.command("extract")
 def extract() -> None:
-    """Collect every translatable string into translations/messages.pot."""
+    """Collect every translatable string into app/translations/messages.pot."""
     _pybabel(
         "extract",
         "-F",

@@ -50,7 +50,7 @@ def test_every_command_a_unit_starts_exists(path, tmp_path):
         if program == "gunicorn":
             assert command[1:] == ["-c", "deploy/gunicorn.conf.py"]
             continue
-        assert program == "flask" and command[1:3] == ["--app", "wsgi"], command
+        assert program == "flask" and command[1:3] == ["--app", "app.wsgi"], command
         checked = subprocess.run(
             [str(harness.VENV_BIN / "flask"), *command[1:], "--help"],
             cwd=harness.ROOT, env=env, capture_output=True, text=True, timeout=120,

@@ -10,12 +10,13 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale, ngettext
 
 ROOT = Path(__file__).resolve().parents[2]
+CATALOGUES = ROOT / "app" / "translations"
 PUBLIC_LANGUAGES = ["sv", "en", "ar", "fa", "so", "bs", "pl", "ku", "tr", "ti"]
 STAFF_LANGUAGES = ["sv", "en"]
 
 
 def catalogue(language):
-    with open(ROOT / "translations" / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
+    with open(CATALOGUES / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
         return read_po(handle, locale=language)
 
 
@@ -96,7 +97,7 @@ def test_every_catalogue_compiles_and_loads(language, tmp_path):
             "babel.messages.frontend",
             "compile",
             "-i",
-            str(ROOT / "translations" / language / "LC_MESSAGES" / "messages.po"),
+            str(CATALOGUES / language / "LC_MESSAGES" / "messages.po"),
             "-o",
             str(mo),
         ],

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "app" / "migrations"
 
 
 def before(revision: str) -> str:
