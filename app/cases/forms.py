@@ -6,7 +6,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, StringField, TextAreaField, ValidationError
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    RadioField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.cases.models import (
@@ -243,6 +250,9 @@ class CloseCaseForm(FlaskForm):
     outcome = RadioField(
         _l("Outcome"), choices=list(CASE_OUTCOME_LABELS.items()), validators=[REQUIRED]
     )
+    # Set only by the confirmation page's button: closing ends the clocks and the
+    # agencies' access, so the first press asks again instead of closing.
+    confirmed = HiddenField()
 
 
 class JournalForm(FlaskForm):
@@ -291,13 +301,22 @@ class ConsentForm(FlaskForm):
         ],
         validators=[REQUIRED],
     )
+    # Nothing is pre-selected: a consent recorded on paper is the client's answer, which the
+    # caseworker must choose; a digital one is answered by the client and ignores it.
     given = RadioField(
         _l("On paper, the client"),
         choices=[("yes", _l("gave consent")), ("no", _l("refused"))],
-        default="yes",
+        validators=[Optional()],
     )
     valid_from = DateField(_l("Valid from"), validators=[REQUIRED])
     valid_until = DateField(_l("Valid until"), validators=[Optional()])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid: bool = super().validate(extra_validators)
+        if self.method.data == ConsentMethod.PAPER.value and self.given.data not in ("yes", "no"):
+            self.given.errors = [_l("Choose whether the client gave or refused consent.")]
+            return False
+        return valid
 
 
 class InterventionForm(FlaskForm):

@@ -645,6 +645,9 @@ def close(case_id: str) -> Any:
     form = CloseCaseForm()
     if not form.validate_on_submit():
         return _render_case(found, 400, close_form=form)
+    if form.confirmed.data != "yes":
+        outcome = CaseOutcome(form.outcome.data)
+        return render_template("cases/close_confirm.html", case=found, form=form, outcome=outcome)
     services.close_case(found, CaseOutcome(form.outcome.data))
     flash(_("The case is closed."), "success")
     return _back(found)

@@ -335,6 +335,8 @@ def test_workspace_journey(
     close.locator('input[name="outcome"][value="established"]').check()
     step(journey, staff, "closing", staff=True)
     submit_to(staff, f"/team/cases/{case_id}/close")
+    step(journey, staff, "closing-confirm", staff=True)
+    submit_to(staff, f"/team/cases/{case_id}/close")
     assert path_of(staff.url) == f"/team/cases/{case_id}"
     expect(staff.locator("main .notice-success")).to_have_count(1)
     # Closed: no status or close form, no new assessments, consents or interventions.

@@ -1,5 +1,6 @@
 """The case itself: protected identity, consent, deadlines, and an audit row for everything."""
 
+import re
 from datetime import date, timedelta
 
 import pyotp
@@ -300,6 +301,49 @@ def test_the_client_gives_digital_consent_with_a_code(app, clock, scene, agency,
     assert covers(app, scene, agency, Purpose.INFORMATION_EXCHANGE)
 
 
+def test_closing_a_case_asks_for_confirmation_first(app, scene):
+    """The first press shows what closing means and changes nothing; only the confirmation
+    page's button closes the case."""
+    case_url = f"/team/cases/{scene.case_id}"
+    asked = scene.owner_browser.post(
+        f"{case_url}/close", {"outcome": "established"}, form_page=case_url
+    )
+    assert asked.status_code == 200
+    page = asked.get_data(as_text=True)
+    assert 'name="confirmed" value="yes"' in page and f'href="{case_url}"' in page
+    with app.app_context():
+        assert db.session.get(Case, scene.case_id).status is not CaseStatus.CLOSED
+    closed = scene.owner_browser.post(
+        f"{case_url}/close", {"outcome": "established", "confirmed": "yes"}, form_page=case_url
+    )
+    assert closed.status_code == 302
+    with app.app_context():
+        case = db.session.get(Case, scene.case_id)
+        assert case.status is CaseStatus.CLOSED and case.outcome is CaseOutcome.ESTABLISHED
+
+
+def test_a_paper_consent_needs_the_clients_answer_chosen(app, scene, agency):
+    """Nothing is pre-selected: a paper consent saved without saying whether the client
+    gave or refused it is refused with a message, and nothing is recorded."""
+    page = scene.owner_browser.get(f"/team/cases/{scene.case_id}").get_data(as_text=True)
+    given = re.findall(r'<input[^>]*name="given"[^>]*>', page)
+    assert given and not any("checked" in radio for radio in given)
+    answer = scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/consents",
+        {
+            "agencies": [str(agency.id)],
+            "purposes": ["consultation"],
+            "method": "paper",
+            "valid_from": "2026-01-01",
+        },
+        form_page=f"/team/cases/{scene.case_id}",
+    )
+    assert answer.status_code == 400
+    assert "Choose whether the client gave or refused consent." in answer.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(sa.select(Consent.id)).first() is None
+
+
 @pytest.mark.parametrize("zero", [0x06F0, 0x0660, 0x09E6, 0xFF10])
 def test_the_client_answers_a_consent_with_the_code_in_their_scripts_digits(
     app, clock, scene, agency, client_browser, zero
@@ -403,7 +447,7 @@ def test_every_view_and_change_of_a_case_leaves_an_audit_row(app, scene):
         ),
         ("POST", f"{case_url}/needs", {"housing": "Behöver skyddat boende."}),
         ("POST", f"{case_url}/interventions", {"kind": "support_talks", "provider": "Teamet"}),
-        ("POST", f"{case_url}/close", {"outcome": "established"}),
+        ("POST", f"{case_url}/close", {"outcome": "established", "confirmed": "yes"}),
     ]
     for method, url, data in actions:
         before = count()
@@ -697,7 +741,13 @@ def test_every_case_route_leaves_an_audit_row_about_the_case(
         ("cases.break_glass", "GET", outsider, f"{case}/break-glass", None),
         ("cases.break_glass", "POST", outsider, f"{case}/break-glass", {"reason": "Akut."}),
         ("cases.reveal", "POST", lead, f"{case}/reveal", {"reason": "Polisen behöver den."}),
-        ("cases.close", "POST", owner, f"{case}/close", {"outcome": "established"}),
+        (
+            "cases.close",
+            "POST",
+            owner,
+            f"{case}/close",
+            {"outcome": "established", "confirmed": "yes"},
+        ),
     ]
     assert {(endpoint, method) for endpoint, method, *_ in uses} == case_routes(app)
     for endpoint, method, browser, url, data in uses:

@@ -86,7 +86,7 @@ def test_not_while_other_data_on_the_person_is_kept(app, clock, organisation):
 def test_deleting_removes_the_case_and_its_request_for_real(app, clock, scene):
     scene.owner_browser.post(
         f"/team/cases/{scene.case_id}/close",
-        {"outcome": "established"},
+        {"outcome": "established", "confirmed": "yes"},
         form_page=f"/team/cases/{scene.case_id}",
     )
     clock.shift(timedelta(days=365 * rule("records_deletion").value + 30))

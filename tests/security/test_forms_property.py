@@ -604,7 +604,7 @@ def _patterns(mo_file: Path) -> list[re.Pattern[str]]:
     return found
 
 
-SWEDISH = _patterns(ROOT / "translations/sv/LC_MESSAGES/messages.mo") + _patterns(
+SWEDISH = _patterns(ROOT / "app/translations/sv/LC_MESSAGES/messages.mo") + _patterns(
     Path(wtforms.__file__).parent / "locale/sv/LC_MESSAGES/wtforms.mo"
 )
 FIELD_ERRORS = re.compile(r'<ul class="field-errors"[^>]*>(.*?)</ul>', re.DOTALL)
