@@ -59,6 +59,7 @@ def test_the_compose_file_runs_every_part_of_the_portal_read_only():
         assert service["env_file"] == "utvag.env", name
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]  # only behind the proxy
     assert services["redis"]["read_only"] is True
+    assert services["mail"]["env_file"] == "mail.env"  # the relay never sees the keys
     for name in PORTAL_SERVICES - {"migrate"}:
         assert services[name]["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
