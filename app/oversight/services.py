@@ -16,6 +16,7 @@ from app.cases.models import Case, ProtectionLevel
 from app.cases.protection import watched_windows
 from app.core.clock import as_utc, utcnow
 from app.extensions import db
+from app.orgs.models import Organisation
 from app.oversight.models import AccessReview
 from app.rules import LOCAL_TIME
 
@@ -68,8 +69,24 @@ def _local_bounds(day: date, *, end: bool) -> datetime:
     return moment
 
 
-def team_events(organisation_id: uuid.UUID, filters: Filters, limit: int = 500) -> list[Row]:
-    """The team's audit events, newest first, each with the reasons it is flagged."""
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    # The sequence number to continue below (the next, older page), if there is more.
+    next_before: int | None
+
+
+PAGE_SIZE = 50
+# Flagged-only pages are filled from batches of this many events.
+_BATCH = 200
+
+
+def team_events(
+    organisation_id: uuid.UUID, filters: Filters, *, before: int | None = None,
+    page_size: int = PAGE_SIZE,
+) -> Page:  # fmt: skip
+    """A page of the team's audit events, newest first, each with the reasons it is flagged;
+    `before` continues from an earlier page's `next_before`."""
     query = sa.select(AuditEvent).where(AuditEvent.organisation_id == organisation_id)
     if filters.user_id:
         query = query.where(AuditEvent.actor_id == filters.user_id)
@@ -81,41 +98,103 @@ def team_events(organisation_id: uuid.UUID, filters: Filters, limit: int = 500) 
         query = query.where(AuditEvent.occurred_at >= _local_bounds(filters.start, end=False))
     if filters.end:
         query = query.where(AuditEvent.occurred_at < _local_bounds(filters.end, end=True))
-    events = db.session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)).all()
-    protected = {
-        str(case_id)
-        for case_id in db.session.scalars(
-            sa.select(Case.id).where(
-                Case.organisation_id == organisation_id,
-                Case.protection_level != ProtectionLevel.NONE,
+    flagger = _Flagger(organisation_id)
+    rows: list[Row] = []
+    cursor = before
+    while True:
+        batch_query = query if cursor is None else query.where(AuditEvent.seq < cursor)
+        size = page_size + 1 if not filters.flagged_only else _BATCH
+        events = db.session.scalars(batch_query.order_by(AuditEvent.seq.desc()).limit(size)).all()
+        for event in events:
+            flags = flagger.flags(event)
+            if flags or not filters.flagged_only:
+                if len(rows) == page_size:
+                    return Page(rows, rows[-1].event.seq)
+                rows.append(Row(event, flags))
+            cursor = event.seq
+        if len(events) < size:
+            return Page(rows, None)
+
+
+class _Flagger:
+    """The reasons an event of the team deserves the lead's eye, with what they depend on
+    read once per page."""
+
+    def __init__(self, organisation_id: uuid.UUID) -> None:
+        self.protected = {
+            str(case_id)
+            for case_id in db.session.scalars(
+                sa.select(Case.id).where(
+                    Case.organisation_id == organisation_id,
+                    Case.protection_level != ProtectionLevel.NONE,
+                )
             )
-        )
-    }
-    busy = _busy_days(organisation_id)
-    watched = watched_windows(organisation_id)
-    rows = []
-    for event in events:
+        }
+        self.busy = _busy_days(organisation_id)
+        self.watched = watched_windows(organisation_id)
+
+    def flags(self, event: AuditEvent) -> tuple[str, ...]:
         flags = []
         if event.action in FLAGGED_ACTIONS:
             flags.append("emergency")
-        if event.subject_id in watched and _reads_identity(event):
+        if event.subject_id in self.watched and _reads_identity(event):
             moment = as_utc(event.occurred_at)
-            if any(start <= moment <= end for start, end in watched[event.subject_id]):
+            if any(start <= moment <= end for start, end in self.watched[event.subject_id]):
                 flags.append("after_lowering")
         if event.action in ROLE_GRANT_ACTIONS:
             flags.append("role_grant")
-        if event.subject_type == "cases" and event.subject_id in protected:
+        if event.subject_type == "cases" and event.subject_id in self.protected:
             flags.append("protected")
         local = event.occurred_at.astimezone(LOCAL_TIME)
         if event.actor_id and (
             local.weekday() >= 5 or not OFFICE_HOURS[0] <= local.time() < OFFICE_HOURS[1]
         ):
             flags.append("out_of_hours")
-        if (event.actor_id, local.date()) in busy and event.action == "case.viewed":
+        if (event.actor_id, local.date()) in self.busy and event.action == "case.viewed":
             flags.append("volume")
-        if flags or not filters.flagged_only:
-            rows.append(Row(event, tuple(flags)))
-    return rows
+        return tuple(flags)
+
+
+def actors(rows: list[Row]) -> dict[uuid.UUID, str]:
+    """Who did each event: the account's name, and for someone outside the team (an
+    agency's representative, a partner) their organisation too."""
+    ids = {row.event.actor_id for row in rows if row.event.actor_id}
+    if not ids:
+        return {}
+    found = db.session.execute(
+        sa.select(User.id, User.username, User.organisation_id, Organisation.name)
+        .join(Organisation, Organisation.id == User.organisation_id, isouter=True)
+        .where(User.id.in_(ids))
+    ).all()
+    team = {row.event.organisation_id for row in rows}
+    return {
+        user_id: name if org_id in team or not org_name else f"{name} ({org_name})"
+        for user_id, name, org_id, org_name in found
+    }
+
+
+def subjects(rows: list[Row]) -> dict[str, str]:
+    """Case references for the events about cases (the log names a case as staff do)."""
+    ids = {
+        row.event.subject_id for row in rows
+        if row.event.subject_type == "cases" and row.event.subject_id
+    }  # fmt: skip
+    if not ids:
+        return {}
+    found = db.session.execute(
+        sa.select(Case.id, Case.reference).where(
+            Case.id.in_([uuid.UUID(i) for i in ids if _is_uuid(i)])
+        )
+    ).all()
+    return {str(case_id): reference for case_id, reference in found}
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _reads_identity(event: AuditEvent) -> bool:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from app.audit.labels import action_label
 from app.audit.models import AuditEvent
 from app.audit.services import record, verify_recent
 from app.auth.models import User
@@ -59,11 +60,15 @@ def _render(review_form: ReviewForm | None = None, status: int = 200) -> Any:
         .distinct()
         .order_by(AuditEvent.action)
     ).all()
-    form.action.choices = [("", _("All")), *((a, a) for a in actions)]
-    rows = []
+    form.action.choices = [
+        ("", _("All")),
+        *sorted(((a, action_label(a)) for a in actions), key=lambda choice: choice[1]),
+    ]
+    page = services.Page([], None)
     security = None
+    before = request.args.get("before", type=int)
     if form.validate():
-        rows = services.team_events(
+        page = services.team_events(
             current_user.organisation_id,
             services.Filters(
                 user_id=parse_public_id(form.user.data) if form.user.data else None,
@@ -73,6 +78,7 @@ def _render(review_form: ReviewForm | None = None, status: int = 200) -> Any:
                 end=form.end.data,
                 flagged_only=bool(form.flagged.data),
             ),
+            before=before,
         )
         security = services.security_summary(
             current_user.organisation_id, form.start.data, form.end.data
@@ -83,8 +89,19 @@ def _render(review_form: ReviewForm | None = None, status: int = 200) -> Any:
         render_template(
             "oversight/access_log.html",
             form=form,
-            rows=rows,
+            rows=page.rows,
             names={u.id: u.username for u in people},
+            actors=services.actors(page.rows),
+            references=services.subjects(page.rows),
+            action_label=action_label,
+            next_page=(
+                url_for(
+                    "oversight.access_log",
+                    **{**request.args.to_dict(), "before": page.next_before},
+                )
+                if page.next_before
+                else None
+            ),
             flag_labels=FLAG_LABELS,
             unreviewed=services.unreviewed_previous_month(current_user.organisation_id),
             chain=verify_recent(),
