@@ -95,10 +95,7 @@ def _render(review_form: ReviewForm | None = None, status: int = 200) -> Any:
             references=services.subjects(page.rows),
             action_label=action_label,
             next_page=(
-                url_for(
-                    "oversight.access_log",
-                    **{**request.args.to_dict(), "before": page.next_before},
-                )
+                url_for("oversight.access_log", **_with(before=page.next_before))
                 if page.next_before
                 else None
             ),
@@ -113,6 +110,13 @@ def _render(review_form: ReviewForm | None = None, status: int = 200) -> Any:
         ),
         status,
     )
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    """This page's query with some parameters changed (the filter kept across pages)."""
+    args: dict[str, Any] = request.args.to_dict()
+    args.update(changes)
+    return args
 
 
 @bp.route("/access-log")

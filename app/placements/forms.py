@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
+from wtforms import IntegerField, StringField, ValidationError
 from wtforms.validators import DataRequired, NumberRange, Optional, Regexp
 
 from app.cases.forms import note, single_line
+from app.core.clock import utcnow
 from app.core.digits import digits_filter
 from app.core.fields import CheckboxesField, DateField, SelectField
 from app.placements.models import PARTNER_SERVICES, FollowUp
+from app.rules import LOCAL_TIME
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 
@@ -47,6 +49,11 @@ class PlacementForm(FlaskForm):
     earliest_move_on = DateField(_l("Earliest move date"), validators=[REQUIRED])
     expected_duration = single_line(_l("Expected duration"), 100)
     free_text = note(_l("Anything else the partner needs to decide (no names, no places)"), 3000)
+
+    def validate_earliest_move_on(self, field: DateField) -> None:
+        # Partners answer before the move; a date today or past leaves them no time.
+        if field.data is not None and field.data <= utcnow().astimezone(LOCAL_TIME).date():
+            raise ValidationError(_l("The earliest move date must be after today."))
 
 
 class SendForm(FlaskForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
@@ -33,7 +33,7 @@ from app.placements.models import (
     PlacementStatus,
     RequestStatus,
 )
-from app.rules import rule
+from app.rules import LOCAL_TIME, rule
 from app.rules.municipalities import display, is_code, swedish_sort_key
 
 
@@ -45,6 +45,13 @@ class PlacementError(ValueError):
 
 class ConflictFound(Exception):
     """Sending would risk placing the person near a threat. Says nothing about which case."""
+
+
+class MoveDatePassed(PlacementError):
+    """The earliest move date is today or past: partners could not answer before it."""
+
+    def __init__(self) -> None:
+        super().__init__("move_date_passed")
 
 
 def _audit(action: str, placement: Placement, **details: str | int | bool | None) -> None:
@@ -178,6 +185,8 @@ def send_requests(
     """
     if placement.status is not PlacementStatus.OPEN:
         raise PlacementError("not_open")
+    if placement.earliest_move_on <= utcnow().astimezone(LOCAL_TIME).date():
+        raise MoveDatePassed
     profiles = list(
         db.session.scalars(
             sa.select(PartnerProfile).where(PartnerProfile.organisation_id.in_(partner_ids))
@@ -197,7 +206,7 @@ def send_requests(
         placement.override_by_id = by.id
         placement.override_reason = override_reason
         _audit("placement.conflict_overridden", placement, flagged=True)
-    respond_by = rule("partner_answer").due(utcnow())
+    respond_by = answer_deadline(placement, utcnow())
     already = {r.partner_id for r in placement.requests}
     sent = 0
     for profile in profiles:
@@ -212,6 +221,16 @@ def send_requests(
     db.session.flush()
     _audit("placement.sent", placement, partners=sent)
     return sent
+
+
+def answer_deadline(placement: Placement, now: datetime) -> datetime:
+    """The partners' answer is due by the rule's period, and never after the day before the
+    earliest move date: an answer that comes after the move is no answer."""
+    by_rule = rule("partner_answer").due(now)
+    day_before_move = datetime.combine(
+        placement.earliest_move_on, time(0), tzinfo=LOCAL_TIME
+    ) - timedelta(seconds=1)
+    return max(min(by_rule, day_before_move), now)
 
 
 def expire_due() -> int:

@@ -155,6 +155,11 @@ def send(placement_id: str) -> Any:
         # Deliberately vague: the caseworker must not learn which other case is involved.
         form.partners.errors = [_("Conflict with an active placement – ask your team lead.")]
         return _render(found, case, 409, form)
+    except services.MoveDatePassed:
+        form.partners.errors = [
+            _("The earliest move date has passed: start a new request with a later date.")
+        ]
+        return _render(found, case, 409, form)
     except services.PlacementError:
         abort(409)
     flash(_("The request is sent."), "success")

@@ -24,7 +24,7 @@ from app.placements.models import (
     PlacementStatus,
     RequestStatus,
 )
-from app.rules import rule
+from app.rules import LOCAL_TIME, rule
 from app.rules.municipalities import code_for_name
 
 NAME = "Adam Testsson"
@@ -79,7 +79,8 @@ def new_placement(scene):
             "adults": "1",
             "children_ages": "4",
             "housing_needs": "Lägenhet, två rum.",
-            "earliest_move_on": (date.today() + timedelta(days=14)).isoformat(),
+            # Later than the partners' answer period, which then decides the deadline.
+            "earliest_move_on": (date.today() + timedelta(days=60)).isoformat(),
             "expected_duration": "1 år",
         },
         form_page=f"/team/cases/{scene.case_id}/placements/new",
@@ -522,3 +523,33 @@ def test_only_this_cases_own_threat_decides_its_groups(app, scene, partners, riv
         db.session.commit()
     placement_id = new_placement(scene)
     assert send(scene.owner_browser, placement_id, [partners["vaxjo"]]).status_code == 302
+
+
+def test_the_answer_is_due_before_the_earliest_move_date(app, scene, partners):
+    """Partners answer by the rule's period, but never after the day before the move."""
+    soon = scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/placements/new",
+        {"adults": "1", "earliest_move_on": (date.today() + timedelta(days=10)).isoformat()},
+        form_page=f"/team/cases/{scene.case_id}/placements/new",
+    )
+    placement_id = soon.headers["Location"].rsplit("/", 1)[-1]
+    assert send(scene.owner_browser, placement_id, [partners["vaxjo"]]).status_code == 302
+    with app.app_context():
+        placement = db.session.get(Placement, uuid.UUID(placement_id))
+        (request,) = placement.requests
+        respond_by = request.respond_by.astimezone(LOCAL_TIME)
+        assert respond_by.date() < placement.earliest_move_on
+        assert respond_by < rule("partner_answer").due(utcnow())
+
+
+def test_a_move_date_today_or_past_is_refused(app, scene):
+    for day in (date.today(), date.today() - timedelta(days=3)):
+        answer = scene.owner_browser.post(
+            f"/team/cases/{scene.case_id}/placements/new",
+            {"adults": "1", "earliest_move_on": day.isoformat()},
+            form_page=f"/team/cases/{scene.case_id}/placements/new",
+        )
+        assert answer.status_code == 400
+        assert "The earliest move date must be after today." in answer.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(sa.select(Placement)).first() is None
