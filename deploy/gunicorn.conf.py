@@ -18,6 +18,9 @@ graceful_timeout = 10
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (gunicorn heartbeats)
 # No access log: request paths carry single-use links (/join/<token>), and which addresses
 # asked for which page is itself sensitive. Errors go to stderr, without request content.
+# No runtime control socket: nothing outside the service manager may reconfigure or stop
+# the workers (and its default place, the home directory, is read-only in the container).
+control_socket_disable = True
 accesslog = None
 errorlog = "-"
 loglevel = "info"
