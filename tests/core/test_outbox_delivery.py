@@ -28,6 +28,8 @@ from tests.faults import harness
 MESSAGES = 8
 
 
+
+
 @pytest.fixture
 def smtp_port():
     port = harness.free_port()

@@ -141,7 +141,6 @@ def test_a_recovery_code_of_another_account_does_not_work(app, browser, make_acc
 
 # Throttling per account, whatever the address ----------------------------------------------------
 
-
 @pytest.fixture(params=LIMIT_STORAGES)
 def strict_app(request, settings):
     """Small limits, counted in memory and in Redis (shared by app instances) when available."""
