@@ -24,6 +24,7 @@ CLIENT_TEMPLATES = [
     "account",
     "errors",
     "consent",
+    "feedback",
 ]
 
 
