@@ -91,6 +91,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),
         "DEMO_DATA": settings.demo_data,
         "TEAM_PHONE": settings.team_phone,
+        "DPO_CONTACT": settings.dpo_contact,
         "INTAKE_ORGANISATION": settings.intake_organisation,
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": settings.smtp_port,
@@ -197,6 +198,7 @@ def register_blueprints(app: Flask) -> None:
     from app.consent import bp as consent_bp
     from app.consultations import agency_bp, join_bp
     from app.consultations import bp as consultations_bp
+    from app.feedback import bp as feedback_bp
     from app.home import bp as home_bp
     from app.intake import bp as intake_bp
     from app.messages import bp as messages_bp
@@ -207,6 +209,7 @@ def register_blueprints(app: Flask) -> None:
 
     blueprints = (
         public_bp,
+        feedback_bp,
         auth_bp,
         account_bp,
         home_bp,

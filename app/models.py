@@ -24,6 +24,7 @@ from app.consultations.models import (
 from app.core.jobs import JobRun
 from app.core.keycheck import KeyFingerprint
 from app.core.outbox import OutboxMessage
+from app.feedback.models import AccessibilityFeedback
 from app.intake.models import ClientRequest, RequestAddition, RequestDraft
 from app.messages.models import Message
 from app.orgs.models import Organisation
@@ -35,6 +36,7 @@ from app.settings.models import SiteSetting
 __all__ = [
     "AccessGrant",
     "AccessReview",
+    "AccessibilityFeedback",
     "AccountInvitation",
     "Action",
     "AuditCheckpoint",

@@ -12,7 +12,13 @@ from flask_login import current_user
 from app.auth.forms import ConfirmForm
 from app.auth.models import Role
 from app.auth.sessions import current_session
-from app.i18n import available_languages, text_direction
+from app.i18n import (
+    available_languages,
+    local_date,
+    local_datetime,
+    local_list,
+    text_direction,
+)
 from app.intake.choices import (
     AGE_BAND_LABELS,
     INTERVENTIONS,
@@ -48,7 +54,7 @@ def _label(labels: dict[Any, Any], kind: type[Any]) -> Any:
 
 
 def intervention_labels(codes: list[str]) -> str:
-    return ", ".join(str(INTERVENTIONS[code]) for code in codes if code in INTERVENTIONS)
+    return local_list(INTERVENTIONS[code] for code in codes if code in INTERVENTIONS)
 
 
 LABEL_HELPERS = {
@@ -85,5 +91,10 @@ def template_context() -> dict[str, Any]:
 def init_templating(app: Flask) -> None:
     app.context_processor(template_context)
     app.jinja_env.globals.update(LABEL_HELPERS)
+    # Dates and lists in the page's language: `{{ when|local_datetime }}`,
+    # `{{ day|local_date }}`, `{{ names|local_list }}`.
+    app.jinja_env.filters.update(
+        local_date=local_date, local_datetime=local_datetime, local_list=local_list
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -1,4 +1,5 @@
-"""Print the weight (HTML + CSS + script, uncompressed) of every public and client page.
+"""Print the weight (HTML + CSS + script, uncompressed) of every public and client page,
+and of the Ethiopic font that Tigrinya pages load on top.
 
 Usage: .venv/bin/python bench/page_sizes.py   (uses a throwaway SQLite database)
 """
@@ -28,11 +29,14 @@ LANGUAGES = ("sv", "en", "ar", "fa", "so", "bs", "pl", "ku", "tr", "ti")
 PASSWORD = "lugna-tallar-vid-havet"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 LIMIT_KB = 30
+FONT_LIMIT_KB = 60
 
 
 @dataclass(frozen=True)
 class PageSizes:
     assets_bytes: int
+    # What a Tigrinya page loads besides (its stylesheet and font); no other page loads it.
+    ethiopic_font_bytes: int
     # page -> KB per language, in the order of LANGUAGES (HTML + CSS + script)
     pages: dict[str, list[float]]
 
@@ -106,6 +110,9 @@ def measure() -> PageSizes:
     assets = sum(
         len(client.get(p).get_data()) for p in ("/static/css/app.css", "/static/js/quick-exit.js")
     )
+    font_css = client.get("/static/css/ethiopic.css").get_data(as_text=True)
+    font_file = re.search(r'url\("\.\./fonts/([^"]+)"\)', font_css).group(1)  # type: ignore[union-attr]
+    ethiopic = len(font_css.encode()) + len(client.get(f"/static/fonts/{font_file}").get_data())
     pages = {}
     for page in public_pages + client_pages:
         browser = anonymous if page in public_pages else client
@@ -115,11 +122,15 @@ def measure() -> PageSizes:
             sizes.append((len(browser.get(page).get_data()) + assets) / 1024)
         label = page if "/requests/" not in page else "/my/requests/<id>"
         pages[label] = sizes
-    return PageSizes(assets, pages)
+    return PageSizes(assets, ethiopic, pages)
 
 
 def print_table(sizes: PageSizes) -> None:
     print(f"CSS + script: {sizes.assets_bytes} bytes (the same on every page)")
+    print(
+        f"Ethiopic font + its stylesheet: {sizes.ethiopic_font_bytes} bytes, Tigrinya pages only"
+        f" (limit {FONT_LIMIT_KB} KB; not counted in the table)"
+    )
     print(
         f"{'page':32}"
         + "".join(f"{code:>7}" for code in LANGUAGES)

@@ -147,6 +147,9 @@ class Settings:
     quick_exit_url: str = "https://www.svt.se/"
     neutral_title: str = "Kontakt"
     team_phone: str = "040-34 10 00"
+    # How to reach the data protection officer (the privacy notice shows it); an
+    # administrator's setting overrides it.
+    dpo_contact: str = ""
     # Slug of the exit team that receives self-service requests; None: the only exit team.
     intake_organisation: str | None = None
     smtp_host: str | None = None
@@ -237,6 +240,7 @@ class Settings:
             quick_exit_url=env.get("QUICK_EXIT_URL", "https://www.svt.se/"),
             neutral_title=env.get("NEUTRAL_TITLE", "Kontakt"),
             team_phone=env.get("TEAM_PHONE", "040-34 10 00"),
+            dpo_contact=env.get("DPO_CONTACT", ""),
             intake_organisation=env.get("INTAKE_ORGANISATION") or None,
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_int(env, "SMTP_PORT", 25),

@@ -15,7 +15,7 @@ from wtforms.validators import (
 )
 
 from app.cases.forms import REQUIRED
-from app.core.fields import CheckboxesField, SelectField
+from app.core.fields import CheckboxesField, DateField, SelectField
 from app.core.validators import SingleLine
 from app.orgs.models import OrgKind
 from app.settings.services import EDITABLE_PERIODS
@@ -103,6 +103,13 @@ class SettingsForm(FlaskForm):
     neutral_title = StringField(
         _l("Neutral page title (shown in browser tabs and history)"),
         validators=[REQUIRED, Length(max=60), SingleLine()],
+    )
+    dpo_contact = StringField(
+        _l("How to reach the data protection officer (shown in the privacy notice)"),
+        validators=[Optional(), Length(max=300), SingleLine()],
+    )
+    accessibility_reviewed_on = DateField(
+        _l("Accessibility statement last reviewed on"), validators=[REQUIRED]
     )
     # Shown only when there is more than one exit team (the view removes it otherwise).
     intake_organisation = SelectField(

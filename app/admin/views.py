@@ -3,10 +3,12 @@ nothing in this module reads a case, a request or a message."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -31,6 +33,8 @@ from app.core.access import get_or_404
 from app.core.http import form_status
 from app.core.urls import external_url
 from app.extensions import db
+from app.feedback import services as feedback
+from app.feedback.permissions import can_read_feedback
 from app.i18n import language_name
 from app.orgs import services as orgs
 from app.orgs.models import Organisation, OrgKind
@@ -232,6 +236,10 @@ def settings() -> Any:
         form.enabled_languages.data = values[LANGUAGES_KEY]
         form.quick_exit_url.data = values[site_settings.QUICK_EXIT_KEY]
         form.neutral_title.data = values[site_settings.TITLE_KEY]
+        form.dpo_contact.data = values[site_settings.DPO_KEY]
+        form.accessibility_reviewed_on.data = date.fromisoformat(
+            values[site_settings.STATEMENT_REVIEWED_KEY]
+        )
         if "intake_organisation" in form:
             form.intake_organisation.data = receiving.slug if receiving else None
     if form.validate_on_submit():
@@ -241,6 +249,10 @@ def settings() -> Any:
         proposed[LANGUAGES_KEY] = [c for c in public if c in form.enabled_languages.data]
         proposed[site_settings.QUICK_EXIT_KEY] = form.quick_exit_url.data.strip()
         proposed[site_settings.TITLE_KEY] = form.neutral_title.data.strip()
+        proposed[site_settings.DPO_KEY] = (form.dpo_contact.data or "").strip()
+        proposed[site_settings.STATEMENT_REVIEWED_KEY] = (
+            form.accessibility_reviewed_on.data.isoformat()
+        )
         if "intake_organisation" in form:
             proposed[site_settings.INTAKE_KEY] = form.intake_organisation.data
         site_settings.save(proposed, current_user)
@@ -255,3 +267,29 @@ def settings() -> Any:
         ),
         form_status(),
     )
+
+
+# Accessibility feedback ----------------------------------------------------------------------
+
+
+@bp.route("/feedback")
+def feedback_list() -> str:
+    _require(can_read_feedback(current_user))
+    return render_template(
+        "admin/feedback.html", reports=feedback.all_feedback(), form=ConfirmForm()
+    )
+
+
+@bp.route("/feedback/delete", methods=["POST"])
+def delete_feedback() -> Response:
+    _require(can_read_feedback(current_user))
+    form = ConfirmForm()
+    try:
+        feedback_id = uuid.UUID(request.form.get("feedback", ""))
+    except ValueError:
+        abort(400)
+    if not form.validate_on_submit():
+        abort(400)
+    if feedback.delete_feedback(feedback_id):
+        flash(_("The report is deleted."), "success")
+    return redirect(url_for("admin.feedback_list"))

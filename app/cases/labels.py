@@ -11,7 +11,7 @@ from typing import Any
 
 from babel import dates
 from flask import Flask
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.cases.forms import (
@@ -29,6 +29,7 @@ from app.cases.models import CaseOutcome, CaseStatus, ProtectionLevel, ThreatLev
 from app.consent.forms import CLIENT_PURPOSE_LABELS
 from app.consent.models import Purpose
 from app.core.clock import as_utc
+from app.i18n import DATE_FORMAT, local_date, local_list
 from app.intake.choices import INTERVENTIONS, SAFE_TIMES
 from app.rules import LOCAL_TIME, municipalities
 
@@ -106,8 +107,8 @@ def _local_day(moment: datetime) -> date:
 
 
 @functools.lru_cache(maxsize=4096)
-def _short_day(day: date, locale: str) -> str:
-    return dates.format_date(day, "short", locale=locale)
+def _list_day(day: date, locale: str) -> str:
+    return dates.format_date(day, DATE_FORMAT, locale=locale)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class CaseListLabels:
     locale: str
 
     def day(self, moment: datetime) -> str:
-        return _short_day(_local_day(moment), self.locale)
+        return _list_day(_local_day(moment), self.locale)
 
 
 def case_list_labels() -> CaseListLabels:
@@ -133,7 +134,7 @@ def case_list_labels() -> CaseListLabels:
 
 
 def purpose_labels(purposes: Iterable[Purpose]) -> str:
-    return ", ".join(str(PURPOSE_LABELS[p]) for p in sorted(purposes))
+    return local_list(PURPOSE_LABELS[p] for p in sorted(purposes))
 
 
 def timeline_label(kind: str) -> str:
@@ -161,7 +162,7 @@ def timeline_detail(kind: str, detail: str | None) -> str:
         if kind == "threat":
             return str(THREAT_LABELS[ThreatLevel(detail)])
         if kind == "journal":
-            return str(format_date(date.fromisoformat(detail), "short"))
+            return local_date(date.fromisoformat(detail))
     except ValueError:
         return detail
     if kind == "consent":
@@ -191,7 +192,7 @@ def init_labels(app: Flask) -> None:
         timeline_detail=timeline_detail,
         need_label=lambda need: str(NEED_LABELS.get(need, need)),
         intervention_status_label=lambda status: str(INTERVENTION_STATUS_LABELS[status]),
-        safe_time_labels=lambda codes: ", ".join(str(SAFE_TIMES.get(c, c)) for c in codes),
+        safe_time_labels=lambda codes: local_list(SAFE_TIMES.get(c, c) for c in codes),
         contact_label=contact_label,
         client_purpose_label=lambda purpose: str(CLIENT_PURPOSE_LABELS[purpose]),
         municipality_name=municipalities.display,

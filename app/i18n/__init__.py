@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterable
+from datetime import date, datetime
 from pathlib import Path
 
 import click
-from babel import Locale
+import flask_babel
+from babel import Locale, dates
+from babel.lists import format_list
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask.cli import AppGroup
 from flask_login import current_user
@@ -56,6 +60,40 @@ def text_direction(locale: str) -> str:
 def language_name(code: str) -> str:
     """A language named in itself, so people find theirs whatever page language is shown."""
     return str(Locale.parse(code).get_display_name(code)).capitalize()
+
+
+# Dates show their month in words ("12 juni 2026", "ሰነ 12, 2026"): figures alone read
+# differently across the languages served (12/6/26 is June in one and December in another),
+# and a misread meeting or deadline date can put someone in the wrong place.
+DATE_FORMAT = "long"
+TIME_FORMAT = "short"
+
+
+def _locale() -> str:
+    return str(flask_babel.get_locale() or DEFAULT_LOCALE)
+
+
+def local_date(value: date | datetime | None) -> str:
+    """A day in the page's language, month in words (a moment is shown in local time)."""
+    if value is None:
+        return ""
+    return str(flask_babel.format_date(value, DATE_FORMAT))
+
+
+def local_datetime(value: datetime | None) -> str:
+    """A moment in local time, in the page's language: its day as local_date, then the hour."""
+    if value is None:
+        return ""
+    pattern = str(dates.get_datetime_format("medium", locale=_locale())).replace("'", "")
+    day = local_date(value)
+    hour = str(flask_babel.format_time(value, TIME_FORMAT))
+    return pattern.replace("{1}", day).replace("{0}", hour)
+
+
+def local_list(items: Iterable[object]) -> str:
+    """Names or labels joined as the page's language joins a list ("a, b och c", "a، b و c")."""
+    words = [str(item) for item in items if item not in (None, "")]
+    return format_list(words, locale=_locale()) if words else ""
 
 
 def init_i18n(app: Flask) -> None:

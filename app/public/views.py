@@ -12,6 +12,8 @@ from app.core.keycheck import KeyMismatch, keys_verified
 from app.extensions import db, limiter
 from app.orgs.services import receiving_team
 from app.public import bp
+from app.rules import rule
+from app.settings import services as site_settings
 
 
 @bp.route("/")
@@ -23,13 +25,21 @@ def index() -> str:
 @bp.route("/privacy")
 @public
 def privacy() -> str:
-    return render_template("public/privacy.html")
+    return render_template(
+        "public/privacy.html",
+        dpo_contact=site_settings.current().dpo_contact,
+        child_age=rule("duty_to_report_age_limit"),
+        police_age=rule("police_information_age_limit"),
+    )
 
 
 @bp.route("/accessibility")
 @public
 def accessibility() -> str:
-    return render_template("public/accessibility.html")
+    return render_template(
+        "public/accessibility.html",
+        reviewed_on=site_settings.current().accessibility_reviewed_on,
+    )
 
 
 @bp.route("/healthz")

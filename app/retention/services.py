@@ -20,6 +20,7 @@ from app.consultations.models import Consultation
 from app.core.clock import utcnow
 from app.core.outbox import OutboxMessage
 from app.extensions import db
+from app.feedback.models import AccessibilityFeedback
 from app.intake.models import ClientRequest, RequestStatus
 from app.intake.services import stale_client_accounts
 from app.rules import rule
@@ -35,6 +36,7 @@ class Due:
     cases: list[Case] = field(default_factory=list)
     sent_mail: list[OutboxMessage] = field(default_factory=list)
     undelivered_mail: list[OutboxMessage] = field(default_factory=list)
+    accessibility_feedback: list[AccessibilityFeedback] = field(default_factory=list)
     audit_events: int = 0
     audit_cutoff: datetime | None = None
     security_tallies: int = 0
@@ -49,6 +51,7 @@ class Due:
             "cases": len(self.cases),
             "sent_mail": len(self.sent_mail),
             "undelivered_mail": len(self.undelivered_mail),
+            "accessibility_feedback": len(self.accessibility_feedback),
             "audit_events": self.audit_events,
             "security_tallies": self.security_tallies,
             "kept_for_research": self.kept_for_research,
@@ -143,6 +146,14 @@ def due_for_deletion() -> Due:
             )
         )
     )
+    feedback_cutoff = _months_ago(rule("accessibility_feedback").value)
+    due.accessibility_feedback = list(
+        db.session.scalars(
+            sa.select(AccessibilityFeedback).where(
+                AccessibilityFeedback.created_at < feedback_cutoff
+            )
+        )
+    )
     due.audit_cutoff = utcnow() - timedelta(days=round(rule("audit_events").value * 365.25))
     due.audit_events = count_events_before(due.audit_cutoff)
     due.tallies_cutoff = _months_ago(rule("security_tallies").value)
@@ -166,6 +177,7 @@ def delete(due: Due) -> None:
         *due.client_accounts,
         *due.sent_mail,
         *due.undelivered_mail,
+        *due.accessibility_feedback,
     ]:
         db.session.delete(item)
     db.session.flush()

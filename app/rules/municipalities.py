@@ -14,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 MUNICIPALITIES_FILE = Path(__file__).with_name("municipalities.toml")
@@ -93,7 +95,6 @@ def require_code(value: str) -> str:
     return value
 
 
-
 def code_for_name(text: str) -> str | None:
     """The code of a name written by hand, or None: only for carrying old free text over.
 
@@ -138,4 +139,5 @@ def display(value: str | None) -> str:
 
 
 def display_all(values: list[str]) -> str:
-    return ", ".join(display(v) for v in values) or "–"
+    names = [display(v) for v in values]
+    return format_list(names, locale=str(get_locale() or "sv")) if names else "–"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +47,12 @@ TITLE_KEY = "neutral_title"
 # The exit team that receives self-service requests (its slug). Its default is
 # INTAKE_ORGANISATION; with neither, the only exit team receives them.
 INTAKE_KEY = "intake_organisation"
+# The privacy notice names the data protection officer; its default is DPO_CONTACT.
+DPO_KEY = "dpo_contact"
+# The day the accessibility statement was last reviewed. The default is the day its text
+# was last rewritten; the administrator sets the date of each later review.
+STATEMENT_REVIEWED_KEY = "accessibility_reviewed_on"
+STATEMENT_WRITTEN_ON = date(2026, 12, 6)
 PERIOD_PREFIX = "period:"
 
 
@@ -56,6 +63,8 @@ class SiteSettings:
     quick_exit_url: str
     neutral_title: str
     intake_organisation: str | None
+    dpo_contact: str
+    accessibility_reviewed_on: date
 
 
 def _saved() -> dict[str, Any]:
@@ -81,6 +90,12 @@ def current() -> SiteSettings:
         quick_exit_url=saved.get(QUICK_EXIT_KEY) or current_app.config["QUICK_EXIT_URL"],
         neutral_title=saved.get(TITLE_KEY) or current_app.config["NEUTRAL_TITLE"],
         intake_organisation=saved.get(INTAKE_KEY) or current_app.config["INTAKE_ORGANISATION"],
+        dpo_contact=saved.get(DPO_KEY) or current_app.config.get("DPO_CONTACT", ""),
+        accessibility_reviewed_on=(
+            date.fromisoformat(saved[STATEMENT_REVIEWED_KEY])
+            if saved.get(STATEMENT_REVIEWED_KEY)
+            else STATEMENT_WRITTEN_ON
+        ),
     )
 
 
@@ -106,6 +121,8 @@ def in_force() -> dict[str, Any]:
         QUICK_EXIT_KEY: chosen.quick_exit_url,
         TITLE_KEY: chosen.neutral_title,
         INTAKE_KEY: chosen.intake_organisation,
+        DPO_KEY: chosen.dpo_contact,
+        STATEMENT_REVIEWED_KEY: chosen.accessibility_reviewed_on.isoformat(),
     }
 
 

@@ -23,6 +23,8 @@ SETTINGS = {
     "enabled_languages": ["sv", "en", "ar", "so"],
     "quick_exit_url": "https://www.smhi.se/",
     "neutral_title": "Stöd och råd",
+    "dpo_contact": "dataskyddsombud@malmo.se",
+    "accessibility_reviewed_on": "2026-12-06",
 }
 
 

@@ -56,6 +56,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("client_requests", "reference"): "a serial number, shown to the client; it names no one",
     ("client_requests", "source"): CODE,
     ("client_requests", "language"): CODE,
+    ("accessibility_feedback", "language"): CODE,
     ("client_requests", "contact_language"): CODE,
     ("client_requests", "closed_reason"): CODE,
     ("access_reviews", "period"): "a month, like 2026-11",

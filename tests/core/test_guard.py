@@ -10,6 +10,7 @@ EXPECTED_PUBLIC = {
     "public.index",
     "public.privacy",
     "public.accessibility",
+    "feedback.report",
     "public.healthz",
     "auth.login",
     "intake.register",

@@ -9,7 +9,7 @@ from app.auth.guard import access_of
 
 # Public pages with a form: whoever opens them has started to log in, register or join,
 # and the form's CSRF token lives in the session cookie.
-FORM_PAGES = {"auth.login", "intake.register", "join.join"}
+FORM_PAGES = {"auth.login", "intake.register", "join.join", "feedback.report"}
 
 
 def public_pages(app):

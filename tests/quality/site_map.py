@@ -166,6 +166,7 @@ EMPTY_FORMS = [
     for audience, endpoint, path in [
         (PUBLIC, "auth.login", "/login"),
         (PUBLIC, "intake.register", "/my/register"),
+        (PUBLIC, "feedback.report", "/accessibility/feedback"),
         *(
             (CLIENT, f"intake.request_step-{step}", f"/my/request/{step}")
             for step in ("kind", "person", "help", "contact")

@@ -70,6 +70,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "public.index": ANYONE,
     "public.privacy": ANYONE,
     "public.accessibility": ANYONE,
+    "feedback.report": ANYONE,
     "public.healthz": ANYONE,
     "auth.login": ANYONE,
     "intake.register": ANYONE,
@@ -96,6 +97,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "admin.new_organisation": ADMIN,
     "admin.edit_organisation": ADMIN,  # own organisation and another: both administered
     "admin.settings": ADMIN,
+    "admin.feedback_list": ADMIN,
+    "admin.delete_feedback": ADMIN,
     # The client's own pages.
     "intake.dashboard": CLIENT,
     "intake.request_step": CLIENT,

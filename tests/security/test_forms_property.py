@@ -354,6 +354,10 @@ TARGETS: dict[str, Target] = {
     "admin.OrganisationForm": Target("/admin/organisations/new", "admin", ("organisations",)),
     "admin.InviteForm": Target("/admin/users/invite", "admin", ("account_invitations",)),
     "admin.SettingsForm": Target("/admin/settings", "admin", ("site_settings",)),
+    # The public pages.
+    "feedback.FeedbackForm": Target(
+        "/accessibility/feedback", "anonymous", ("accessibility_feedback",), fresh_browser=True
+    ),
 }
 
 
