@@ -12,15 +12,16 @@ from flask.cli import AppGroup
 
 from app.auth import services, totp
 from app.auth.models import Role, User
-from app.core.crypto import ROTATION_BATCH, rotate_all
+from app.core.crypto import ROTATION_BATCH, keyring, reindex_all, rotate_all
 from app.core.db import Base
+from app.core.keycheck import complete_reindex
 from app.extensions import db
 from app.orgs.models import Organisation
 from app.orgs.services import get_organisation_by_slug
 from config import new_fernet_key
 
 users_cli = AppGroup("users", help="Manage accounts.")
-keys_cli = AppGroup("keys", help="Manage field-encryption keys.")
+keys_cli = AppGroup("keys", help="Manage and rotate the portal's keys.")
 
 
 @users_cli.command("create")
@@ -130,3 +131,40 @@ def rotate_command(batch_size: int) -> None:
             f"{len(rotation.unreadable)} values could not be re-encrypted: "
             "add the key they were written with to FIELD_ENCRYPTION_KEYS and run again"
         )
+
+
+@keys_cli.command("reindex")
+@click.option("--batch-size", default=ROTATION_BATCH, show_default=True, type=click.IntRange(1))
+def reindex_command(batch_size: int) -> None:
+    """Recompute every blind index under BLIND_INDEX_KEY, then record it as the key.
+
+    Run it after restarting every instance with the new BLIND_INDEX_KEY and the old one in
+    BLIND_INDEX_PREVIOUS_KEYS: look-ups try both meanwhile. Commits every batch, so it
+    can run while people work, and be run again to finish.
+    """
+    from app.audit.services import record
+
+    reindex = reindex_all(db.session, Base, end_batch=db.session.commit, batch_size=batch_size)
+    record(
+        "keys.reindexed",
+        details={"indexes": reindex.rewritten, "unreadable": len(reindex.unreadable)},
+    )
+    if not reindex.unreadable:
+        complete_reindex(keyring().blind_index_key.decode())
+    db.session.commit()
+    click.echo(f"recomputed {reindex.rewritten} blind indexes under BLIND_INDEX_KEY")
+    for where, count in reindex.kept.items():
+        if count:
+            click.echo(
+                f"{where}: {count} values are kept only as their index and cannot be"
+                " recomputed; those made under an earlier key are found while"
+                " BLIND_INDEX_PREVIOUS_KEYS holds it"
+            )
+    if reindex.unreadable:
+        for where in reindex.unreadable:
+            click.echo(f"no configured key opens {where}", err=True)
+        raise click.ClickException(
+            f"{len(reindex.unreadable)} indexes could not be recomputed: add the key their"
+            " value was written with to FIELD_ENCRYPTION_KEYS and run again"
+        )
+    click.echo("BLIND_INDEX_KEY is now the key this database knows")
