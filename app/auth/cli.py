@@ -7,7 +7,7 @@ import sys
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.auth import services, totp
@@ -18,7 +18,7 @@ from app.core.keycheck import complete_reindex
 from app.extensions import db
 from app.orgs.models import Organisation
 from app.orgs.services import get_organisation_by_slug
-from config import new_fernet_key
+from config import ConfigurationError, Settings, check_key_strength, new_fernet_key
 
 users_cli = AppGroup("users", help="Manage accounts.")
 keys_cli = AppGroup("keys", help="Manage and rotate the portal's keys.")
@@ -168,3 +168,44 @@ def reindex_command(batch_size: int) -> None:
             " value was written with to FIELD_ENCRYPTION_KEYS and run again"
         )
     click.echo("BLIND_INDEX_KEY is now the key this database knows")
+
+
+@keys_cli.command("rotate-audit")
+def rotate_audit_command() -> None:
+    """Move the audit trail to a new AUDIT_KEY, read from standard input (or typed).
+
+    Run it with the current configuration: it seals the chain with a record signed with
+    the current key and the new one, and from then on only the new key may write. Then
+    set AUDIT_KEY to the new key, add the old one to AUDIT_PREVIOUS_KEYS (for `flask
+    audit verify`), and restart every instance.
+    """
+    from app.audit.services import AuditKeyError, rotate_audit_key
+
+    if sys.stdin.isatty():
+        new_key = click.prompt("New AUDIT_KEY", hide_input=True, confirmation_prompt=True)
+    else:
+        new_key = sys.stdin.readline()
+    new_key = new_key.strip()
+    if not new_key:
+        raise click.ClickException("no new key given: pass it on standard input")
+    if "," in new_key:
+        raise click.ClickException(
+            "the new key holds a comma, which AUDIT_PREVIOUS_KEYS could not hold later:"
+            " generate one with `flask keys generate --all`"
+        )
+    settings: Settings = current_app.extensions["utvag.settings"]
+    if settings.is_production:
+        try:
+            check_key_strength("the new AUDIT_KEY", new_key)
+        except ConfigurationError as weak:
+            raise click.ClickException(str(weak)) from weak
+    try:
+        change = rotate_audit_key(new_key)
+    except AuditKeyError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"audit trail sealed after event {change.seq}; new events chain under the new key")
+    click.echo(
+        "now set AUDIT_KEY to the new key, add the old one to AUDIT_PREVIOUS_KEYS and restart"
+        " every instance: until then they cannot write"
+    )
