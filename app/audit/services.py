@@ -537,14 +537,14 @@ def _walk(after_seq: int, prev_hash: str, batch_size: int, limit: int | None) ->
 
 def _unchecked_epoch(seq: int, print_: str, ends: AuditKeyChange | None) -> ChainProblem:
     if ends is None:
-        which = f"events from {seq} on were written under a key"
+        which, key = f"events from {seq} on were", "a key"
     else:
-        until = as_utc(ends.changed_at).date().isoformat()
-        which = f"events {seq} to {ends.seq} were written under the AUDIT_KEY used until {until}"
+        which = f"event {seq} was" if ends.seq == seq else f"events {seq} to {ends.seq} were"
+        key = f"the AUDIT_KEY used until {as_utc(ends.changed_at).date().isoformat()}"
     return ChainProblem(
         seq,
-        f"{which} (fingerprint {print_[:12]}), which is neither AUDIT_KEY nor in"
-        " AUDIT_PREVIOUS_KEYS: they cannot be checked without it",
+        f"{which} written under {key} (fingerprint {print_[:12]}), which is neither"
+        " AUDIT_KEY nor in AUDIT_PREVIOUS_KEYS: not checked without it",
         unchecked=True,
     )
 
