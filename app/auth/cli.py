@@ -102,7 +102,7 @@ def keys_only_app() -> Flask:
     """An application that knows only `flask keys generate`: the one command that must work
     in production before its keys exist (the portal itself refuses to start without them)."""
     bare = Flask("utvag-keys")
-    group = AppGroup("keys", help="Manage field-encryption keys.")
+    group = AppGroup("keys", help="Manage and rotate the portal's keys.")
     group.add_command(generate_key_command)
     bare.cli.add_command(group)
     return bare
