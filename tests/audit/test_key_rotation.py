@@ -7,6 +7,7 @@ at or after the change, and saying in one line which epoch it cannot check witho
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -260,3 +261,48 @@ def test_a_rotation_run_with_the_old_key_after_the_change_is_refused(app, rotate
     result = rotate(app, "yet-another-audit-key-for-a-second-try")
     assert result.exit_code == 1
     assert "AUDIT_KEY is not the key the audit trail is written under now" in result.output
+
+
+def test_writers_racing_a_rotation_never_chain_under_the_old_key_after_it(app, settings):
+    """Given instances on the old key writing while the key changes, every event either
+    lands before the change or is refused; none chains under the old key after it, and
+    the whole history verifies."""
+    seed(app, 2)
+    writers, results = 6, []
+    barrier = threading.Barrier(writers + 1)
+
+    def write(n: int) -> None:
+        barrier.wait(timeout=30)
+        with app.app_context():
+            try:
+                for _ in range(3):
+                    record("test.event", subject_type="thing", subject_id=str(n))
+                    db.session.commit()
+                results.append("written")
+            except AuditKeyError:
+                db.session.rollback()
+                results.append("refused")
+            finally:
+                db.session.remove()
+
+    def change() -> None:
+        barrier.wait(timeout=30)
+        results.append("rotated" if rotate(app).exit_code == 0 else "rotation failed")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    threads.append(threading.Thread(target=change))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert "rotated" in results and len(results) == writers + 1
+    with instance(settings, audit_key=NEW, audit_previous_keys=(OLD,)) as restarted:
+        seed(restarted, 1)
+        result = verify(restarted)
+        with restarted.app_context():
+            sealed = db.session.scalars(sa.select(AuditKeyChange.seq)).one()
+            after = db.session.scalars(
+                sa.select(AuditEvent.action).where(AuditEvent.seq > sealed)
+            ).all()
+    assert result.exit_code == 0, result.output
+    assert after == ["audit.key_changed", "test.event"]
