@@ -52,6 +52,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": settings.database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url),
         "AUDIT_KEY": settings.audit_key,
+        "AUDIT_PREVIOUS_KEYS": settings.audit_previous_keys,
         "PASSWORD_HASH_PROFILE": settings.password_hash_profile,
         "SESSION_COOKIE_NAME": cookie_name,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -140,7 +141,12 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
-    init_crypto(app, settings.field_encryption_keys, settings.blind_index_key)
+    init_crypto(
+        app,
+        settings.field_encryption_keys,
+        settings.blind_index_key,
+        previous_blind_index_keys=settings.blind_index_previous_keys,
+    )
 
     login_manager.init_app(app)
     login_manager.request_loader(load_user_from_session)

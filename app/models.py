@@ -1,6 +1,6 @@
 """Every feature's models, imported together so the metadata (and Alembic) sees them all."""
 
-from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead, AuditKeyChange
 from app.auth.models import RecoveryCode, User, UserSession
 from app.cases.models import (
     AccessGrant,
@@ -42,6 +42,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
+    "AuditKeyChange",
     "Case",
     "CaseAssignment",
     "ClientRequest",

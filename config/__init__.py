@@ -120,6 +120,14 @@ class Settings:
     field_encryption_keys: tuple[str, ...]
     blind_index_key: str
     audit_key: str
+    # Keys that were BLIND_INDEX_KEY before the current one: lookups try them after the
+    # current key until `flask keys reindex` has recomputed every index under it (and
+    # recovery codes, stored only as keyed hashes, are found with them for as long as
+    # they are kept).
+    blind_index_previous_keys: tuple[str, ...] = ()
+    # Keys that were AUDIT_KEY before the current one: `flask audit verify` checks the
+    # events of each earlier key epoch with them.
+    audit_previous_keys: tuple[str, ...] = ()
     instance_path: Path = DEFAULT_INSTANCE_PATH
     # Where people reach the portal: every link it writes into a mail or a calendar file
     # starts here, never with the Host header of the request that caused the mail.
@@ -228,6 +236,8 @@ class Settings:
             field_encryption_keys=field_keys,
             blind_index_key=secret("BLIND_INDEX_KEY"),
             audit_key=secret("AUDIT_KEY"),
+            blind_index_previous_keys=_previous_keys(env, "BLIND_INDEX_PREVIOUS_KEYS"),
+            audit_previous_keys=_previous_keys(env, "AUDIT_PREVIOUS_KEYS"),
             instance_path=instance_path,
             base_url=checked_base_url(base_url, require_https=mode == "production"),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
@@ -293,6 +303,14 @@ def _split_keys(raw: str) -> tuple[str, ...]:
     if not keys:
         raise ConfigurationError("FIELD_ENCRYPTION_KEYS holds no key.")
     return keys
+
+
+def _previous_keys(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Earlier keys, comma-separated (keys from `flask keys generate --all` hold no comma).
+
+    They are not judged for strength: each was the current key once, and judged then.
+    """
+    return tuple(k.strip() for k in env.get(name, "").split(",") if k.strip())
 
 
 def _flag(value: str | None) -> bool:

@@ -17,5 +17,15 @@ def verify_command() -> None:
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)
-        raise SystemExit(f"audit chain broken: {len(problems)} problem(s)")
+        broken = [problem for problem in problems if not problem.unchecked]
+        unchecked = len(problems) - len(broken)
+        if broken:
+            raise SystemExit(
+                f"audit chain broken: {len(broken)} problem(s)"
+                + (f"; {unchecked} key epoch(s) not checked" if unchecked else "")
+            )
+        raise SystemExit(
+            f"audit chain not fully checked: {unchecked} key epoch(s) need their earlier"
+            " AUDIT_KEY in AUDIT_PREVIOUS_KEYS; the rest is intact"
+        )
     click.echo("audit chain intact")

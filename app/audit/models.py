@@ -7,6 +7,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.db import Base
 
 GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+KEY_ROW_ID = 2
 
 
 class AuditEvent(Base):
@@ -37,6 +39,13 @@ class AuditHead(Base):
 
     Updating it first takes a row lock on PostgreSQL and the write lock on SQLite, so two
     concurrent transactions can never chain onto the same predecessor.
+
+    Once AUDIT_KEY has been changed, a second row (`KEY_ROW_ID`) names in `hash` the
+    fingerprint of the key new events chain under, and in `seq` the last event of the
+    epoch before: a writer reads it with the head, under the head's lock, and an instance
+    still holding an earlier key refuses to write instead of breaking the chain. (A row,
+    not a column: code that writes events into a database of an earlier release, as an
+    upgrade test does, then still finds the columns it reads.)
     """
 
     __tablename__ = "audit_head"
@@ -44,6 +53,30 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditKeyChange(Base):
+    """Where the chain moved from one AUDIT_KEY to the next (`flask keys rotate-audit`).
+
+    It names the last event written under the old key and its hash, and is signed with the
+    old key and with the new one: the new key's signature fixes the whole earlier epoch
+    (changing any of its events changes that last hash), so even someone who holds the old
+    key, say because it leaked, cannot rewrite history before the change; the old key's
+    signature says its holder made the change. Each epoch is verified with its own key.
+    """
+
+    __tablename__ = "audit_key_changes"
+
+    # The last event under the old key (0 when the chain was empty).
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    old_key: Mapped[str] = mapped_column(sa.String(64))  # fingerprints (app.core.keycheck)
+    new_key: Mapped[str] = mapped_column(sa.String(64))
+    changed_at: Mapped[datetime]
+    old_signature: Mapped[str] = mapped_column(sa.String(64))
+    new_signature: Mapped[str] = mapped_column(sa.String(64))
 
 
 class AuditCheckpoint(Base):

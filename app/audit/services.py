@@ -7,6 +7,7 @@ row, but cannot forge the hashes that would hide it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -22,18 +23,21 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import (
     GENESIS_HASH,
+    HEAD_ID,
+    KEY_ROW_ID,
     NO_ACCOUNT,
     AuditCheckpoint,
     AuditEvent,
     AuditHead,
+    AuditKeyChange,
     AuditVerification,
     SecurityTally,
 )
 from app.core.clock import as_utc, utcnow
 from app.core.errors import keep_on_refusal
+from app.core.keycheck import AUDIT_KEY, fingerprint, replace_audit_key
 from app.extensions import db
 
-HEAD_ID = 1
 MAX_DETAIL_LENGTH = 200
 
 DetailValue = str | int | bool | None
@@ -82,6 +86,10 @@ def record(
     return event
 
 
+class AuditKeyError(RuntimeError):
+    """The configured AUDIT_KEY cannot write to the chain, or move it to another key."""
+
+
 def _append(
     action: str,
     subject_type: str | None,
@@ -90,7 +98,9 @@ def _append(
     organisation_id: uuid.UUID | None,
     details_json: str,
     occurred_at: datetime,
+    key: str | None = None,
 ) -> AuditEvent:
+    key = key or current_app.config["AUDIT_KEY"]
     # Taking the head first serialises writers (see AuditHead); the row is created lazily
     # the first time so an empty database needs no seeding.
     moved: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
@@ -101,9 +111,23 @@ def _append(
     )
     if moved.rowcount == 0:
         db.session.execute(sa.insert(AuditHead).values(id=HEAD_ID, seq=1, hash=GENESIS_HASH))
-    seq, prev_hash = db.session.execute(
-        sa.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
-    ).one()
+    rows = {
+        row.id: row
+        for row in db.session.execute(
+            sa.select(AuditHead.id, AuditHead.seq, AuditHead.hash).where(
+                AuditHead.id.in_((HEAD_ID, KEY_ROW_ID))
+            )
+        )
+    }
+    seq, prev_hash = rows[HEAD_ID].seq, rows[HEAD_ID].hash
+    keyed = rows.get(KEY_ROW_ID)
+    if keyed is not None and keyed.hash != key_fingerprint(key):
+        # An instance left running with the key the chain has moved away from: one event
+        # under it would break the chain for good, a refused request breaks nothing.
+        raise AuditKeyError(
+            "AUDIT_KEY is not the key the audit trail has moved to: restart this instance"
+            " with the new AUDIT_KEY (see the README on keys)"
+        )
 
     event = AuditEvent(
         seq=seq,
@@ -116,7 +140,7 @@ def _append(
         details=details_json,
         prev_hash=prev_hash,
     )
-    event.hash = event_hash(event)
+    event.hash = event_hash(event, key)
     db.session.add(event)
     db.session.execute(
         sa.update(AuditHead)
@@ -137,7 +161,7 @@ def _canonical_details(details: Mapping[str, DetailValue]) -> str:
     return json.dumps(dict(details), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def event_hash(event: AuditEvent) -> str:
+def event_hash(event: AuditEvent, key: str | None = None) -> str:
     payload = json.dumps(
         [
             event.seq,
@@ -153,15 +177,30 @@ def event_hash(event: AuditEvent) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()
-    return _mac(payload)
+    return _mac(payload, key)
 
 
-def _mac(payload: bytes) -> str:
-    key = current_app.config["AUDIT_KEY"].encode()
-    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+def _mac(payload: bytes, key: str | None = None) -> str:
+    """The HMAC under `key`, by default the configured AUDIT_KEY."""
+    secret = (key or current_app.config["AUDIT_KEY"]).encode()
+    return hmac.new(secret, payload, hashlib.sha256).hexdigest()
 
 
-def _signed_record(kind: str, seq: int, hash_: str, count: int, moment: datetime) -> str:
+@functools.lru_cache(maxsize=16)
+def key_fingerprint(key: str) -> str:
+    """How the chain names an AUDIT_KEY (the fingerprint the start-up check records)."""
+    return fingerprint(AUDIT_KEY, key)
+
+
+def _configured_keys() -> dict[str, str]:
+    """AUDIT_KEY and the earlier keys in AUDIT_PREVIOUS_KEYS, by fingerprint."""
+    keys = [current_app.config["AUDIT_KEY"], *current_app.config.get("AUDIT_PREVIOUS_KEYS", ())]
+    return {key_fingerprint(key): key for key in keys}
+
+
+def _signed_record(
+    kind: str, seq: int, hash_: str, count: int, moment: datetime, key: str | None = None
+) -> str:
     """The signature of a record about the chain (a checkpoint, a whole-chain check).
 
     The kind leads the signed payload, so a signature of one kind of record can never pass
@@ -169,13 +208,93 @@ def _signed_record(kind: str, seq: int, hash_: str, count: int, moment: datetime
     """
     moment_text = as_utc(moment).isoformat(timespec="microseconds")
     payload = json.dumps([kind, seq, hash_, count, moment_text], separators=(",", ":"))
-    return _mac(payload.encode())
+    return _mac(payload.encode(), key)
 
 
-def checkpoint_signature(checkpoint: AuditCheckpoint) -> str:
+def checkpoint_signature(checkpoint: AuditCheckpoint, key: str | None = None) -> str:
     return _signed_record(
-        "checkpoint", checkpoint.seq, checkpoint.hash, checkpoint.deleted, checkpoint.created_at
+        "checkpoint",
+        checkpoint.seq,
+        checkpoint.hash,
+        checkpoint.deleted,
+        checkpoint.created_at,
+        key,
     )
+
+
+def key_change_signature(change: AuditKeyChange, key: str) -> str:
+    """A key change's signature under `key` (the old one, then the new one)."""
+    moment_text = as_utc(change.changed_at).isoformat(timespec="microseconds")
+    payload = json.dumps(
+        ["key-change", change.seq, change.hash, change.old_key, change.new_key, moment_text],
+        separators=(",", ":"),
+    )
+    return _mac(payload.encode(), key)
+
+
+def rotate_audit_key(new_key: str) -> AuditKeyChange:
+    """Seal the chain under the current AUDIT_KEY and move it to `new_key`.
+
+    The head is taken first, as by every writer, so the change lands between two events
+    and no event can chain onto the old key after it. The change is signed with both
+    keys; the checkpoints and whole-chain checks signed with the old key are signed again
+    with the new one (only those whose old signature holds: a forged one stays forged);
+    the first event of the new epoch records the change; and the database then knows
+    only the new key, so an instance started with the old one refuses to start. The
+    caller commits.
+    """
+    old_key = current_app.config["AUDIT_KEY"]
+    old_print, new_print = key_fingerprint(old_key), key_fingerprint(new_key)
+    used = set(_configured_keys())
+    for change in db.session.scalars(sa.select(AuditKeyChange)):
+        used |= {change.old_key, change.new_key}
+    if new_print in used:
+        raise AuditKeyError(
+            "the new key has been an AUDIT_KEY of this audit trail already: generate a new one"
+        )
+    # Writing the head row takes its lock (as every writer does) before anything is read.
+    taken: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
+        sa.update(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .values(seq=AuditHead.seq)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount == 0:
+        db.session.execute(sa.insert(AuditHead).values(id=HEAD_ID, seq=0, hash=GENESIS_HASH))
+    if _key_row_print() not in (None, old_print):
+        raise AuditKeyError(
+            "AUDIT_KEY is not the key the audit trail is written under now: run this with"
+            " the key it was last moved to"
+        )
+    seq, hash_ = db.session.execute(
+        sa.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)
+    ).one()
+    db.session.execute(sa.delete(AuditHead).where(AuditHead.id == KEY_ROW_ID))
+    db.session.execute(sa.insert(AuditHead).values(id=KEY_ROW_ID, seq=seq, hash=new_print))
+    change = AuditKeyChange(
+        seq=seq, hash=hash_, old_key=old_print, new_key=new_print, changed_at=utcnow()
+    )
+    change.old_signature = key_change_signature(change, old_key)
+    change.new_signature = key_change_signature(change, new_key)
+    db.session.add(change)
+    _sign_again(old_key, new_key)
+    replace_audit_key(new_key)
+    details = _canonical_details({"after_event": seq, "key": new_print[:12]})
+    _append("audit.key_changed", None, None, None, None, details, utcnow(), key=new_key)
+    return change
+
+
+def _sign_again(old_key: str, new_key: str) -> None:
+    """Records about the chain are checked with the current key: move those that hold."""
+    for checkpoint in db.session.scalars(sa.select(AuditCheckpoint)):
+        if hmac.compare_digest(checkpoint.signature, checkpoint_signature(checkpoint, old_key)):
+            checkpoint.signature = checkpoint_signature(checkpoint, new_key)
+    for verification in db.session.scalars(sa.select(AuditVerification)):
+        if hmac.compare_digest(
+            verification.signature, verification_signature(verification, old_key)
+        ):
+            verification.signature = verification_signature(verification, new_key)
+    db.session.flush()
 
 
 def latest_checkpoint() -> AuditCheckpoint | None:
@@ -229,6 +348,8 @@ def delete_events_before(cutoff: datetime) -> int:
 class ChainProblem:
     seq: int
     problem: str
+    # Not a sign of tampering: events that could not be checked (their key is not given).
+    unchecked: bool = False
 
     def __str__(self) -> str:
         return f"event {self.seq}: {self.problem}"
@@ -275,6 +396,62 @@ def _head() -> sa.Row[int, str] | None:
     ).first()
 
 
+def _key_row_print() -> str | None:
+    """The fingerprint of the key new events chain under (None: never changed)."""
+    return db.session.scalar(sa.select(AuditHead.hash).where(AuditHead.id == KEY_ROW_ID))
+
+
+@dataclass(frozen=True)
+class _Epochs:
+    """Which AUDIT_KEY checks which event: the chain's key changes, and the keys given."""
+
+    changes: list[AuditKeyChange]  # in the order of the chain
+    keys: dict[str, str]  # every configured key, by fingerprint
+    current: str  # the fingerprint of AUDIT_KEY
+
+    @classmethod
+    def load(cls) -> _Epochs:
+        changes = list(db.session.scalars(sa.select(AuditKeyChange).order_by(AuditKeyChange.seq)))
+        for change in changes:
+            db.session.expunge(change)
+        return cls(changes, _configured_keys(), key_fingerprint(current_app.config["AUDIT_KEY"]))
+
+    def of(self, seq: int) -> tuple[str, AuditKeyChange | None]:
+        """The fingerprint of the key event `seq` was written under, and the change that
+        ends its epoch (None for the newest epoch)."""
+        for change in self.changes:
+            if seq <= change.seq:
+                return change.old_key, change
+        return (self.changes[-1].new_key if self.changes else self.current), None
+
+    def sealing(self, seq: int) -> AuditKeyChange | None:
+        """The change that names event `seq` as the last under its old key."""
+        return next((change for change in self.changes if change.seq == seq), None)
+
+    def problems(self) -> list[ChainProblem]:
+        """Forged, altered or missing change records (each signature whose key is given)."""
+        problems = []
+        for before, after in zip(self.changes, self.changes[1:], strict=False):
+            if before.new_key != after.old_key:
+                problems.append(
+                    ChainProblem(after.seq, "a key change record before this event is missing")
+                )
+        for change in self.changes:
+            for print_, signature in (
+                (change.old_key, change.old_signature),
+                (change.new_key, change.new_signature),
+            ):
+                key = self.keys.get(print_)
+                if key and not hmac.compare_digest(signature, key_change_signature(change, key)):
+                    problems.append(
+                        ChainProblem(
+                            change.seq, "the key change record after it is forged or altered"
+                        )
+                    )
+                    break
+        return problems
+
+
 def _walk(after_seq: int, prev_hash: str, batch_size: int, limit: int | None) -> Walk:
     """Check the events after `after_seq` (whose hash was `prev_hash`), then the head.
 
@@ -282,9 +459,18 @@ def _walk(after_seq: int, prev_hash: str, batch_size: int, limit: int | None) ->
     every event the first reading names must be there (else events were deleted), and the
     walk may not end beyond the second (else events were inserted); an event appended after
     the walk's last read is simply left to the next check, not reported as missing.
+
+    Each event is checked with the key of its epoch (see AuditKeyChange); an epoch whose
+    key is not configured is named once, as not checked, and its events are still checked
+    for order and linkage.
     """
     head_before = _head()
-    problems: list[ChainProblem] = []
+    epochs = _Epochs.load()
+    problems = epochs.problems()
+    sealed = epochs.sealing(after_seq)
+    if sealed is not None and sealed.hash != prev_hash:
+        problems.append(ChainProblem(after_seq, "is not the event the key change record names"))
+    unchecked: set[str] = set()
     expected_seq = after_seq + 1
     checked = 0
     for event in _events_in_order(batch_size, after=after_seq):
@@ -297,8 +483,24 @@ def _walk(after_seq: int, prev_hash: str, batch_size: int, limit: int | None) ->
             )
         if event.prev_hash != prev_hash:
             problems.append(ChainProblem(event.seq, "does not follow the event before it"))
-        if not hmac.compare_digest(event.hash, event_hash(event)):
-            problems.append(ChainProblem(event.seq, "content does not match its hash (altered)"))
+        print_, ends = epochs.of(event.seq)
+        key = epochs.keys.get(print_)
+        if key is None:
+            if print_ not in unchecked:
+                unchecked.add(print_)
+                problems.append(_unchecked_epoch(event.seq, print_, ends))
+        elif not hmac.compare_digest(event.hash, event_hash(event, key)):
+            if head_before is None or event.seq > head_before.seq:
+                # Written during the walk: the key may have changed since it began.
+                epochs = _Epochs.load()
+                key = epochs.keys.get(epochs.of(event.seq)[0])
+            if key is None or not hmac.compare_digest(event.hash, event_hash(event, key)):
+                problems.append(
+                    ChainProblem(event.seq, "content does not match its hash (altered)")
+                )
+        sealed = epochs.sealing(event.seq)
+        if sealed is not None and event.hash != sealed.hash:
+            problems.append(ChainProblem(event.seq, "is not the event the key change record names"))
         if (
             head_before is not None
             and event.seq == head_before.seq
@@ -322,16 +524,39 @@ def _walk(after_seq: int, prev_hash: str, batch_size: int, limit: int | None) ->
         )
     if head_after is None and last_seq > 0:
         problems.append(ChainProblem(last_seq, "the chain head is missing"))
+    changes = _Epochs.load().changes
+    if _key_row_print() != (changes[-1].new_key if changes else None):
+        problems.append(
+            ChainProblem(
+                head_after.seq if head_after is not None else last_seq,
+                "the head names a key no key change record leads to: a record is missing",
+            )
+        )
     return Walk(problems, checked, True, last_seq, prev_hash)
 
 
-def verification_signature(verification: AuditVerification) -> str:
+def _unchecked_epoch(seq: int, print_: str, ends: AuditKeyChange | None) -> ChainProblem:
+    if ends is None:
+        which, key = f"events from {seq} on were", "a key"
+    else:
+        which = f"event {seq} was" if ends.seq == seq else f"events {seq} to {ends.seq} were"
+        key = f"the AUDIT_KEY used until {as_utc(ends.changed_at).date().isoformat()}"
+    return ChainProblem(
+        seq,
+        f"{which} written under {key} (fingerprint {print_[:12]}), which is neither"
+        " AUDIT_KEY nor in AUDIT_PREVIOUS_KEYS: not checked without it",
+        unchecked=True,
+    )
+
+
+def verification_signature(verification: AuditVerification, key: str | None = None) -> str:
     return _signed_record(
         "verification",
         verification.seq,
         verification.hash,
         verification.problems,
         verification.verified_at,
+        key,
     )
 
 
@@ -412,6 +637,7 @@ def _events_in_order(batch_size: int, after: int) -> Iterator[AuditEvent]:
 
 
 # Security tallies (see SecurityTally for why these are not audit events) -------------------
+
 
 def tally(
     kind: str,

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from app.core.crypto import EncryptedText
+from app.core.crypto import EncryptedText, blind_index_info
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 from app.orgs.models import Organisation
 
@@ -86,7 +86,11 @@ class RecoveryCode(PublicIdMixin, TimestampMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Only the keyed hash is kept, so a re-index cannot recompute it: a code made under an
+    # earlier BLIND_INDEX_KEY works while BLIND_INDEX_PREVIOUS_KEYS holds that key.
+    code_hash: Mapped[str] = mapped_column(
+        sa.String(64), unique=True, info=blind_index_info("recovery-code", None)
+    )
     used_at: Mapped[datetime | None]
 
 

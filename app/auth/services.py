@@ -17,7 +17,7 @@ from app.auth import passwords, totp
 from app.auth.models import RecoveryCode, Role, User, UserSession
 from app.auth.sessions import revoke, revoke_all, rotate_token, start_session
 from app.core.clock import utcnow
-from app.core.crypto import blind_index
+from app.core.crypto import blind_index, blind_index_candidates
 from app.core.db import rows_matched
 from app.core.errors import keep_on_refusal
 from app.core.outbox import enqueue_email
@@ -241,7 +241,17 @@ def verify_second_factor(user_session: UserSession, code: str) -> str:
 def _recovery_hash(code: str) -> str:
     # Recovery codes carry 50 random bits, so a keyed fast hash is enough and lets the
     # code be found by lookup; argon2 would cost ten slow verifications per attempt.
-    return blind_index(code.replace("-", "").replace(" ", ""), "recovery-code")
+    return blind_index(_recovery_text(code), "recovery-code")
+
+
+def _recovery_hashes(code: str) -> list[str]:
+    """The code's hash under every blind-index key: only the hash is kept, so a code
+    made under an earlier key cannot be re-indexed and is found under that key."""
+    return blind_index_candidates(_recovery_text(code), "recovery-code")
+
+
+def _recovery_text(code: str) -> str:
+    return code.replace("-", "").replace(" ", "")
 
 
 def consume_recovery_code(user: User, code: str) -> bool:
@@ -254,7 +264,7 @@ def consume_recovery_code(user: User, code: str) -> bool:
         sa.update(RecoveryCode)
         .where(
             RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == _recovery_hash(code),
+            RecoveryCode.code_hash.in_(_recovery_hashes(code)),
             RecoveryCode.used_at.is_(None),
         )
         .values(used_at=utcnow())

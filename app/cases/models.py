@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
-from app.core.crypto import EncryptedText
+from app.core.crypto import EncryptedText, blind_index_info
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 
 
@@ -71,7 +71,9 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     # Identity and location: encrypted, and masked for anyone not assigned when protected.
     full_name: Mapped[str | None] = mapped_column(EncryptedText)
     personal_number: Mapped[str | None] = mapped_column(EncryptedText)
-    personal_number_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    personal_number_index: Mapped[str | None] = mapped_column(
+        sa.String(64), index=True, info=blind_index_info("personal-number", "personal_number")
+    )
     phone: Mapped[str | None] = mapped_column(EncryptedText)
     address: Mapped[str | None] = mapped_column(EncryptedText)
     municipality: Mapped[str | None] = mapped_column(EncryptedText)

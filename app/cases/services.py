@@ -37,7 +37,7 @@ from app.cases.models import (
 from app.cases.permissions import can_see_identity
 from app.cases.personal_number import InvalidPersonalNumber, normalise_personal_number
 from app.core.clock import utcnow
-from app.core.crypto import blind_index
+from app.core.crypto import blind_index, blind_index_candidates
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
 from app.rules import LOCAL_TIME, rule
@@ -306,14 +306,16 @@ def update_identity(case: Case, change: IdentityChange, by: User) -> DuplicateCh
     _audit("case.identity_updated", case)
     if not number:
         return DuplicateCheck([], withheld=False)
-    return _check_duplicates(case, by)
+    return _check_duplicates(case, by, number)
 
 
-def _check_duplicates(case: Case, by: User) -> DuplicateCheck:
+def _check_duplicates(case: Case, by: User, number: str) -> DuplicateCheck:
     # Never across organisations: another team's cases are not this team's to know about.
+    # Every key's index is asked for: during a re-index another case may still be under
+    # the earlier BLIND_INDEX_KEY.
     others = db.session.scalars(
         sa.select(Case).where(
-            Case.personal_number_index == case.personal_number_index,
+            Case.personal_number_index.in_(blind_index_candidates(number, "personal-number")),
             Case.organisation_id == case.organisation_id,
             Case.id != case.id,
         )

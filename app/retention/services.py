@@ -18,6 +18,7 @@ from app.auth.models import User
 from app.cases.models import Case, CaseStatus, Intervention, JournalEntry
 from app.consultations.models import Consultation
 from app.core.clock import utcnow
+from app.core.crypto import blind_index_candidates
 from app.core.outbox import OutboxMessage
 from app.extensions import db
 from app.feedback.models import AccessibilityFeedback
@@ -115,10 +116,14 @@ def due_for_deletion() -> Due:
     for case in eligible:
         # Not while other data on the person is kept: another case with the same
         # personal identity number that is not itself due keeps this one too.
-        if case.personal_number_index and db.session.scalar(
+        # (Every key's index is asked for: during a re-index the other case may still be
+        # under the earlier BLIND_INDEX_KEY, and missing it would delete what must be kept.)
+        if case.personal_number and db.session.scalar(
             sa.select(Case.id)
             .where(
-                Case.personal_number_index == case.personal_number_index,
+                Case.personal_number_index.in_(
+                    blind_index_candidates(case.personal_number, "personal-number")
+                ),
                 Case.id.not_in(eligible_ids),
             )
             .limit(1)
