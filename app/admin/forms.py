@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, StringField
+from wtforms import BooleanField, IntegerField, StringField, TimeField
 from wtforms.validators import (
     InputRequired,
     Length,
@@ -111,6 +111,18 @@ class SettingsForm(FlaskForm):
     accessibility_reviewed_on = DateField(
         _l("Accessibility statement last reviewed on"), validators=[REQUIRED]
     )
+    office_opens = TimeField(
+        _l("Office hours on weekdays: from"),
+        validators=[InputRequired(message=_l("Write a time like 07:30."))],
+    )
+    office_closes = TimeField(
+        _l("Office hours on weekdays: to"),
+        validators=[InputRequired(message=_l("Write a time like 07:30."))],
+    )
+
+    def validate_office_closes(self, field: TimeField) -> None:
+        if self.office_opens.data and field.data and field.data <= self.office_opens.data:
+            raise ValidationError(str(_l("The office closes after it opens.")))
     # Shown only when there is more than one exit team (the view removes it otherwise).
     intake_organisation = SelectField(
         _l("Exit team that receives requests from the public pages"), validators=[REQUIRED]

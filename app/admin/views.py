@@ -4,7 +4,7 @@ nothing in this module reads a case, a request or a message."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -240,6 +240,8 @@ def settings() -> Any:
         form.accessibility_reviewed_on.data = date.fromisoformat(
             values[site_settings.STATEMENT_REVIEWED_KEY]
         )
+        form.office_opens.data = time.fromisoformat(values[site_settings.OFFICE_OPENS_KEY])
+        form.office_closes.data = time.fromisoformat(values[site_settings.OFFICE_CLOSES_KEY])
         if "intake_organisation" in form:
             form.intake_organisation.data = receiving.slug if receiving else None
     if form.validate_on_submit():
@@ -253,6 +255,8 @@ def settings() -> Any:
         proposed[site_settings.STATEMENT_REVIEWED_KEY] = (
             form.accessibility_reviewed_on.data.isoformat()
         )
+        proposed[site_settings.OFFICE_OPENS_KEY] = form.office_opens.data.isoformat("minutes")
+        proposed[site_settings.OFFICE_CLOSES_KEY] = form.office_closes.data.isoformat("minutes")
         if "intake_organisation" in form:
             proposed[site_settings.INTAKE_KEY] = form.intake_organisation.data
         site_settings.save(proposed, current_user)

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.orgs.models import Organisation
 from app.oversight.models import AccessReview
 from app.rules import LOCAL_TIME
+from app.settings import services as site_settings
 
 # Actions a team lead must look at whatever else the filter says.
 FLAGGED_ACTIONS = (
@@ -43,7 +44,6 @@ ROLE_GRANT_ACTIONS = (
     "role_grant.refused",
     "role_grant.refused_to_decide",
 )
-OFFICE_HOURS = (time(7, 0), time(18, 0))
 # More case views than this by one person in one day is unusual for this work.
 UNUSUAL_DAILY_VIEWS = 60
 
@@ -132,6 +132,7 @@ class _Flagger:
         }
         self.busy = _busy_days(organisation_id)
         self.watched = watched_windows(organisation_id)
+        self.office_hours = site_settings.current().office_hours
 
     def flags(self, event: AuditEvent) -> tuple[str, ...]:
         flags = []
@@ -147,7 +148,8 @@ class _Flagger:
             flags.append("protected")
         local = event.occurred_at.astimezone(LOCAL_TIME)
         if event.actor_id and (
-            local.weekday() >= 5 or not OFFICE_HOURS[0] <= local.time() < OFFICE_HOURS[1]
+            local.weekday() >= 5
+            or not self.office_hours[0] <= local.time() < self.office_hours[1]
         ):
             flags.append("out_of_hours")
         if (event.actor_id, local.date()) in self.busy and event.action == "case.viewed":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,6 +54,10 @@ DPO_KEY = "dpo_contact"
 STATEMENT_REVIEWED_KEY = "accessibility_reviewed_on"
 STATEMENT_WRITTEN_ON = date(2026, 12, 6)
 PERIOD_PREFIX = "period:"
+# The team's office hours on weekdays, "HH:MM" each: the access log flags work outside them.
+OFFICE_OPENS_KEY = "office_opens"
+OFFICE_CLOSES_KEY = "office_closes"
+DEFAULT_OFFICE_HOURS = (time(7, 0), time(18, 0))
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class SiteSettings:
     intake_organisation: str | None
     dpo_contact: str
     accessibility_reviewed_on: date
+    office_hours: tuple[time, time] = DEFAULT_OFFICE_HOURS
 
 
 def _saved() -> dict[str, Any]:
@@ -96,6 +101,10 @@ def current() -> SiteSettings:
             if saved.get(STATEMENT_REVIEWED_KEY)
             else STATEMENT_WRITTEN_ON
         ),
+        office_hours=(
+            time.fromisoformat(saved.get(OFFICE_OPENS_KEY) or DEFAULT_OFFICE_HOURS[0].isoformat()),
+            time.fromisoformat(saved.get(OFFICE_CLOSES_KEY) or DEFAULT_OFFICE_HOURS[1].isoformat()),
+        ),
     )
 
 
@@ -123,6 +132,8 @@ def in_force() -> dict[str, Any]:
         INTAKE_KEY: chosen.intake_organisation,
         DPO_KEY: chosen.dpo_contact,
         STATEMENT_REVIEWED_KEY: chosen.accessibility_reviewed_on.isoformat(),
+        OFFICE_OPENS_KEY: chosen.office_hours[0].isoformat("minutes"),
+        OFFICE_CLOSES_KEY: chosen.office_hours[1].isoformat("minutes"),
     }
 
 

@@ -25,6 +25,8 @@ SETTINGS = {
     "neutral_title": "Stöd och råd",
     "dpo_contact": "dataskyddsombud@malmo.se",
     "accessibility_reviewed_on": "2026-12-06",
+    "office_opens": "08:00",
+    "office_closes": "16:30",
 }
 
 

@@ -118,3 +118,34 @@ def test_the_log_names_people_and_cases_as_staff_do_and_pages(
 def test_a_bad_page_cursor_is_a_clean_answer(scene, make_account, new_browser, log_in):
     lead = lead_browser(make_account, new_browser, log_in)
     assert lead.get("/team/access-log?before=abc").status_code == 200
+
+
+def test_outside_office_hours_follows_the_teams_hours(
+    app, clock, scene, make_account, new_browser, log_in
+):
+    """An event at 17:00 on a weekday is inside the default hours (07–18) and outside
+    08:00–16:30 once the administrator sets those."""
+    from datetime import datetime
+
+    from app.audit.services import record
+    from app.cases.models import Case
+    from app.rules import LOCAL_TIME
+    from app.settings import services as site_settings
+
+    clock.move_to(datetime(2026, 12, 2, 17, 0, tzinfo=LOCAL_TIME))  # a Wednesday
+    with app.app_context():
+        case = db.session.get(Case, scene.case_id)
+        record("case.viewed", subject=case, organisation_id=case.organisation_id,
+               actor_id=case.assignments[0].user_id)  # fmt: skip
+        db.session.commit()
+    clock.move_to(datetime(2026, 12, 3, 10, 0, tzinfo=LOCAL_TIME))
+    lead = lead_browser(make_account, new_browser, log_in)
+    url = "/team/access-log?action=case.viewed&start=2026-12-02&end=2026-12-02"
+    assert "outside office hours" not in lead.get(url).get_data(as_text=True)
+    with app.app_context():
+        site_settings.save(
+            {site_settings.OFFICE_OPENS_KEY: "08:00", site_settings.OFFICE_CLOSES_KEY: "16:30"},
+            None,
+        )
+        db.session.commit()
+    assert "outside office hours" in lead.get(url).get_data(as_text=True)
