@@ -1,5 +1,6 @@
 """Every feature's models, imported together so the metadata (and Alembic) sees them all."""
 
+from app.alerts.models import Alert
 from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from app.auth.models import RecoveryCode, User, UserSession
 from app.cases.models import (
@@ -35,6 +36,7 @@ from app.settings.models import SiteSetting
 __all__ = [
     "AccessGrant",
     "AccessReview",
+    "Alert",
     "AccountInvitation",
     "Action",
     "AuditCheckpoint",

@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.alerts.models import AlertKind
+from app.alerts.services import case_team, notify
 from app.audit.services import record
 from app.auth.models import User
 from app.cases.models import (
@@ -235,6 +237,9 @@ def grant_access(case: Case, user: User, kind: GrantKind, reason: str) -> Access
     db.session.add(grant)
     db.session.flush()
     _audit(f"case.{kind.value}", case, flagged=True)
+    # Those who answer for the case learn that someone else went in (never the one who did).
+    told = [p for p in case_team(case) if p.id != user.id]
+    notify(AlertKind.CASE_ACCESSED, told, case.id, case_id=case.id)
     return grant
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -13,6 +14,8 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from app.alerts.models import AlertKind
+from app.alerts.services import case_team, notify
 from app.audit.services import record
 from app.auth.models import Role, User, UserSession
 from app.auth.services import AccountError, WeakPassword, create_user
@@ -201,9 +204,21 @@ def convene(
     )
     db.session.flush()
     _audit("consultation.convened", consultation, agencies=len(agencies))
+    _alert_invited(consultation, representatives)
     disclose_to_agencies(consultation, case, convener)
     _send(consultation, "REQUEST")
     return consultation
+
+
+def _alert_invited(consultation: Consultation, people: Iterable[User]) -> None:
+    """The invited representatives see the invitation waiting in the portal. No alert
+    mail: the invitation itself went by mail to everyone with an address."""
+    notify(
+        AlertKind.CONSULTATION_INVITATION,
+        [p for p in people if p.role is Role.AGENCY_REP],
+        consultation.id,
+        mail=False,
+    )
 
 
 def _recipient(invitation: Invitation, convener_id: uuid.UUID | None) -> tuple[str, str] | None:
@@ -276,6 +291,13 @@ def respond(invitation: Invitation, response: Response, proposed: datetime | Non
     invitation.response = response
     invitation.proposed_starts_at = proposed if response is Response.PROPOSED else None
     _audit("consultation.answered", invitation.consultation, response=response.value)
+    consultation = invitation.consultation
+    notify(
+        AlertKind.AGENCY_ANSWER,
+        case_team(db.session.get_one(Case, consultation.case_id)),
+        consultation.id,
+        case_id=consultation.case_id,
+    )
 
 
 def record_meeting(
@@ -587,6 +609,7 @@ def _seat(consultation: Consultation, person: User) -> None:
     case = db.session.get(Case, consultation.case_id)
     if case is not None and consultation.status is ConsultationStatus.PLANNED:
         _send_one(consultation, seat, "REQUEST")
+        _alert_invited(consultation, [person])
 
 
 def find_account_invitation(token: str) -> AccountInvitation | None:

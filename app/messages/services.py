@@ -6,6 +6,8 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from app.alerts.models import AlertKind
+from app.alerts.services import notify, request_team
 from app.audit.services import record
 from app.auth.models import User
 from app.core.clock import utcnow
@@ -40,6 +42,7 @@ def send_from_client(request: ClientRequest, body: str) -> Message:
         organisation_id=request.organisation_id,
         details={"from": "client"},
     )
+    notify(AlertKind.CLIENT_MESSAGE, request_team(request), request.id, case_id=request.case_id)
     return message
 
 

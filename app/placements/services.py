@@ -9,8 +9,10 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from app.alerts.models import AlertKind
+from app.alerts.services import case_team, notify, organisation_members
 from app.audit.services import record
-from app.auth.models import User
+from app.auth.models import Role, User
 from app.cases.models import Case, ThreatAssessment
 from app.cases.permissions import is_team_lead_of
 from app.cases.services import latest_threat_assessment
@@ -199,17 +201,26 @@ def send_requests(
         _audit("placement.conflict_overridden", placement, flagged=True)
     respond_by = rule("partner_answer").due(utcnow())
     already = {r.partner_id for r in placement.requests}
-    sent = 0
+    new_requests = []
     for profile in profiles:
         if profile.organisation_id in already:
             continue
-        placement.requests.append(
+        new_requests.append(
             PlacementRequest(
                 partner_id=profile.organisation_id, status=RequestStatus.SENT, respond_by=respond_by
             )
         )
-        sent += 1
+    placement.requests.extend(new_requests)
+    sent = len(new_requests)
     db.session.flush()
+    for sent_request in new_requests:
+        # The partner's people see it waiting from the day it is sent, not only when the
+        # answer is nearly due. No case: a partner never sees the case, only this request.
+        notify(
+            AlertKind.PLACEMENT_REQUEST,
+            organisation_members(sent_request.partner_id, Role.PARTNER),
+            sent_request.id,
+        )
     _audit("placement.sent", placement, partners=sent)
     return sent
 
@@ -244,6 +255,7 @@ def accept(request: PlacementRequest, housing_type: str, move_in_on: date, conta
     record(
         "placement.offer_made", subject=request, details={"placement": str(request.placement_id)}
     )
+    _alert_team(request.placement)
 
 
 def decline(request: PlacementRequest, reason: str) -> None:
@@ -253,6 +265,17 @@ def decline(request: PlacementRequest, reason: str) -> None:
     request.answered_at = utcnow()
     request.decline_reason = reason
     record("placement.declined", subject=request, details={"placement": str(request.placement_id)})
+    _alert_team(request.placement)
+
+
+def _alert_team(placement: Placement) -> None:
+    """A partner answered: the case's caseworkers (or the leads) decide what follows."""
+    notify(
+        AlertKind.PARTNER_ANSWER,
+        case_team(db.session.get_one(Case, placement.case_id)),
+        placement.id,
+        case_id=placement.case_id,
+    )
 
 
 def confirm(placement: Placement, chosen: PlacementRequest) -> None:
