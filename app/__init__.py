@@ -185,8 +185,8 @@ def register_request_cycle(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.account import bp as account_bp
-    from app.alerts import bp as alerts_bp
     from app.admin import bp as admin_bp
+    from app.alerts import bp as alerts_bp
     from app.auth import bp as auth_bp
     from app.cases import bp as cases_bp
     from app.cases.labels import init_labels

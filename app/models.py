@@ -36,9 +36,9 @@ from app.settings.models import SiteSetting
 __all__ = [
     "AccessGrant",
     "AccessReview",
-    "Alert",
     "AccountInvitation",
     "Action",
+    "Alert",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",

@@ -7,6 +7,7 @@ import functools
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -90,6 +91,29 @@ def triage_queue(organisation_id: object) -> list[ClientRequest]:
             .limit(500)
         )
     )
+
+
+def is_past_target(request: ClientRequest, now: datetime) -> bool:
+    """Not yet reached, and the first-contact target has passed."""
+    return request.first_contact_at is None and first_contact_due(request) < now
+
+
+# The triage list's filters; the start page counts with the same ones, so a count and the
+# list it links to always agree.
+TRIAGE_FILTERS: dict[str, Callable[[ClientRequest, datetime], bool]] = {
+    "acute": lambda request, _now: request.urgent,
+    "late": is_past_target,
+    "unassigned": lambda request, _now: request.assigned_to_id is None,
+}
+
+
+def filter_triage(queue: list[ClientRequest], show: str | None) -> list[ClientRequest]:
+    """The queue narrowed to one filter (unknown or none: the whole queue)."""
+    keep = TRIAGE_FILTERS.get(show or "")
+    if keep is None:
+        return queue
+    now = utcnow()
+    return [request for request in queue if keep(request, now)]
 
 
 def view_request_for_triage(request: ClientRequest) -> None:

@@ -44,7 +44,7 @@ from app.consultations.models import (
     RoleApproval,
 )
 from app.consultations.permissions import can_update_action
-from app.core.clock import utcnow
+from app.core.clock import LOCAL_TIME, utcnow
 from app.core.db import rows_matched
 from app.core.outbox import enqueue_email
 from app.extensions import db
@@ -424,6 +424,25 @@ def actions_for(representative: User) -> list[Action]:
     # The same rule as for updating one: an action's text may carry case data (a name,
     # an address), so it is shown only while the client's consent to that agency holds.
     return [a for a in actions if can_update_action(representative, a)]
+
+
+def awaits_answer(representative: User, consultation: Consultation) -> bool:
+    """A planned meeting still ahead that the representative has not answered."""
+    invitation = next((i for i in consultation.invitations if i.user_id == representative.id), None)
+    return (
+        invitation is not None
+        and invitation.response is Response.PENDING
+        and consultation.status is ConsultationStatus.PLANNED
+        and consultation.starts_at > utcnow()
+    )
+
+
+ACTION_HORIZON = timedelta(days=7)
+
+
+def action_due_soon(action: Action) -> bool:
+    """Overdue, or due within the week (the team's calendar)."""
+    return action.due_on <= utcnow().astimezone(LOCAL_TIME).date() + ACTION_HORIZON
 
 
 def consultation_fields(case: Case) -> list[tuple[str, str | None]]:

@@ -329,14 +329,23 @@ def representatives_only() -> None:
 
 @agency_bp.route("/")
 def overview() -> str:
+    # The start page's counts link here: "waiting" narrows to unanswered invitations,
+    # "due" to actions due within the week; both with the same tests the counts use.
+    show = request.args.get("show")
+    consultations = [
+        c
+        for c in services.consultations_for(current_user)
+        if can_attend_as_representative(current_user, c)
+        and (show != "waiting" or services.awaits_answer(current_user, c))
+    ]
+    actions = services.actions_for(current_user)
+    if show == "due":
+        actions = [a for a in actions if services.action_due_soon(a)]
     return render_template(
         "consultations/agency.html",
-        consultations=[
-            c
-            for c in services.consultations_for(current_user)
-            if can_attend_as_representative(current_user, c)
-        ],
-        actions=services.actions_for(current_user),
+        consultations=consultations,
+        actions=actions,
+        show=show if show in ("waiting", "due") else None,
         update_form=ActionUpdateForm(formdata=None),
     )
 

@@ -405,6 +405,20 @@ def incoming(partner_id: uuid.UUID) -> list[PlacementRequest]:
     )
 
 
+def waiting_count(partner_id: uuid.UUID) -> int:
+    """Requests still open for the partner's answer: those whose shown_status is SENT."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(PlacementRequest.id)).where(
+                PlacementRequest.partner_id == partner_id,
+                PlacementRequest.status == RequestStatus.SENT,
+                PlacementRequest.respond_by > utcnow(),
+            )
+        )
+        or 0
+    )
+
+
 def placements_of_case(case_id: uuid.UUID) -> list[Placement]:
     return list(
         db.session.scalars(
