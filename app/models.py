@@ -1,6 +1,6 @@
 """Every feature's models, imported together so the metadata (and Alembic) sees them all."""
 
-from app.alerts.models import Alert
+from app.alerts.models import Alert, AlertPreference
 from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from app.auth.models import RecoveryCode, User, UserSession
 from app.cases.models import (
@@ -39,6 +39,7 @@ __all__ = [
     "AccountInvitation",
     "Action",
     "Alert",
+    "AlertPreference",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from app.account import bp
 from app.alerts.forms import AlertMailForm
-from app.alerts.services import has_notice_address
+from app.alerts.services import has_notice_address, wants_mail
 from app.auth import services
 from app.auth.forms import ConfirmForm, PasswordChangeForm
 from app.auth.models import Role, UserSession
@@ -35,7 +35,7 @@ def index() -> str:
         form=ConfirmForm(),
         # Staff choose the alert notice here; clients choose theirs on their own pages.
         alert_mail_form=(
-            AlertMailForm(formdata=None, alert_mail=current_user.alert_mail)
+            AlertMailForm(formdata=None, alert_mail=wants_mail(current_user))
             if current_user.role is not Role.CLIENT
             else None
         ),

@@ -49,3 +49,19 @@ class Alert(PublicIdMixin, TimestampMixin, Base):
         sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
     read_at: Mapped[datetime | None]
+
+
+class AlertPreference(Base):
+    """A person's choice of a notice mail when an alert arrives; no row means no mail.
+
+    Its own table rather than a column on users: the choice is this feature's, and every
+    request loads the user row.
+    """
+
+    __tablename__ = "alert_preferences"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    mail: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]

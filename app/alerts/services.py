@@ -17,11 +17,11 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import undefer
 
-from app.alerts.models import Alert, AlertKind
+from app.alerts.models import Alert, AlertKind, AlertPreference
 from app.audit.services import record
 from app.auth.models import Role, User
 from app.core.clock import utcnow
-from app.core.db import rows_matched
+from app.core.db import insert_unless_present, rows_matched
 from app.core.outbox import enqueue_email
 from app.extensions import db
 
@@ -84,27 +84,33 @@ def notify(
     consultation invitation), so nobody gets two mails for one thing.
     """
     alerts = []
-    mailed = []
-    for person in {p.id: p for p in recipients}.values():
+    people = list({p.id: p for p in recipients}.values())
+    for person in people:
         alert = Alert(user_id=person.id, kind=kind, subject_id=subject_id, case_id=case_id)
         db.session.add(alert)
         alerts.append(alert)
-        if mail and person.alert_mail:
-            mailed.append(person)
     db.session.flush()
-    send_notice(mailed)
+    if mail:
+        send_notice(people)
     return alerts
 
 
 def send_notice(people: Iterable[User]) -> int:
-    """Queue the one content-free notice to each person who opted in; how many went."""
-    ids = [p.id for p in people if p.alert_mail]
+    """Queue the one content-free notice to each of them who opted in; how many went."""
+    ids = [p.id for p in people]
     if not ids:
         return 0
+    opted_in = (
+        sa.select(AlertPreference.user_id)
+        .where(AlertPreference.user_id.in_(ids), AlertPreference.mail.is_(True))
+        .scalar_subquery()
+    )
     sent = 0
     # The addresses are deferred (encrypted, loaded only where used): read them here.
     for person in db.session.scalars(
-        sa.select(User).where(User.id.in_(ids)).options(undefer(User.notify_email))
+        sa.select(User)
+        .where(User.id.in_(opted_in), User.active.is_(True))
+        .options(undefer(User.notify_email))
     ):
         if not person.notify_email:
             continue
@@ -116,6 +122,14 @@ def send_notice(people: Iterable[User]) -> int:
             )
         sent += 1
     return sent
+
+
+def wants_mail(user: User) -> bool:
+    return bool(
+        db.session.scalar(
+            sa.select(AlertPreference.mail).where(AlertPreference.user_id == user.id)
+        )
+    )
 
 
 def has_notice_address(user: User) -> bool:
@@ -149,7 +163,17 @@ def mark_read(user: User, alert_id: uuid.UUID | None = None) -> int:
 
 
 def set_alert_mail(user: User, enabled: bool) -> None:
-    user.alert_mail = enabled
+    """Save the person's choice: one row each, written or rewritten (two saves at once
+    both land on the one row instead of the second failing on its key)."""
+    now = utcnow()
+    values = {"user_id": user.id, "mail": enabled, "updated_at": now}
+    db.session.execute(insert_unless_present(AlertPreference, db.engine.dialect.name, values))
+    db.session.execute(
+        sa.update(AlertPreference)
+        .where(AlertPreference.user_id == user.id)
+        .values(mail=enabled, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     record(
         "account.alert_mail_changed",
         subject=user,

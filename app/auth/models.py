@@ -53,8 +53,6 @@ class User(PublicIdMixin, TimestampMixin, Base):
     # content-free "you have a new message" e-mails (encrypted; given only by opting in).
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     notify_email: Mapped[str | None] = mapped_column(EncryptedText, deferred=True)
-    # Staff: a content-free e-mail to that address when an alert arrives, only if they ask.
-    alert_mail: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     __table_args__ = (
         # Clients belong to no organisation; every member of staff belongs to exactly one.

@@ -62,6 +62,7 @@ AGENCY_OWN = (L, F, F, F, F, F, AH, F, F)
 PARTNER = (L, F, F, F, F, F, F, A, F)
 PARTNER_OWN = (L, F, F, F, F, F, F, AH, F)
 ADMIN = (L, F, F, F, F, F, F, F, A)
+STAFF = (L, F, A, A, A, A, A, A, A)
 ADMIN_OWN = (L, F, F, F, F, F, F, F, AH)
 
 EXPECTED: dict[str, tuple[str, ...]] = {
@@ -86,6 +87,11 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "account.recovery_codes": LOGGED_IN,
     "account.end_session": LOGGED_IN_OWN,
     "account.end_all_sessions": LOGGED_IN,
+    # Alerts: every member of staff their own (a foreign alert's id marks nothing: 404);
+    # clients have their own notices.
+    "alerts.index": STAFF,
+    "alerts.mark_read": STAFF,
+    "alerts.mail_choice": STAFF,
     # Administration: administrators only, and never case content (see the team's rows).
     "admin.users": ADMIN,
     "admin.invite": ADMIN,
