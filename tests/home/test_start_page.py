@@ -187,7 +187,7 @@ def test_the_team_lead_sees_unassigned_requests_and_the_review_month(app, scene,
     assert counts["Access-log months to review"][0] == 1
     # The lead's account was made after the acute request came: no alert from before it.
     page = people["lead"][1].get("/start/").get_data(as_text=True)
-    assert "0 unread alerts" in page
+    assert '<span class="unread-alerts">0</span>' in page
     # The lead sees the case (and so its alerts), but the message is its caseworker's work.
     assert counts["Unread client messages on my work"][0] == 0
 
