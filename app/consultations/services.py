@@ -20,7 +20,7 @@ from app.audit.services import record
 from app.auth.models import Role, User, UserSession
 from app.auth.services import AccountError, WeakPassword, create_user
 from app.auth.sessions import hash_token, start_session
-from app.cases.models import Case, NeedsAssessment
+from app.cases.models import Case, CaseAssignment, NeedsAssessment
 from app.cases.services import latest_threat_assessment
 from app.consent.models import Purpose
 from app.consent.services import (
@@ -443,6 +443,27 @@ ACTION_HORIZON = timedelta(days=7)
 def action_due_soon(action: Action) -> bool:
     """Overdue, or due within the week (the team's calendar)."""
     return action.due_on <= utcnow().astimezone(LOCAL_TIME).date() + ACTION_HORIZON
+
+
+def actions_due_on_my_cases(user: User) -> list[tuple[Action, str]]:
+    """Open actions due within the week (overdue included) on the cases assigned to the
+    user, with each case's reference: the start page's count and the list it links to.
+    Only cases the user is assigned to, so each one is a case they may view."""
+    horizon = utcnow().astimezone(LOCAL_TIME).date() + ACTION_HORIZON
+    rows = db.session.execute(
+        sa.select(Action, Case.reference)
+        .join(Case, Case.id == Action.case_id)
+        .join(CaseAssignment, CaseAssignment.case_id == Action.case_id)
+        .where(
+            CaseAssignment.user_id == user.id,
+            Case.organisation_id == user.organisation_id,
+            Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]),
+            Action.due_on <= horizon,
+        )
+        .order_by(Action.due_on)
+        .limit(500)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
 
 
 def consultation_fields(case: Case) -> list[tuple[str, str | None]]:

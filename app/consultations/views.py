@@ -209,6 +209,15 @@ def agencies() -> str:
     return render_template("consultations/agencies.html", agencies=found)
 
 
+@bp.route("/actions")
+def actions_due() -> str:
+    """Actions due within the week on my cases: the reference, the agency and the date,
+    not the action's words (they are read on the case, where reading is audited)."""
+    return render_template(
+        "consultations/actions_due.html", rows=services.actions_due_on_my_cases(current_user)
+    )
+
+
 @bp.route("/consultations/<consultation_id>")
 def consultation(consultation_id: str) -> Any:
     found, case = _managed(consultation_id)

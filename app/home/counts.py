@@ -78,6 +78,11 @@ def team_tallies(user: User) -> list[Tally]:
             unread_on_my_work(user),
             url_for("messages.inbox", show="unread"),
         ),
+        Tally(
+            _("Actions due on my cases"),
+            len(consultation_services.actions_due_on_my_cases(user)),
+            url_for("consultations.actions_due"),
+        ),
         _alert_tally(alerts, AlertKind.AGENCY_ANSWER, _("Consultation answers and proposals")),
         _alert_tally(alerts, AlertKind.PARTNER_ANSWER, _("Placement answers")),
         _alert_tally(alerts, AlertKind.ACTION_OVERDUE, _("Overdue actions")),

@@ -117,9 +117,7 @@ def test_the_caseworker_sees_the_team_queue_and_their_own_work(app, scene, day):
     assert refs["calm"] in week and refs["acute"] not in week
 
 
-def test_counts_follow_the_clock_to_late_and_overdue(
-    app, clock, scene, day, new_browser, log_in
-):
+def test_counts_follow_the_clock_to_late_and_overdue(app, clock, scene, day, new_browser, log_in):
     refs, people = day
     clock.shift(timedelta(days=10))
     # Ten days on, every session has timed out: log in again.
@@ -235,3 +233,20 @@ def test_an_administrator_sees_no_case_counts(app, make_account, new_browser, lo
 def test_the_case_still_counts_for_its_caseworker(app, scene, day):
     with app.app_context():
         assert scene.owner.id in db.session.get(Case, scene.case_id).assignee_ids
+
+
+def test_actions_due_count_on_the_caseworker_s_own_cases_only(app, scene, day):
+    from tests.alerts.test_alerts import overdue_action
+
+    _refs, people = day
+    overdue_action(app, scene)  # due tomorrow, on the scene's case
+    with app.app_context():
+        reference = db.session.get(Case, scene.case_id).reference
+    counts = tallies(scene.owner_browser)
+    assert counts["Actions due on my cases"][0] == 1
+    listed = scene.owner_browser.get(counts["Actions due on my cases"][1]).get_data(as_text=True)
+    assert reference in listed
+    assert "Kontakta Omar" not in listed  # the action's words stay on the case page
+    colleague = people["colleague"][1]
+    assert tallies(colleague)["Actions due on my cases"][0] == 0
+    assert reference not in colleague.get("/team/actions").get_data(as_text=True)

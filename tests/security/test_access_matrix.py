@@ -157,6 +157,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "cases.assign_case": LEAD_ON_CASE,
     "cases.unassign_case": LEAD_ON_CASE,
     "consultations.agencies": TEAM,
+    "consultations.actions_due": TEAM,
     "consultations.convene": CASE,
     "consultations.consultation": CASE,
     "consultations.reschedule": CASE,
