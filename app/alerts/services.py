@@ -126,9 +126,7 @@ def send_notice(people: Iterable[User]) -> int:
 
 def wants_mail(user: User) -> bool:
     return bool(
-        db.session.scalar(
-            sa.select(AlertPreference.mail).where(AlertPreference.user_id == user.id)
-        )
+        db.session.scalar(sa.select(AlertPreference.mail).where(AlertPreference.user_id == user.id))
     )
 
 
@@ -152,12 +150,21 @@ def already_told(user_id: uuid.UUID, kind: AlertKind, subject_id: uuid.UUID) -> 
 
 
 def mark_read(user: User, alert_id: uuid.UUID | None = None) -> int:
-    """Mark one of the user's alerts read (or all of them); how many changed."""
-    query = sa.update(Alert).where(Alert.user_id == user.id, Alert.read_at.is_(None))
+    """Mark one of the user's alerts read (or all of them); how many were theirs.
+
+    Only the user's own rows match, so someone else's id changes nothing (and counts 0);
+    one already read keeps the time it was first read, and still counts as theirs.
+    """
+    query = sa.update(Alert).where(Alert.user_id == user.id)
     if alert_id is not None:
         query = query.where(Alert.id == alert_id)
+    else:
+        query = query.where(Alert.read_at.is_(None))
+    # The time bound with the column's own type, so it is stored as UTC on both databases.
+    now = sa.literal(utcnow(), type_=Alert.__table__.c.read_at.type)
+    first_read = sa.func.coalesce(Alert.read_at, now)
     result = db.session.execute(
-        query.values(read_at=utcnow()).execution_options(synchronize_session=False)
+        query.values(read_at=first_read).execution_options(synchronize_session=False)
     )
     return rows_matched(result)
 
