@@ -53,12 +53,7 @@ def mark_read() -> Response:
     form = MarkReadForm()
     if not form.validate_on_submit():
         abort(400)
-    alert_id = None
-    if form.alert.data:
-        try:
-            alert_id = uuid.UUID(form.alert.data)
-        except ValueError:
-            abort(404)
+    alert_id = uuid.UUID(form.alert.data) if form.alert.data else None
     # Only the reader's own alerts change: someone else's id matches nothing.
     if not services.mark_read(current_user, alert_id) and alert_id is not None:
         abort(404)
