@@ -198,6 +198,7 @@ def register_request_cycle(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.account import bp as account_bp
     from app.admin import bp as admin_bp
+    from app.alerts import bp as alerts_bp
     from app.auth import bp as auth_bp
     from app.cases import bp as cases_bp
     from app.cases.labels import init_labels
@@ -219,6 +220,7 @@ def register_blueprints(app: Flask) -> None:
         auth_bp,
         account_bp,
         home_bp,
+        alerts_bp,
         admin_bp,
         intake_bp,
         messages_bp,
@@ -237,6 +239,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from app.alerts.cli import alerts_cli
     from app.audit.cli import audit_cli
     from app.auth.cli import keys_cli, users_cli
     from app.cases.cli import deadlines_cli
@@ -258,6 +261,7 @@ def register_commands(app: Flask) -> None:
         deadlines_cli,
         actions_cli,
         placements_cli,
+        alerts_cli,
     )
     for group in groups:
         app.cli.add_command(group)

@@ -1,5 +1,6 @@
 """Every feature's models, imported together so the metadata (and Alembic) sees them all."""
 
+from app.alerts.models import Alert, AlertPreference
 from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead, AuditKeyChange
 from app.auth.models import RecoveryCode, User, UserSession
 from app.cases.models import (
@@ -39,6 +40,8 @@ __all__ = [
     "AccessibilityFeedback",
     "AccountInvitation",
     "Action",
+    "Alert",
+    "AlertPreference",
     "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",

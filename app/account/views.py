@@ -8,9 +8,11 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.account import bp
+from app.alerts.forms import AlertMailForm
+from app.alerts.services import has_notice_address, wants_mail
 from app.auth import services
 from app.auth.forms import ConfirmForm, PasswordChangeForm
-from app.auth.models import UserSession
+from app.auth.models import Role, UserSession
 from app.auth.sessions import expiry_reason, forget_in_browser, open_sessions_of, require_session
 from app.auth.stepup import step_up_required
 from app.core.access import get_or_404
@@ -31,6 +33,13 @@ def index() -> str:
         this_session=this_session,
         remaining_codes=services.remaining_recovery_codes(current_user),
         form=ConfirmForm(),
+        # Staff choose the alert notice here; clients choose theirs on their own pages.
+        alert_mail_form=(
+            AlertMailForm(formdata=None, alert_mail=wants_mail(current_user))
+            if current_user.role is not Role.CLIENT
+            else None
+        ),
+        has_address=has_notice_address(current_user),
     )
 
 

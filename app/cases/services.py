@@ -7,11 +7,14 @@ import functools
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.alerts.models import AlertKind
+from app.alerts.services import case_team, notify
 from app.audit.services import record
 from app.auth.models import User
 from app.cases.models import (
@@ -88,6 +91,29 @@ def triage_queue(organisation_id: object) -> list[ClientRequest]:
             .limit(500)
         )
     )
+
+
+def is_past_target(request: ClientRequest, now: datetime) -> bool:
+    """Not yet reached, and the first-contact target has passed."""
+    return request.first_contact_at is None and first_contact_due(request) < now
+
+
+# The triage list's filters; the start page counts with the same ones, so a count and the
+# list it links to always agree.
+TRIAGE_FILTERS: dict[str, Callable[[ClientRequest, datetime], bool]] = {
+    "acute": lambda request, _now: request.urgent,
+    "late": is_past_target,
+    "unassigned": lambda request, _now: request.assigned_to_id is None,
+}
+
+
+def filter_triage(queue: list[ClientRequest], show: str | None) -> list[ClientRequest]:
+    """The queue narrowed to one filter (unknown or none: the whole queue)."""
+    keep = TRIAGE_FILTERS.get(show or "")
+    if keep is None:
+        return queue
+    now = utcnow()
+    return [request for request in queue if keep(request, now)]
 
 
 def view_request_for_triage(request: ClientRequest) -> None:
@@ -235,6 +261,9 @@ def grant_access(case: Case, user: User, kind: GrantKind, reason: str) -> Access
     db.session.add(grant)
     db.session.flush()
     _audit(f"case.{kind.value}", case, flagged=True)
+    # Those who answer for the case learn that someone else went in (never the one who did).
+    told = [p for p in case_team(case) if p.id != user.id]
+    notify(AlertKind.CASE_ACCESSED, told, case.id, case_id=case.id)
     return grant
 
 

@@ -18,6 +18,7 @@ from app.auth.sessions import require_session
 from app.cases import bp, services
 from app.cases import protection as protection_services
 from app.cases.deadlines import deadlines_for, open_deadlines
+from app.cases.due import DUE_CHOICES, pick_due
 from app.cases.forms import (
     ALL_CASES,
     ApproveLoweringForm,
@@ -127,9 +128,11 @@ def _triage_request(request_id: str) -> ClientRequest:
 
 @bp.route("/triage")
 def triage() -> str:
-    queue = services.triage_queue(current_user.organisation_id)
+    show = request.args.get("show")
+    show = show if show in services.TRIAGE_FILTERS else None
+    queue = services.filter_triage(services.triage_queue(current_user.organisation_id), show)
     due = {r.id: services.first_contact_due(r) for r in queue}
-    return render_template("cases/triage.html", queue=queue, due=due, now=utcnow())
+    return render_template("cases/triage.html", queue=queue, due=due, now=utcnow(), show=show)
 
 
 @bp.route("/triage/<request_id>")
@@ -799,7 +802,10 @@ def unassign_case(case_id: str, user_id: str) -> Any:
 
 @bp.route("/deadlines")
 def my_deadlines() -> str:
-    return render_template("cases/deadlines.html", items=deadlines_for(current_user), mine=True)
+    which = request.args.get("due")
+    which = which if which in DUE_CHOICES else None
+    items = pick_due(deadlines_for(current_user), which)
+    return render_template("cases/deadlines.html", items=items, mine=True, which=which)
 
 
 @bp.route("/overview")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -13,11 +14,13 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from app.alerts.models import AlertKind
+from app.alerts.services import case_team, notify
 from app.audit.services import record
 from app.auth.models import Role, User, UserSession
 from app.auth.services import AccountError, WeakPassword, create_user
 from app.auth.sessions import hash_token, start_session
-from app.cases.models import Case, NeedsAssessment
+from app.cases.models import Case, CaseAssignment, NeedsAssessment
 from app.cases.services import latest_threat_assessment
 from app.consent.models import Purpose
 from app.consent.services import (
@@ -41,7 +44,7 @@ from app.consultations.models import (
     RoleApproval,
 )
 from app.consultations.permissions import can_update_action
-from app.core.clock import utcnow
+from app.core.clock import LOCAL_TIME, utcnow
 from app.core.db import rows_matched
 from app.core.outbox import enqueue_email
 from app.extensions import db
@@ -201,9 +204,21 @@ def convene(
     )
     db.session.flush()
     _audit("consultation.convened", consultation, agencies=len(agencies))
+    _alert_invited(consultation, representatives)
     disclose_to_agencies(consultation, case, convener)
     _send(consultation, "REQUEST")
     return consultation
+
+
+def _alert_invited(consultation: Consultation, people: Iterable[User]) -> None:
+    """The invited representatives see the invitation waiting in the portal. No alert
+    mail: the invitation itself went by mail to everyone with an address."""
+    notify(
+        AlertKind.CONSULTATION_INVITATION,
+        [p for p in people if p.role is Role.AGENCY_REP],
+        consultation.id,
+        mail=False,
+    )
 
 
 def _recipient(invitation: Invitation, convener_id: uuid.UUID | None) -> tuple[str, str] | None:
@@ -276,6 +291,13 @@ def respond(invitation: Invitation, response: Response, proposed: datetime | Non
     invitation.response = response
     invitation.proposed_starts_at = proposed if response is Response.PROPOSED else None
     _audit("consultation.answered", invitation.consultation, response=response.value)
+    consultation = invitation.consultation
+    notify(
+        AlertKind.AGENCY_ANSWER,
+        case_team(db.session.get_one(Case, consultation.case_id)),
+        consultation.id,
+        case_id=consultation.case_id,
+    )
 
 
 def record_meeting(
@@ -402,6 +424,46 @@ def actions_for(representative: User) -> list[Action]:
     # The same rule as for updating one: an action's text may carry case data (a name,
     # an address), so it is shown only while the client's consent to that agency holds.
     return [a for a in actions if can_update_action(representative, a)]
+
+
+def awaits_answer(representative: User, consultation: Consultation) -> bool:
+    """A planned meeting still ahead that the representative has not answered."""
+    invitation = next((i for i in consultation.invitations if i.user_id == representative.id), None)
+    return (
+        invitation is not None
+        and invitation.response is Response.PENDING
+        and consultation.status is ConsultationStatus.PLANNED
+        and consultation.starts_at > utcnow()
+    )
+
+
+ACTION_HORIZON = timedelta(days=7)
+
+
+def action_due_soon(action: Action) -> bool:
+    """Overdue, or due within the week (the team's calendar)."""
+    return action.due_on <= utcnow().astimezone(LOCAL_TIME).date() + ACTION_HORIZON
+
+
+def actions_due_on_my_cases(user: User) -> list[tuple[Action, str]]:
+    """Open actions due within the week (overdue included) on the cases assigned to the
+    user, with each case's reference: the start page's count and the list it links to.
+    Only cases the user is assigned to, so each one is a case they may view."""
+    horizon = utcnow().astimezone(LOCAL_TIME).date() + ACTION_HORIZON
+    rows = db.session.execute(
+        sa.select(Action, Case.reference)
+        .join(Case, Case.id == Action.case_id)
+        .join(CaseAssignment, CaseAssignment.case_id == Action.case_id)
+        .where(
+            CaseAssignment.user_id == user.id,
+            Case.organisation_id == user.organisation_id,
+            Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]),
+            Action.due_on <= horizon,
+        )
+        .order_by(Action.due_on)
+        .limit(500)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
 
 
 def consultation_fields(case: Case) -> list[tuple[str, str | None]]:
@@ -587,6 +649,7 @@ def _seat(consultation: Consultation, person: User) -> None:
     case = db.session.get(Case, consultation.case_id)
     if case is not None and consultation.status is ConsultationStatus.PLANNED:
         _send_one(consultation, seat, "REQUEST")
+        _alert_invited(consultation, [person])
 
 
 def find_account_invitation(token: str) -> AccountInvitation | None:

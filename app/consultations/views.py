@@ -209,6 +209,15 @@ def agencies() -> str:
     return render_template("consultations/agencies.html", agencies=found)
 
 
+@bp.route("/actions")
+def actions_due() -> str:
+    """Actions due within the week on my cases: the reference, the agency and the date,
+    not the action's words (they are read on the case, where reading is audited)."""
+    return render_template(
+        "consultations/actions_due.html", rows=services.actions_due_on_my_cases(current_user)
+    )
+
+
 @bp.route("/consultations/<consultation_id>")
 def consultation(consultation_id: str) -> Any:
     found, case = _managed(consultation_id)
@@ -329,14 +338,23 @@ def representatives_only() -> None:
 
 @agency_bp.route("/")
 def overview() -> str:
+    # The start page's counts link here: "waiting" narrows to unanswered invitations,
+    # "due" to actions due within the week; both with the same tests the counts use.
+    show = request.args.get("show")
+    consultations = [
+        c
+        for c in services.consultations_for(current_user)
+        if can_attend_as_representative(current_user, c)
+        and (show != "waiting" or services.awaits_answer(current_user, c))
+    ]
+    actions = services.actions_for(current_user)
+    if show == "due":
+        actions = [a for a in actions if services.action_due_soon(a)]
     return render_template(
         "consultations/agency.html",
-        consultations=[
-            c
-            for c in services.consultations_for(current_user)
-            if can_attend_as_representative(current_user, c)
-        ],
-        actions=services.actions_for(current_user),
+        consultations=consultations,
+        actions=actions,
+        show=show if show in ("waiting", "due") else None,
         update_form=ActionUpdateForm(formdata=None),
     )
 

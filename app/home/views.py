@@ -10,6 +10,7 @@ from app.auth.permissions import can_change_settings, can_manage_users
 from app.cases.permissions import is_team_lead_of
 from app.consultations.permissions import is_representative
 from app.home import bp
+from app.home.counts import tallies_for, unread_alerts
 from app.intake.permissions import is_client
 from app.messages.permissions import can_use_team_inbox
 
@@ -21,6 +22,8 @@ def index() -> Any:
     return render_template(
         "home/index.html",
         remaining_codes=services.remaining_recovery_codes(current_user),
+        tallies=tallies_for(current_user),
+        unread_alerts=unread_alerts(current_user),
         can_manage_users=can_manage_users(current_user),
         can_change_settings=can_change_settings(current_user),
         can_use_team_inbox=can_use_team_inbox(current_user),

@@ -1,6 +1,7 @@
 import enum
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -8,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+
+if TYPE_CHECKING:
+    from app.cases.models import Case
 
 
 class RequestKind(enum.StrEnum):
@@ -111,6 +115,7 @@ class ClientRequest(PublicIdMixin, TimestampMixin, Base):
     case_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )
+    case: Mapped["Case | None"] = relationship(foreign_keys=[case_id])
 
     additions: Mapped[list["RequestAddition"]] = relationship(
         back_populates="request",

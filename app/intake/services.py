@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from app.alerts.models import AlertKind
+from app.alerts.services import notify, team_leads
 from app.audit.services import record
 from app.auth import passwords
 from app.auth import services as auth_services
@@ -267,6 +269,9 @@ def submit_request(client: User, language: str) -> ClientRequest:
         organisation_id=request.organisation_id,
         details={"kind": kind.value, "urgent": request.urgent, "child": request.concerns_child},
     )
+    if request.urgent:
+        # Nobody has the request yet: the team's leads hear of it at once.
+        notify(AlertKind.ACUTE_REQUEST, team_leads(request.organisation_id), request.id)
     db.session.flush()
     return request
 

@@ -6,8 +6,11 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from app.alerts.models import AlertKind
+from app.alerts.services import notify, request_team
 from app.audit.services import record
 from app.auth.models import User
+from app.cases.models import CaseAssignment
 from app.core.clock import utcnow
 from app.core.outbox import enqueue_email
 from app.extensions import db
@@ -40,6 +43,7 @@ def send_from_client(request: ClientRequest, body: str) -> Message:
         organisation_id=request.organisation_id,
         details={"from": "client"},
     )
+    notify(AlertKind.CLIENT_MESSAGE, request_team(request), request.id, case_id=request.case_id)
     return message
 
 
@@ -124,6 +128,46 @@ def team_inbox(organisation_id: object) -> list[tuple[ClientRequest, int]]:
         sa.select(ClientRequest, unread)
         .where(ClientRequest.organisation_id == organisation_id)
         .order_by(unread.desc(), ClientRequest.submitted_at.desc())
+        .limit(200)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def on_my_work(user: User) -> sa.ColumnElement[bool]:
+    """Requests that are the user's own work: of a case assigned to them, or claimed by
+    them while not yet a case. Every one of them is one can_message_about lets them answer
+    (an assigned caseworker may view the case), so the count shows nothing hidden."""
+    mine = sa.select(CaseAssignment.case_id).where(CaseAssignment.user_id == user.id)
+    return sa.and_(
+        ClientRequest.organisation_id == user.organisation_id,
+        sa.or_(
+            ClientRequest.case_id.in_(mine),
+            sa.and_(ClientRequest.case_id.is_(None), ClientRequest.assigned_to_id == user.id),
+        ),
+    )
+
+
+def unread_on_my_work(user: User) -> int:
+    """Unread client messages on the user's own requests and cases."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Message.id))
+            .join(ClientRequest, ClientRequest.id == Message.request_id)
+            .where(on_my_work(user), Message.from_client.is_(True), Message.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def unread_threads_of(user: User) -> list[tuple[ClientRequest, int]]:
+    """The user's own requests with unread client messages: what unread_on_my_work counts."""
+    unread = sa.func.count(Message.id)
+    rows = db.session.execute(
+        sa.select(ClientRequest, unread)
+        .join(Message, Message.request_id == ClientRequest.id)
+        .where(on_my_work(user), Message.from_client.is_(True), Message.read_at.is_(None))
+        .group_by(ClientRequest.id)
+        .order_by(unread.desc())
         .limit(200)
     ).all()
     return [(row[0], row[1]) for row in rows]

@@ -33,9 +33,14 @@ def _thread(client_request: ClientRequest) -> list[Message] | None:
 
 @bp.route("/inbox")
 def inbox() -> str:
-    rows = services.team_inbox(current_user.organisation_id)
+    # "unread": only the user's own requests and cases with unread client messages.
+    unread_only = request.args.get("show") == "unread"
+    if unread_only:
+        rows = services.unread_threads_of(current_user)
+    else:
+        rows = services.team_inbox(current_user.organisation_id)
     visible = [(req, unread) for req, unread in rows if can_message_about(current_user, req)]
-    return render_template("messages/inbox.html", rows=visible)
+    return render_template("messages/inbox.html", rows=visible, unread_only=unread_only)
 
 
 @bp.route("/inbox/<request_id>", methods=["GET", "POST"])

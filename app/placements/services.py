@@ -9,8 +9,10 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from app.alerts.models import AlertKind
+from app.alerts.services import case_team, notify, organisation_members
 from app.audit.services import record
-from app.auth.models import User
+from app.auth.models import Role, User
 from app.cases.models import Case, ThreatAssessment
 from app.cases.permissions import is_team_lead_of
 from app.cases.services import latest_threat_assessment
@@ -208,17 +210,26 @@ def send_requests(
         _audit("placement.conflict_overridden", placement, flagged=True)
     respond_by = answer_deadline(placement, utcnow())
     already = {r.partner_id for r in placement.requests}
-    sent = 0
+    new_requests = []
     for profile in profiles:
         if profile.organisation_id in already:
             continue
-        placement.requests.append(
+        new_requests.append(
             PlacementRequest(
                 partner_id=profile.organisation_id, status=RequestStatus.SENT, respond_by=respond_by
             )
         )
-        sent += 1
+    placement.requests.extend(new_requests)
+    sent = len(new_requests)
     db.session.flush()
+    for sent_request in new_requests:
+        # The partner's people see it waiting from the day it is sent, not only when the
+        # answer is nearly due. No case: a partner never sees the case, only this request.
+        notify(
+            AlertKind.PLACEMENT_REQUEST,
+            organisation_members(sent_request.partner_id, Role.PARTNER),
+            sent_request.id,
+        )
     _audit("placement.sent", placement, partners=sent)
     return sent
 
@@ -263,6 +274,7 @@ def accept(request: PlacementRequest, housing_type: str, move_in_on: date, conta
     record(
         "placement.offer_made", subject=request, details={"placement": str(request.placement_id)}
     )
+    _alert_team(request.placement)
 
 
 def decline(request: PlacementRequest, reason: str) -> None:
@@ -272,6 +284,17 @@ def decline(request: PlacementRequest, reason: str) -> None:
     request.answered_at = utcnow()
     request.decline_reason = reason
     record("placement.declined", subject=request, details={"placement": str(request.placement_id)})
+    _alert_team(request.placement)
+
+
+def _alert_team(placement: Placement) -> None:
+    """A partner answered: the case's caseworkers (or the leads) decide what follows."""
+    notify(
+        AlertKind.PARTNER_ANSWER,
+        case_team(db.session.get_one(Case, placement.case_id)),
+        placement.id,
+        case_id=placement.case_id,
+    )
 
 
 def confirm(placement: Placement, chosen: PlacementRequest) -> None:
@@ -398,6 +421,20 @@ def incoming(partner_id: uuid.UUID) -> list[PlacementRequest]:
             .where(PlacementRequest.partner_id == partner_id)
             .order_by(PlacementRequest.created_at.desc())
         )
+    )
+
+
+def waiting_count(partner_id: uuid.UUID) -> int:
+    """Requests still open for the partner's answer: those whose shown_status is SENT."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(PlacementRequest.id)).where(
+                PlacementRequest.partner_id == partner_id,
+                PlacementRequest.status == RequestStatus.SENT,
+                PlacementRequest.respond_by > utcnow(),
+            )
+        )
+        or 0
     )
 
 

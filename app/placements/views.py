@@ -213,14 +213,18 @@ def inbox() -> str:
     # Expiry is not written here (a GET changes nothing): the page reads each request's
     # shown_status, and the daily `flask placements remind` records the expiries.
     profile = db.session.get(PartnerProfile, current_user.organisation_id)
+    # "waiting": only the requests still open for the partner's answer (the start page's count).
+    waiting = request.args.get("show") == "waiting"
     return render_template(
         "placements/partner_inbox.html",
         requests=[
             r
             for r in services.incoming(current_user.organisation_id)
             if can_open_request(current_user, r)
+            and (not waiting or r.shown_status is RequestStatus.SENT)
         ],
         profile=profile,
+        waiting=waiting,
     )
 
 

@@ -62,6 +62,7 @@ AGENCY_OWN = (L, F, F, F, F, F, AH, F, F)
 PARTNER = (L, F, F, F, F, F, F, A, F)
 PARTNER_OWN = (L, F, F, F, F, F, F, AH, F)
 ADMIN = (L, F, F, F, F, F, F, F, A)
+STAFF = (L, F, A, A, A, A, A, A, A)
 ADMIN_OWN = (L, F, F, F, F, F, F, F, AH)
 
 EXPECTED: dict[str, tuple[str, ...]] = {
@@ -87,6 +88,11 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "account.recovery_codes": LOGGED_IN,
     "account.end_session": LOGGED_IN_OWN,
     "account.end_all_sessions": LOGGED_IN,
+    # Alerts: every member of staff their own (a foreign alert's id marks nothing: 404);
+    # clients have their own notices.
+    "alerts.index": STAFF,
+    "alerts.mark_read": STAFF,
+    "alerts.mail_choice": STAFF,
     # Administration: administrators only, and never case content (see the team's rows).
     "admin.users": ADMIN,
     "admin.invite": ADMIN,
@@ -154,6 +160,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "cases.assign_case": LEAD_ON_CASE,
     "cases.unassign_case": LEAD_ON_CASE,
     "consultations.agencies": TEAM,
+    "consultations.actions_due": TEAM,
     "consultations.convene": CASE,
     "consultations.consultation": CASE,
     "consultations.reschedule": CASE,

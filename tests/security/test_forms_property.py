@@ -182,6 +182,8 @@ TARGETS: dict[str, Target] = {
     "auth.RecoveryForm": Target("/login/recovery", "half_logged_in", ("recovery_codes",)),
     "auth.PasswordChangeForm": Target("/account/password", "caseworker", ("users",)),
     "auth.ConfirmForm": Target("/account/recovery-codes", "caseworker", ("recovery_codes",)),
+    "alerts.MarkReadForm": Target("/alerts/read", "caseworker", ("alerts",)),
+    "alerts.AlertMailForm": Target("/alerts/mail", "caseworker", ("alert_preferences",)),
     # The team's workspace.
     "cases.AssignForm": Target(
         "/team/triage/{new_request}/assign",

@@ -1,0 +1,39 @@
+"""Reading alerts: a person's own, and only while they may still see what they are about."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.alerts.models import Alert, AlertKind
+from app.auth.models import User
+from app.cases.permissions import case_viewable
+from app.extensions import db
+
+
+def _visible(user: User) -> sa.ColumnElement[bool]:
+    """The user's own alerts, and of those about a case only while they may still see it
+    (unassigned since, or the break-glass ran out: the alert goes quiet)."""
+    return sa.and_(
+        Alert.user_id == user.id,
+        sa.or_(Alert.case_id.is_(None), case_viewable(user, Alert.case_id)),
+    )
+
+
+def alerts_for(
+    user: User, *, kind: AlertKind | None = None, unread: bool = False, limit: int = 200
+) -> list[Alert]:
+    query = sa.select(Alert).where(_visible(user))
+    if kind is not None:
+        query = query.where(Alert.kind == kind)
+    if unread:
+        query = query.where(Alert.read_at.is_(None))
+    return list(db.session.scalars(query.order_by(Alert.created_at.desc()).limit(limit)))
+
+
+def unread_counts(user: User) -> dict[AlertKind, int]:
+    rows = db.session.execute(
+        sa.select(Alert.kind, sa.func.count(Alert.id))
+        .where(_visible(user), Alert.read_at.is_(None))
+        .group_by(Alert.kind)
+    ).all()
+    return {kind: count for kind, count in rows}

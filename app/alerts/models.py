@@ -1,0 +1,67 @@
+"""Alerts: what happened on someone's cases and requests, to be seen in the portal."""
+
+import enum
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+
+
+class AlertKind(enum.StrEnum):
+    """What happened. The kind also says what the alert's subject is (see SUBJECTS)."""
+
+    ACUTE_REQUEST = "acute_request"
+    REQUEST_LATE = "request_late"
+    CLIENT_MESSAGE = "client_message"
+    AGENCY_ANSWER = "agency_answer"
+    PARTNER_ANSWER = "partner_answer"
+    ACTION_OVERDUE = "action_overdue"
+    CASE_ACCESSED = "case_accessed"
+    # For the people outside the team: something waits for their answer.
+    CONSULTATION_INVITATION = "consultation_invitation"
+    PLACEMENT_REQUEST = "placement_request"
+
+
+class Alert(PublicIdMixin, TimestampMixin, Base):
+    """One person told of one thing.
+
+    Only identifiers and a kind: no reference, name or text of the case, so a leaked
+    table tells nothing the audit trail does not already (tests/core/test_columns_at_rest).
+    The page the alert links to loads the subject and decides again who may see it.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # The start page and the list: one person's unread alerts by kind, off the index.
+        sa.Index("ix_alerts_user_id_read_at_kind", "user_id", "read_at", "kind"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[AlertKind] = mapped_column(text_enum(AlertKind, 32))
+    # The request, consultation, placement, action or case it is about (by kind).
+    subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
+    # The case it belongs to, if any: an alert is listed only while its reader may still
+    # see that case, and it goes with the case when retention deletes it.
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    read_at: Mapped[datetime | None]
+
+
+class AlertPreference(Base):
+    """A person's choice of a notice mail when an alert arrives; no row means no mail.
+
+    Its own table rather than a column on users: the choice is this feature's, and every
+    request loads the user row.
+    """
+
+    __tablename__ = "alert_preferences"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    mail: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
