@@ -32,6 +32,7 @@ import itertools
 import os
 import re
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -373,6 +374,9 @@ def report(
 
 
 def main() -> int:
+    # Stopped from outside, still stop the server and drop the schema: SystemExit runs the
+    # `finally` blocks.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL")
                         or os.environ.get("TEST_DATABASE_URL"),
