@@ -20,8 +20,10 @@ import httpx
 from tests.faults import harness
 
 # What "within a few seconds" means: a sync worker that has not been told looks up from its
-# socket only every timeout / 2 = 15 s, and serves nobody in between.
+# socket only every timeout / 2 = 15 s, and serves nobody in between. A worker that was told
+# closes the socket at once; the end of its process may take longer on a busy machine.
 FREED_WITHIN = 5.0
+GONE_WITHIN = 10.0
 
 
 def children_of(pid: int) -> list[int]:
@@ -90,7 +92,7 @@ def test_workers_die_with_a_killed_master_and_free_the_port(make_database):
             assert time.monotonic() - killed_at < FREED_WITHIN, "the workers still hold the port"
             time.sleep(0.1)
         while any(running(pid) for pid in workers):
-            assert time.monotonic() - killed_at < FREED_WITHIN, "a worker outlived its master"
+            assert time.monotonic() - killed_at < GONE_WITHIN, "a worker outlived its master"
             time.sleep(0.1)
     finally:
         # Whatever happened, nothing of this instance lives on.
