@@ -2,7 +2,8 @@
 gunicorn instances in production mode, and an HTTP client that uses the portal as a person
 does (forms with CSRF tokens, password then TOTP code).
 
-Shared by tests/faults and bench/mixed_load.py, so both drive the portal the same way.
+Shared by tests/faults, bench/mixed_load.py and bench/rotation.py, so all drive the portal
+the same way.
 """
 
 from __future__ import annotations
