@@ -1,20 +1,31 @@
-"""Load: clients submitting requests while staff work through the inbox and the cases.
+"""Load: clients submitting requests while staff work through the inbox and the cases,
+on two instances that share one PostgreSQL database and one Redis.
 
-Starts gunicorn in production mode on loopback (127.0.0.1) against PostgreSQL, with the demo
-data and pre-created accounts (every login is password + TOTP, as in real use), and runs
-client and staff workers for a while. Reports throughput, latency percentiles per kind of
-page, server errors, and whether every submission that was answered with success is stored
-(rows counted before and after, each one found by its id).
+Starts two gunicorn instances in production mode on loopback (127.0.0.1), each on a port of
+its own, against PostgreSQL, with the demo data and pre-created accounts (every login is
+password + TOTP, as in real use). Each request of every client and staff member goes to
+either instance, as behind a load balancer without sticky sessions. Every fifth request a
+client sends is sent with a double click: the final step twice at the same moment, often
+to both instances at once.
+
+Reports throughput, latency percentiles (p50, p95, p99) per kind of page, server errors,
+and, read back from the database afterwards, every submission's fate: each one answered
+with success must be stored exactly once, for the person who sent it (found by a unique
+marker in its encrypted free text); both clicks of a double click must land on that one
+request.
 
     python bench/mixed_load.py --database-url postgresql://postgres@127.0.0.1:5432/bench
     python bench/mixed_load.py --smoke            # a few seconds; the test suite runs this
 
-Passwords are hashed with the production argon2 profile, on the server and for the
-pre-created accounts: logins cost what they cost in production. (The smoke run skips the
-demo data and creates its accounts with cheap hashes, which the server replaces with
-production ones at the first login.) The run uses a schema of its
-own in the given PostgreSQL database (dropped at the end), or a temporary SQLite file.
-Exit status 1 when a submission was lost or any answer was a server error.
+Defaults: 40 clients (arriving over the first 10 s) and 10 staff for 60 s, two instances
+of 2 workers x 2 threads each, Redis from --redis-url or TEST_REDIS_URL (else each process
+counts its own rate limits, which the run says). The server hashes with the production
+argon2 profile; the accounts are created with cheap hashes, which it replaces with
+production ones at the first login, so logins cost what they cost in production. (The
+smoke run also skips the demo data.) The run uses a schema of its own in the given
+PostgreSQL database (dropped at the end), or a temporary SQLite file.
+Exit status 1 when a submission was lost, stored twice or refused, a double click was
+answered with two requests or none, or any answer was a server error (or none came).
 """
 
 from __future__ import annotations
@@ -29,13 +40,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+import redis
 import sqlalchemy as sa
 
 from tests.faults import harness
@@ -44,16 +56,24 @@ TRIAGE_LINK = re.compile(r'href="/team/triage/([0-9a-f-]{36})"')
 CASE_LINK = re.compile(r'href="/team/cases/([0-9a-f-]{36})"')
 IDENTIFIER = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}")
 SUBMISSIONS_PER_LOGIN = 4  # then the person logs out; the next comes from another address
+DOUBLE_CLICK_EVERY = 5  # a client's 1st, 6th, 11th ... request is sent with a double click
+
+
+@dataclass
+class Sent:
+    """One submission as the client saw it: who sent it, and what came back."""
+
+    client_id: str
+    outcome: harness.Outcome
 
 
 @dataclass
 class Figures:
-    """Every answer the workers got, by kind of page."""
+    """Every answer the workers got, by kind of page, and every submission."""
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[int | None, int] = field(default_factory=lambda: defaultdict(int))
-    succeeded: list[str] = field(default_factory=list)
-    refused: list[harness.Outcome] = field(default_factory=list)
+    sent: list[Sent] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def observe(self, method: str, path: str, status: int | None, seconds: float) -> None:
@@ -68,7 +88,19 @@ class Figures:
 
     @property
     def server_errors(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status is None or status >= 500)
+        return sum(n for status, n in self.statuses.items() if status is not None and status >= 500)
+
+    @property
+    def unanswered(self) -> int:
+        return self.statuses.get(None, 0)
+
+    @property
+    def succeeded(self) -> list[Sent]:
+        return [s for s in self.sent if s.outcome.succeeded]
+
+    @property
+    def refused(self) -> list[harness.Outcome]:
+        return [s.outcome for s in self.sent if not s.outcome.succeeded]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -80,58 +112,75 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def client_worker(
-    n: int, base: str, pool: list[harness.Person], figures: Figures, until: float
+    n: int,
+    bases: list[str],
+    pool: list[harness.Person],
+    figures: Figures,
+    until: float,
+    run: int,
+    start: float = 0,
 ) -> None:
     """People who log in, send a few requests, look at what they sent, and leave. Each
-    worker sends at least one request, however short the run."""
-    for visit in range(10_000):
+    worker sends at least one request, however short the run, and its first request (then
+    every fifth) with a double click. It starts `start` seconds into the run: people do not
+    all arrive in the same second."""
+    submissions = 0
+    time.sleep(start)
+    for visit in range(250):
         if visit and time.monotonic() >= until:
             return
         person = pool[visit % len(pool)]
-        address = f"127.20.{(n * 40 + visit) // 250 % 250}.{(n * 40 + visit) % 250}"
-        portal = harness.Portal(base, address=address, observer=figures.observe)
+        # An address of its own per visit and per run: throttling (10 submissions an hour
+        # per address, counted in Redis across runs) is not what this measures.
+        address = f"10.{run}.{n}.{visit}"
+        portal = harness.Portal(bases[0], address=address, observer=figures.observe, spread=bases)
         try:
             portal.login(person)
             for sent in range(SUBMISSIONS_PER_LOGIN):
                 if (visit or sent) and time.monotonic() >= until:
                     break
-                outcome = portal.submit(harness.new_marker(), child=random.random() < 0.2)
+                clicks = 2 if submissions % DOUBLE_CLICK_EVERY == 0 else 1
+                submissions += 1
+                outcome = portal.submit(
+                    harness.new_marker(), child=random.random() < 0.2, clicks=clicks
+                )
                 with figures.lock:
-                    if outcome.request_id:
-                        figures.succeeded.append(outcome.request_id)
-                    else:
-                        figures.refused.append(outcome)
+                    figures.sent.append(Sent(person.id, outcome))
                 if outcome.request_id:
                     portal.get(f"/my/requests/{outcome.request_id}")
             portal.logout()
-        except harness.HarnessError as error:
-            print(f"client {n}: {error}", file=sys.stderr)
+        except (harness.HarnessError, httpx.HTTPError) as error:
+            print(f"client {n}: {error!r}", file=sys.stderr)
         finally:
             portal.close()
 
 
-def staff_worker(base: str, person: harness.Person, figures: Figures, until: float) -> None:
-    """A team lead going through the inbox and the team's cases."""
-    portal = harness.Portal(base, observer=figures.observe)
-    try:
-        portal.login(person)
-        for round_ in range(10_000):
-            if round_ and time.monotonic() >= until:
-                break
-            inbox = TRIAGE_LINK.findall(portal.get("/team/triage").text)
-            if inbox:
-                portal.get(f"/team/triage/{random.choice(inbox)}")
-            cases = CASE_LINK.findall(portal.get("/team/cases").text)
-            if cases:
-                portal.get(f"/team/cases/{random.choice(cases)}")
-            portal.get("/start/")
-    except harness.HarnessError as error:
-        print(f"staff {person.username}: {error}", file=sys.stderr)
-    finally:
-        portal.close()
+def staff_worker(bases: list[str], person: harness.Person, figures: Figures, until: float) -> None:
+    """A team lead going through the inbox and the team's cases; after an error (counted
+    as such) the lead logs in again and carries on."""
+    for attempt in range(100):
+        if attempt and time.monotonic() >= until:
+            return
+        portal = harness.Portal(bases[0], observer=figures.observe, spread=bases)
+        try:
+            portal.login(person)
+            while True:
+                inbox = TRIAGE_LINK.findall(portal.get("/team/triage").text)
+                if inbox:
+                    portal.get(f"/team/triage/{random.choice(inbox)}")
+                cases = CASE_LINK.findall(portal.get("/team/cases").text)
+                if cases:
+                    portal.get(f"/team/cases/{random.choice(cases)}")
+                portal.get("/start/")
+                if time.monotonic() >= until:
+                    return
+        except (harness.HarnessError, httpx.HTTPError) as error:
+            print(f"staff {person.username}: {error!r}", file=sys.stderr)
+        finally:
+            portal.close()
 
 
-def baseline(base: str, connections: int, seconds: float) -> float:
+def baseline(bases: list[str], connections: int, seconds: float) -> float:
     """Requests per second on /healthz (one query, no template) with the same clients: the
     ceiling the machine allows this run, to read the figures against."""
     counts = [0] * connections
@@ -140,7 +189,7 @@ def baseline(base: str, connections: int, seconds: float) -> float:
     def hammer(n: int) -> None:
         with httpx.Client(verify=False) as client:
             while time.monotonic() < until:
-                client.get(base + "/healthz")
+                client.get(bases[n % len(bases)] + "/healthz")
                 counts[n] += 1
 
     threads = [threading.Thread(target=hammer, args=(n,)) for n in range(connections)]
@@ -173,53 +222,120 @@ def prepare(
             with harness.app_context(development, fast_hashing=False):
                 seed_demo()
                 db.session.commit()
-    # A smoke run saves the setup's hashing; the server rehashes with the production
-    # profile at the first login, so a login still costs what it costs in production.
+    # The accounts are made with cheap hashes (130 production hashes took minutes on a busy
+    # machine); the server rehashes with the production profile at the first login, which
+    # costs what a verification costs, so every login still costs what it does in production.
     names = [f"klient-{uuid.uuid4().hex[:8]}" for _ in range(clients)]
-    pool = harness.create_people(env, "client", names, fast_hashing=not demo)
+    pool = harness.create_people(env, "client", names)
     leads = [f"ledare-{n}" for n in range(staff)]
-    return pool, harness.create_people(env, "team_lead", leads, fast_hashing=not demo)
+    return pool, harness.create_people(env, "team_lead", leads)
 
 
-def stored_requests(env: dict[str, str], ids: list[str] | None = None) -> int:
-    """How many requests there are (of `ids`, when given)."""
+def stored_markers(env: dict[str, str]) -> tuple[int, dict[str, list[tuple[str, str]]]]:
+    """How many requests there are, and for each free text the requests that hold it:
+    (request id, client id). Read through the application, so each one is decrypted."""
     from app.extensions import db
     from app.intake.models import ClientRequest
 
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     with harness.app_context(env):
-        query = sa.select(sa.func.count()).select_from(ClientRequest)
-        if ids is not None:
-            query = query.where(ClientRequest.id.in_([uuid.UUID(i) for i in ids]))
-        return db.session.scalar(query) or 0
+        rows = db.session.execute(
+            sa.select(ClientRequest.id, ClientRequest.client_id, ClientRequest.account_text)
+        ).all()
+        for request_id, client_id, text in rows:
+            found[text or ""].append((str(request_id), str(client_id)))
+    return len(rows), found
+
+
+def redis_or_memory(url: str | None) -> str:
+    """The rate limiter's store the instances share; without Redis each process counts for
+    itself, which the report says."""
+    if not url:
+        return "memory://"
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except redis.RedisError:
+        print(f"Redis at {url} does not answer: each process counts its own rate limits.")
+        return "memory://"
+    return url
 
 
 # The run ---------------------------------------------------------------------------------
 
 
+@dataclass
+class Fates:
+    """What became of the submissions, read back from the database."""
+
+    before: int
+    after: int
+    lost: list[str] = field(default_factory=list)  # success answered, nothing stored
+    duplicated: list[str] = field(default_factory=list)  # stored more than once
+    misplaced: list[str] = field(default_factory=list)  # stored for someone else, or elsewhere
+    clicks_disagree: list[str] = field(default_factory=list)  # a double click, two answers
+    unexplained: int = 0  # rows no success accounts for
+
+
+def fates(figures: Figures, before: int, after: int, stored: dict[str, list]) -> Fates:
+    result = Fates(before, after)
+    for sent in figures.sent:
+        outcome = sent.outcome
+        rows = stored.get(outcome.marker, [])
+        if len(rows) > 1:
+            result.duplicated.append(outcome.marker)
+        if outcome.clicked and len(set(outcome.clicked)) != 1:
+            result.clicks_disagree.append(outcome.marker)
+        if not outcome.succeeded:
+            continue
+        if not rows:
+            result.lost.append(outcome.marker)
+        elif (outcome.request_id, sent.client_id) not in rows:
+            result.misplaced.append(outcome.marker)
+    result.unexplained = after - before - len(figures.succeeded)
+    return result
+
+
 def run(args: argparse.Namespace, database_url: str) -> int:
     env = harness.production_env(
-        database_url, TRUSTED_PROXY_COUNT="1", INTAKE_ORGANISATION="malmo-team"
+        database_url,
+        TRUSTED_PROXY_COUNT="1",
+        INTAKE_ORGANISATION="malmo-team",
+        RATELIMIT_STORAGE_URI=redis_or_memory(args.redis_url),
     )
     started = time.monotonic()
     pool, leads = prepare(env, 3 * args.clients, args.staff, demo=not args.smoke)
     print(f"set up in {time.monotonic() - started:.1f} s: {len(pool)} clients, "
           f"{len(leads)} team leads{'' if args.smoke else ', demo data'}")  # fmt: skip
-    instance = harness.Gunicorn(env, workers=args.workers, threads=args.threads)
+    instances = [
+        harness.Gunicorn(env, workers=args.workers, threads=args.threads)
+        for _ in range(args.instances)
+    ]
     try:
-        instance.wait_ready()
-        ceiling = baseline(instance.base, args.clients + args.staff, args.baseline)
-        before = stored_requests(env)
+        for instance in instances:
+            instance.wait_ready()
+        bases = [instance.base for instance in instances]
+        ceiling = baseline(bases, args.clients + args.staff, args.baseline)
+        before, _ = stored_markers(env)
         figures = Figures()
         until = time.monotonic() + args.duration
+        run_octet = random.randrange(256)
         workers = [
             # Each worker has accounts of its own: one person logs in from one place at a time.
             threading.Thread(
                 target=client_worker,
-                args=(n, instance.base, pool[n :: args.clients], figures, until),
+                args=(
+                    n,
+                    bases,
+                    pool[n :: args.clients],
+                    figures,
+                    until,
+                    run_octet,
+                    args.ramp * n / args.clients,
+                ),
             )
             for n in range(args.clients)
         ] + [
-            threading.Thread(target=staff_worker, args=(instance.base, lead, figures, until))
+            threading.Thread(target=staff_worker, args=(bases, lead, figures, until))
             for lead in leads
         ]
         began = time.monotonic()
@@ -228,11 +344,11 @@ def run(args: argparse.Namespace, database_url: str) -> int:
         for worker in workers:
             worker.join()
         elapsed = time.monotonic() - began
-        after = stored_requests(env)
-        found = stored_requests(env, figures.succeeded)
+        after, stored = stored_markers(env)
     finally:
-        instance.stop()
-    return report(args, figures, elapsed, ceiling, before, after, found)
+        for instance in instances:
+            instance.stop()
+    return report(args, figures, elapsed, ceiling, fates(figures, before, after, stored), env)
 
 
 def report(
@@ -240,42 +356,59 @@ def report(
     figures: Figures,
     elapsed: float,
     ceiling: float,
-    before: int,
-    after: int,
-    found: int,
+    fate: Fates,
+    env: dict[str, str],
 ) -> int:
     everything = [s for values in figures.latencies.values() for s in values]
     submissions = figures.latencies.get("POST /my/request/review", [])
-    lost = len(figures.succeeded) - found
-    print(f"\ngunicorn {args.workers} workers x {args.threads} threads; {args.clients} clients "
-          f"and {args.staff} staff for {elapsed:.1f} s")  # fmt: skip
-    print(f"baseline /healthz: {ceiling:.0f} req/s")
+    succeeded = figures.succeeded
+    doubled = [s for s in figures.sent if s.outcome.clicked]
+    store = env["RATELIMIT_STORAGE_URI"].split("://")[0]
+    print(f"\n{args.instances} gunicorn instances x {args.workers} workers x {args.threads} "
+          f"threads (rate limits in {store}); {args.clients} clients and {args.staff} staff "
+          f"for {elapsed:.1f} s")  # fmt: skip
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(f"baseline /healthz: {ceiling:.0f} req/s; load average at the end {load} "
+          f"on {os.cpu_count()} cores")  # fmt: skip
     print(f"throughput: {figures.answers / elapsed:.1f} req/s "
-          f"({len(figures.succeeded) / elapsed:.2f} submissions/s)")  # fmt: skip
+          f"({len(succeeded) / elapsed:.2f} submissions/s)")  # fmt: skip
     print(f"latency, all answers: p50 {1000 * statistics.median(everything):.0f} ms, "
-          f"p95 {1000 * percentile(everything, 0.95):.0f} ms")  # fmt: skip
+          f"p95 {1000 * percentile(everything, 0.95):.0f} ms, "
+          f"p99 {1000 * percentile(everything, 0.99):.0f} ms")  # fmt: skip
     if submissions:
         print(f"latency, sending a request: p50 {1000 * statistics.median(submissions):.0f} ms, "
-              f"p95 {1000 * percentile(submissions, 0.95):.0f} ms")  # fmt: skip
-    print(f"\n{'page':44} {'count':>6} {'p50 ms':>7} {'p95 ms':>7}")
+              f"p95 {1000 * percentile(submissions, 0.95):.0f} ms, "
+              f"p99 {1000 * percentile(submissions, 0.99):.0f} ms")  # fmt: skip
+    print(f"\n{'page':44} {'count':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     for label, values in sorted(figures.latencies.items()):
         print(f"{label:44} {len(values):6} {1000 * statistics.median(values):7.0f} "
-              f"{1000 * percentile(values, 0.95):7.0f}")  # fmt: skip
+              f"{1000 * percentile(values, 0.95):7.0f} "
+              f"{1000 * percentile(values, 0.99):7.0f}")  # fmt: skip
     print(f"\nanswers by status: {dict(sorted(figures.statuses.items(), key=str))}")
-    print(f"submissions: {len(figures.succeeded)} answered with success, "
-          f"{len(figures.refused)} refused; rows {before} -> {after}")  # fmt: skip
-    refusals: dict[tuple[str, int | None], int] = defaultdict(int)
-    for outcome in figures.refused:
-        refusals[(outcome.step, outcome.status)] += 1
+    print(f"submissions: {len(succeeded)} answered with success "
+          f"({len(doubled)} sent with a double click), {len(figures.refused)} refused; "
+          f"rows {fate.before} -> {fate.after}")  # fmt: skip
+    refusals: Counter[tuple[str, int | None]] = Counter(
+        (outcome.step, outcome.status) for outcome in figures.refused
+    )
     if refusals:
         print(f"refused at (step, status): {dict(refusals)}")
-    print(f"lost submissions: {lost}; server errors (5xx or no answer): {figures.server_errors}")
-    unexplained = after - before - len(figures.succeeded)
-    if unexplained:
-        print(f"rows not matched by a success: {unexplained}")
+    print(f"lost submissions: {len(fate.lost)}; duplicated: {len(fate.duplicated)}; "
+          f"server errors (5xx): {figures.server_errors}; "
+          f"no answer: {figures.unanswered}")  # fmt: skip
+    if fate.misplaced:
+        print(f"stored under another id or for another person: {len(fate.misplaced)}")
+    if fate.clicks_disagree:
+        print(f"double clicks not both answered with the one request: "
+              f"{len(fate.clicks_disagree)}")  # fmt: skip
+    if fate.unexplained:
+        print(f"rows not matched by a success: {fate.unexplained}")
     # Every submission is complete and well-formed: a refusal is as wrong as a loss.
-    ok = not (lost or figures.server_errors or unexplained or figures.refused)
-    ok = ok and bool(figures.succeeded)
+    failures = [
+        fate.lost, fate.duplicated, fate.misplaced, fate.clicks_disagree, figures.refused
+    ]  # fmt: skip
+    ok = not any(failures) and not (figures.server_errors or figures.unanswered)
+    ok = ok and not fate.unexplained and bool(succeeded) and bool(doubled)
     return 0 if ok else 1
 
 
@@ -284,18 +417,24 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"),
                         help="PostgreSQL (a schema of its own is used) or sqlite:///FILE; "
                         "default: TEST_DATABASE_URL, else a temporary SQLite file")  # fmt: skip
-    parser.add_argument("--clients", type=int, default=16, help="client workers")
-    parser.add_argument("--staff", type=int, default=4, help="staff workers (team leads)")
+    parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL"),
+                        help="Redis the instances share for rate limits; "
+                        "default: TEST_REDIS_URL")  # fmt: skip
+    parser.add_argument("--clients", type=int, default=40, help="client workers")
+    parser.add_argument("--staff", type=int, default=10, help="staff workers (team leads)")
     parser.add_argument("--duration", type=float, default=60, help="seconds of load")
     parser.add_argument("--baseline", type=float, default=5, help="seconds of /healthz")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--ramp", type=float, default=10,
+                        help="seconds over which the clients arrive")  # fmt: skip
+    parser.add_argument("--instances", type=int, default=2, help="gunicorn instances")
+    parser.add_argument("--workers", type=int, default=2, help="workers per instance")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--smoke", action="store_true",
                         help="a few seconds, small numbers, no demo data")  # fmt: skip
     args = parser.parse_args()
     if args.smoke:
-        args.clients, args.staff, args.duration, args.baseline = 3, 1, 3, 0.5
-        args.workers, args.threads = 2, 1
+        args.clients, args.staff, args.duration, args.baseline, args.ramp = 3, 1, 3, 0.5, 0
+        args.workers, args.threads = 1, 2
 
     url = args.database_url
     if not url:

@@ -34,6 +34,7 @@ from app.audit.models import (
     SecurityTally,
 )
 from app.core.clock import as_utc, utcnow
+from app.core.db import insert_unless_present
 from app.core.errors import keep_on_refusal
 from app.core.keycheck import AUDIT_KEY, fingerprint, replace_audit_key
 from app.extensions import db
@@ -103,14 +104,23 @@ def _append(
     key = key or current_app.config["AUDIT_KEY"]
     # Taking the head first serialises writers (see AuditHead); the row is created lazily
     # the first time so an empty database needs no seeding.
-    moved: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
+    move = (
         sa.update(AuditHead)
         .where(AuditHead.id == HEAD_ID)
         .values(seq=AuditHead.seq + 1)
         .execution_options(synchronize_session=False)
     )
+    moved: sa.CursorResult[Any] = db.session.execute(move)  # type: ignore[assignment]
     if moved.rowcount == 0:
-        db.session.execute(sa.insert(AuditHead).values(id=HEAD_ID, seq=1, hash=GENESIS_HASH))
+        # Two first events at once (a new installation's first logins) both find no head:
+        # one creates it, the other waits for that and then moves it like any writer,
+        # instead of failing on the duplicate row.
+        head = {"id": HEAD_ID, "seq": 1, "hash": GENESIS_HASH}
+        created = db.session.scalar(
+            insert_unless_present(AuditHead, db.engine.dialect.name, head).returning(AuditHead.id)
+        )
+        if created is None:
+            db.session.execute(move)
     rows = {
         row.id: row
         for row in db.session.execute(

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from datetime import timedelta
 
@@ -198,6 +199,45 @@ def test_events_written_while_the_chain_is_walked_are_not_reported_missing(app, 
         monkeypatch.setattr(services, "_events_in_order", walked)
         assert verify_chain() == []  # and the next check walks the event written meanwhile
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 6
+
+
+def test_two_first_events_at_once_both_join_the_chain(app):
+    """Given an empty chain (a new installation), when two requests record their first
+    events at the same moment, both are chained, one after the other, and neither fails on
+    the head the other created."""
+    import threading
+
+    first_written = threading.Event()
+    failures: list[BaseException] = []
+
+    def first() -> None:
+        with app.app_context():
+            record("test.event", details={"n": "first"})
+            first_written.set()
+            time.sleep(0.5)  # the second writer finds no head, and waits on this one's
+            db.session.commit()
+
+    def second() -> None:
+        first_written.wait(10)
+        with app.app_context():
+            try:
+                record("test.event", details={"n": "second"})
+                db.session.commit()
+            except BaseException as error:  # reported in the test's thread
+                failures.append(error)
+
+    writers = [threading.Thread(target=first), threading.Thread(target=second)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(30)
+    assert failures == []
+    with app.app_context():
+        assert db.session.scalars(sa.select(AuditEvent.seq).order_by(AuditEvent.seq)).all() == [
+            1,
+            2,
+        ]
+        assert verify_chain() == []
 
 
 ACTOR = uuid.UUID("11111111-1111-4111-8111-111111111111")

@@ -42,6 +42,25 @@ def test_the_units_cover_the_portal_its_mail_and_its_daily_jobs():
 
 
 @pytest.mark.parametrize("path", UNITS, ids=lambda p: p.name)
+def test_stopping_a_unit_leaves_no_process_behind(path):
+    # `process` and `none` stop the main process only: gunicorn workers whose master was
+    # killed would keep the port, and the restarted instance could not bind it.
+    service = unit(path)["Service"]
+    assert service.get("KillMode", "control-group") in ("control-group", "mixed"), path.name
+
+
+def test_the_portal_stops_gracefully_then_completely():
+    service = unit(DEPLOY / "systemd" / "utvag-web.service")["Service"]
+    settings: dict[str, object] = {}
+    exec((DEPLOY / "gunicorn.conf.py").read_text(), settings)  # noqa: S102 (our own file)
+    # The master stops its workers itself (mixed: SIGTERM to it alone), and systemd kills
+    # what is left only after the workers' own graceful timeout has passed.
+    assert service["KillMode"] == "mixed"
+    assert int(service["TimeoutStopSec"]) > int(settings["graceful_timeout"])  # type: ignore[call-overload]
+    assert callable(settings["post_fork"])  # workers end with their master
+
+
+@pytest.mark.parametrize("path", UNITS, ids=lambda p: p.name)
 def test_every_command_a_unit_starts_exists(path, tmp_path):
     env = harness.production_env(f"sqlite:///{tmp_path / 'portal.sqlite3'}")
     env["PYTHONPATH"] = str(harness.ROOT)

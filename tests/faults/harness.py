@@ -2,7 +2,8 @@
 gunicorn instances in production mode, and an HTTP client that uses the portal as a person
 does (forms with CSRF tokens, password then TOTP code).
 
-Shared by tests/faults and bench/mixed_load.py, so both drive the portal the same way.
+Shared by tests/faults, bench/mixed_load.py and bench/rotation.py, so all drive the portal
+the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import base64
 import contextlib
 import os
 import pwd
+import random
 import re
 import secrets
 import shutil
@@ -24,7 +26,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
@@ -361,6 +363,9 @@ class Outcome:
     body: str = ""
     started: float = 0.0
     ended: float = 0.0
+    # With a double click: the request each click was sent to (None: that click had no
+    # success). Both must name the same request, the one stored.
+    clicked: list[str | None] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
@@ -382,8 +387,12 @@ class Portal:
         language: str = "en",
         timeout: float = 30,
         observer: Observer | None = None,
+        spread: Sequence[str] = (),
     ) -> None:
         self.base = base
+        # Instances behind a load balancer without sticky sessions: each request goes to
+        # any of them (the instance named by `base=` when a call gives one).
+        self.spread = list(spread)
         headers = {"Accept-Language": language}
         if address:
             # Behind TRUSTED_PROXY_COUNT=1 this is the person's own address, as a load
@@ -405,7 +414,8 @@ class Portal:
     ) -> httpx.Response:
         started = time.perf_counter()
         try:
-            response = self.http.request(method, (base or self.base) + path, data=data)
+            target = base or (random.choice(self.spread) if self.spread else self.base)
+            response = self.http.request(method, target + path, data=data)
         except httpx.HTTPError:
             if self.observer:
                 self.observer(method, path, None, time.perf_counter() - started)
@@ -439,16 +449,25 @@ class Portal:
         )
         if response.status_code != 302:
             raise HarnessError(f"login of {person.username}: {response.status_code}")
-        response = self.post("/login/code", {"code": person.next_code()}, base=base)
+        self.get("/login/code", base=base)
+        # The code of the moment the page is shown, as a person reads it off the phone: one
+        # taken before a slow page came could be too old to be accepted when it is sent.
+        code = person.next_code()
+        response = self.send(
+            "POST", "/login/code", base=base, data={"csrf_token": self.csrf, "code": code}
+        )
         if response.status_code != 302:
             raise HarnessError(f"code of {person.username}: {response.status_code}")
 
     def logout(self, *, base: str | None = None) -> httpx.Response:
         return self.post("/logout", {}, form_page="/account/", base=base)
 
-    def submit(self, marker: str, *, child: bool = False) -> Outcome:
+    def submit(self, marker: str, *, child: bool = False, clicks: int = 1) -> Outcome:
         """Write a request in its steps and send it; the marker goes into the free text so
-        the row can be found (and checked) afterwards."""
+        the row can be found (and checked) afterwards. With `clicks` > 1 the final step is
+        sent that many times at once, as an impatient double click does."""
+        if clicks > 1:
+            return self._submit_clicked(marker, child=child, clicks=clicks)
         outcome = Outcome(marker, None, started=time.monotonic())
         try:
             for step, values in request_steps(marker, child=child):
@@ -470,6 +489,50 @@ class Portal:
         finally:
             self.sending.clear()
             outcome.ended = time.monotonic()
+        return outcome
+
+    def _submit_clicked(self, marker: str, *, child: bool, clicks: int) -> Outcome:
+        outcome = Outcome(marker, None, started=time.monotonic())
+        try:
+            for step, values in request_steps(marker, child=child):
+                outcome.step = step
+                response = self.post(f"/my/request/{step}", values)
+                if response.status_code != 302:
+                    outcome.status, outcome.body = response.status_code, response.text
+                    return outcome
+            outcome.step = "review"
+            self.get("/my/request/review")
+        except httpx.HTTPError:
+            outcome.status = None
+            outcome.ended = time.monotonic()
+            return outcome
+        answers: list[httpx.Response | None] = [None] * clicks
+        # Every click leaves together: the server sees them at the same moment.
+        barrier = threading.Barrier(clicks)
+
+        def click(n: int) -> None:
+            barrier.wait()
+            with contextlib.suppress(httpx.HTTPError):
+                answers[n] = self.send("POST", "/my/request/review", data={"csrf_token": self.csrf})
+
+        clickers = [threading.Thread(target=click, args=(n,)) for n in range(clicks)]
+        self.sending.set()
+        for clicker in clickers:
+            clicker.start()
+        for clicker in clickers:
+            clicker.join()
+        self.sending.clear()
+        for response in answers:
+            match = None
+            if response is not None and response.status_code == 302:
+                match = REQUEST_PATH.match(urlsplit(response.headers.get("location", "")).path)
+            outcome.clicked.append(match.group(1) if match else None)
+        # The success, if any click had one; `clicked` tells whether every click did.
+        shown = next((r for r, i in zip(answers, outcome.clicked, strict=True) if i), answers[0])
+        outcome.status = shown.status_code if shown is not None else None
+        outcome.body = shown.text if shown is not None else ""
+        outcome.request_id = next((i for i in outcome.clicked if i), None)
+        outcome.ended = time.monotonic()
         return outcome
 
 
