@@ -21,7 +21,7 @@ from app.consultations.models import (
     Decision,
     Invitation,
 )
-from app.core.jobs import JobRun
+from app.core.jobs import JobRun, ReminderSent
 from app.core.keycheck import KeyFingerprint
 from app.core.outbox import OutboxMessage
 from app.intake.models import ClientRequest, RequestAddition, RequestDraft
@@ -63,6 +63,7 @@ __all__ = [
     "Placement",
     "PlacementRequest",
     "RecoveryCode",
+    "ReminderSent",
     "RequestAddition",
     "RequestDraft",
     "SiteSetting",
