@@ -38,6 +38,8 @@ STORY_ACTIONS = (
     "case.request_linked",
     "case.deadline_met",
     "case.child_investigation_opened",
+    "case.clock_started",
+    "case.age_recorded",
     "consent.answered",
     "consent.withdrawn",
 )
