@@ -17,7 +17,7 @@ from app.cases.protection import watched_windows
 from app.core.clock import as_utc, utcnow
 from app.extensions import db
 from app.oversight.models import AccessReview
-from app.rules import LOCAL_TIME
+from app.rules import LOCAL_TIME, is_working_day
 
 # Actions a team lead must look at whatever else the filter says.
 FLAGGED_ACTIONS = (
@@ -108,7 +108,9 @@ def team_events(organisation_id: uuid.UUID, filters: Filters, limit: int = 500) 
             flags.append("protected")
         local = event.occurred_at.astimezone(LOCAL_TIME)
         if event.actor_id and (
-            local.weekday() >= 5 or not OFFICE_HOURS[0] <= local.time() < OFFICE_HOURS[1]
+            # A public holiday (or midsommarafton, julafton) is out of hours like a Sunday.
+            not is_working_day(local.date())
+            or not OFFICE_HOURS[0] <= local.time() < OFFICE_HOURS[1]
         ):
             flags.append("out_of_hours")
         if (event.actor_id, local.date()) in busy and event.action == "case.viewed":

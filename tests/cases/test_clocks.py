@@ -197,7 +197,9 @@ def test_recording_the_age_later_starts_the_clocks_that_day(june, app, worker, l
 
 def test_a_reporting_agency_must_be_one_of_the_agencies(june, app, worker):
     with app.app_context():
-        team = db.session.scalar(sa.select(Organisation.id).where(Organisation.slug == "annat-team"))
+        team = db.session.scalar(
+            sa.select(Organisation.id).where(Organisation.slug == "annat-team")
+        )
     response = worker.post(
         "/team/cases/new",
         {"source": "police", "reporting_organisation": str(team), "age_band": "15_17"},
