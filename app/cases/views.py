@@ -290,7 +290,7 @@ def _deadline_limit(choice: str | None) -> datetime | None:
 @bp.route("/cases/new", methods=["GET", "POST"])
 def new_case() -> Any:
     form = NewCaseForm()
-    form.reporting_organisation.choices = [("", _("None")), *_reporter_choices()]
+    form.reporting_organisation.choices = [("", _("No agency")), *_reporter_choices()]
     if form.validate_on_submit():
         reporter = form.reporting_organisation.data
         created = services.create_case(
