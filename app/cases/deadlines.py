@@ -107,8 +107,9 @@ def open_deadlines(organisation_id: object) -> list[DueItem]:
             ClientRequest.status == RequestStatus.RECEIVED,
         )
     ).all()
-    case_ids = ({_case_of(d, r) for d, r in legal} | {c.id for _t, c in reviews}) - {None}
-    assignees = _case_assignees(case_ids)  # type: ignore[arg-type]
+    case_ids = {c for d, r in legal if (c := _case_of(d, r)) is not None}
+    case_ids |= {c.id for _t, c in reviews}
+    assignees = _case_assignees(case_ids)
     cases = {c.id: c for c in db.session.scalars(sa.select(Case).where(Case.id.in_(case_ids)))}
 
     for deadline, request in legal:

@@ -176,8 +176,12 @@ def timeline_detail(kind: str, detail: str | None) -> str:
             return str(THREAT_LABELS[ThreatLevel(detail)])
         if kind == "journal":
             return str(format_date(date.fromisoformat(detail), "short"))
+        if kind == "case.age_recorded":
+            return str(CASE_AGE_LABELS[AgeBand(detail)])
     except ValueError:
         return detail
+    if kind in ("case.clock_started", "case.deadline_met"):
+        return deadline_label(detail)
     if kind == "consent":
         return str(METHOD_LABELS.get(detail, detail))
     if kind == "intervention":
