@@ -184,6 +184,9 @@ def test_recording_the_age_later_starts_the_clocks_that_day(june, app, worker, l
         "child_protection_assessment": date(2026, 6, 7),
         "child_investigation_decision": date(2026, 6, 22),  # 21 June is a Sunday
     }
+    story = worker.get(f"/team/cases/{case_id}").get_data(as_text=True).split('id="timeline"')[1]
+    assert "Age of the person recorded" in story and "15 to 17" in story
+    assert "Deadline started" in story and "Protection assessment for a child" in story
     again = worker.post(
         f"/team/cases/{case_id}/age", {"age_band": "under_15"}, form_page=f"/team/cases/{case_id}"
     )
