@@ -22,7 +22,7 @@ from app.consultations.models import (
     Decision,
     Invitation,
 )
-from app.core.jobs import JobRun
+from app.core.jobs import JobRun, ReminderSent
 from app.core.keycheck import KeyFingerprint
 from app.core.outbox import OutboxMessage
 from app.feedback.models import AccessibilityFeedback
@@ -69,6 +69,7 @@ __all__ = [
     "Placement",
     "PlacementRequest",
     "RecoveryCode",
+    "ReminderSent",
     "RequestAddition",
     "RequestDraft",
     "SiteSetting",

@@ -1,5 +1,7 @@
 """Deadlines that run on the team's work: legal ones from the rules data, threat reviews,
-and first-contact targets. One list feeds "my deadlines", the team overview and reminders."""
+and first-contact targets. One list feeds "my deadlines", the team overview, the case page
+and reminders; `clocks_of` is the one question other pages ask (what is overdue, what is
+due soon, for a team or for one person)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 
 from app.auth.models import User
 from app.cases.models import Case, CaseAssignment, CaseStatus, ThreatAssessment, case_is_open
+from app.cases.services import case_deadlines, latest_threat_assessment
 from app.core.clock import utcnow
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestStatus
@@ -26,10 +29,26 @@ class DueItem:
     case_id: uuid.UUID | None
     request_id: uuid.UUID | None
     assignee_ids: frozenset[uuid.UUID]
+    # What the clock is, as "<kind>:<id>" (a deadline, a threat review, a first contact):
+    # names one reminder a day, and says nothing about the person.
+    subject: str = ""
 
     @property
     def overdue(self) -> bool:
         return self.due_at < utcnow()
+
+    @property
+    def unowned(self) -> bool:
+        """No one answers for it yet (a request nobody has taken): the team lead does."""
+        return not self.assignee_ids
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """Unmet clocks, soonest first: those past their time, and those due within the window."""
+
+    overdue: list[DueItem]
+    upcoming: list[DueItem]
 
 
 def _case_assignees(case_ids: set[uuid.UUID]) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
@@ -57,10 +76,19 @@ def open_deadlines(organisation_id: object) -> list[DueItem]:
     """Every unmet deadline of the team, soonest first."""
     items: list[DueItem] = []
 
+    team_cases = sa.select(Case.id).where(Case.organisation_id == organisation_id)
+    # A clock runs on a request (a relative's or a young person's own), on a case that came
+    # from elsewhere (the police, probation, a call-in, a home visit), or on both.
     legal = db.session.execute(
         sa.select(Deadline, ClientRequest)
-        .join(ClientRequest, ClientRequest.id == Deadline.request_id)
-        .where(ClientRequest.organisation_id == organisation_id, Deadline.met_at.is_(None))
+        .outerjoin(ClientRequest, ClientRequest.id == Deadline.request_id)
+        .where(
+            Deadline.met_at.is_(None),
+            sa.or_(
+                ClientRequest.organisation_id == organisation_id,
+                Deadline.case_id.in_(team_cases),
+            ),
+        )
     ).all()
     reviews = db.session.execute(
         sa.select(ThreatAssessment, Case)
@@ -79,21 +107,29 @@ def open_deadlines(organisation_id: object) -> list[DueItem]:
             ClientRequest.status == RequestStatus.RECEIVED,
         )
     ).all()
-    case_ids = {r.case_id for _d, r in legal if r.case_id} | {c.id for _t, c in reviews}
+    case_ids = {c for d, r in legal if (c := _case_of(d, r)) is not None}
+    case_ids |= {c.id for _t, c in reviews}
     assignees = _case_assignees(case_ids)
     cases = {c.id: c for c in db.session.scalars(sa.select(Case).where(Case.id.in_(case_ids)))}
 
     for deadline, request in legal:
-        if request.case_id and cases[request.case_id].status is CaseStatus.CLOSED:
+        case_id = _case_of(deadline, request)
+        if case_id is not None and cases[case_id].status is CaseStatus.CLOSED:
             continue
+        if case_id is not None:
+            reference, owners = cases[case_id].reference, assignees.get(case_id, frozenset())
+        else:
+            assert request is not None  # the check constraint: a request or a case
+            reference, owners = request.reference, _owners(request, assignees)
         items.append(
             DueItem(
                 deadline.due_at,
                 deadline.rule_key,
-                cases[request.case_id].reference if request.case_id else request.reference,
-                request.case_id,
-                request.id,
-                _owners(request, assignees),
+                reference,
+                case_id,
+                request.id if request is not None else None,
+                owners,
+                f"deadline:{deadline.id}",
             )
         )
     latest_review: dict[uuid.UUID, ThreatAssessment] = {}
@@ -110,13 +146,30 @@ def open_deadlines(organisation_id: object) -> list[DueItem]:
                 case_id,
                 None,
                 assignees.get(case_id, frozenset()),
+                f"review:{assessment.id}",
             )
         )
     for request in waiting:
         key = "first_contact_acute" if request.urgent else "first_contact_other"
         due = rule(key).due(request.submitted_at)
-        items.append(DueItem(due, key, request.reference, None, request.id, _owners(request, {})))
+        items.append(
+            DueItem(
+                due,
+                key,
+                request.reference,
+                None,
+                request.id,
+                _owners(request, {}),
+                f"first_contact:{request.id}",
+            )
+        )
     return sorted(items, key=lambda item: item.due_at)
+
+
+def _case_of(deadline: Deadline, request: ClientRequest | None) -> uuid.UUID | None:
+    if deadline.case_id is not None:
+        return deadline.case_id
+    return request.case_id if request is not None else None
 
 
 def deadlines_for(user: User) -> list[DueItem]:
@@ -124,5 +177,43 @@ def deadlines_for(user: User) -> list[DueItem]:
 
 
 def due_soon(items: list[DueItem], within: timedelta) -> list[DueItem]:
-    limit = utcnow() + within
-    return [item for item in items if item.due_at <= limit]
+    """What falls due within the window and has not yet: a reminder comes before, not after."""
+    now = utcnow()
+    return [item for item in items if now <= item.due_at <= now + within]
+
+
+def clocks_of(
+    organisation_id: object, *, user: User | None = None, within: timedelta = timedelta(days=7)
+) -> Clocks:
+    """The team's unmet clocks (or one person's: those they answer for), overdue and due
+    within `within`, soonest first. Counts and lists for any page that shows them."""
+    items = open_deadlines(organisation_id)
+    if user is not None:
+        items = [item for item in items if user.id in item.assignee_ids]
+    return Clocks(
+        overdue=[item for item in items if item.overdue],
+        upcoming=due_soon(items, within),
+    )
+
+
+def case_clocks(case: Case) -> list[DueItem]:
+    """The unmet clocks of one case, soonest first: what its page shows at the top."""
+    if case.status is CaseStatus.CLOSED:
+        return []
+    owners = frozenset(case.assignee_ids)
+    items = [
+        DueItem(
+            d.due_at, d.rule_key, case.reference, case.id, d.request_id, owners, f"deadline:{d.id}"
+        )
+        for d in case_deadlines(case)
+        if d.met_at is None
+    ]
+    review = latest_threat_assessment(case)
+    if review is not None and review.next_review_on is not None:
+        due = datetime.combine(review.next_review_on, time(23, 59, 59), tzinfo=LOCAL_TIME)
+        items.append(
+            DueItem(
+                due, "threat_review", case.reference, case.id, None, owners, f"review:{review.id}"
+            )
+        )
+    return sorted(items, key=lambda item: item.due_at)

@@ -32,6 +32,7 @@ from app.core.digits import digits_filter
 from app.core.fields import CheckboxesField, DateField, FastSelect, SelectField
 from app.core.validators import PlainText, SingleLine
 from app.rules import municipalities
+from app.rules.models import AgeBand
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 
@@ -339,6 +340,15 @@ SOURCE_LABELS = {
     CaseSource.CALL_IN: _l("Call-in"),
     CaseSource.CUSTOM_NOTIFICATION: _l("Custom notification"),
     CaseSource.RELATIVE: _l("Relative"),
+    CaseSource.OTHER_AGENCY: _l("Another agency (report of concern)"),
+}
+# How old the person is: with the source it decides which statutory clocks run.
+CASE_AGE_LABELS = {
+    AgeBand.UNDER_15: _l("Under 15"),
+    AgeBand.FROM_15_TO_17: _l("15 to 17"),
+    AgeBand.FROM_18_TO_20: _l("18 to 20"),
+    AgeBand.FROM_21: _l("21 or older"),
+    AgeBand.UNKNOWN: _l("Not known yet"),
 }
 ALL_CASES = "all"
 DEADLINE_FILTERS = {"overdue": _l("Overdue"), "week": _l("Due within 7 days")}
@@ -349,7 +359,20 @@ class NewCaseForm(FlaskForm):
         _l("Where the request came from"),
         choices=[(k, v) for k, v in SOURCE_LABELS.items() if k is not CaseSource.SELF_SERVICE],
     )
+    # Choices are the active agencies, set by the view; "" is "none, or not an agency".
+    reporting_organisation = SelectField(
+        _l("Reporting agency"), choices=[], default="", validators=[Optional()]
+    )
+    age_band = SelectField(
+        _l("Age of the person"),
+        choices=list(CASE_AGE_LABELS.items()),
+        default=AgeBand.UNKNOWN.value,
+    )
     full_name = single_line(_l("Name"), 200)
+
+
+class AgeForm(FlaskForm):
+    age_band = SelectField(_l("Age of the person"), choices=list(CASE_AGE_LABELS.items()))
 
 
 class CaseFilterForm(FlaskForm):

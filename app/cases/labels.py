@@ -15,6 +15,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.cases.forms import (
+    CASE_AGE_LABELS,
     CASE_OUTCOME_LABELS,
     CHANNEL_LABELS,
     INTERVENTION_STATUS_LABELS,
@@ -22,16 +23,18 @@ from app.cases.forms import (
     OUTCOME_LABELS,
     PROTECTION_LABELS,
     PURPOSE_LABELS,
+    SOURCE_LABELS,
     STATUS_LABELS,
     THREAT_LABELS,
 )
-from app.cases.models import CaseOutcome, CaseStatus, ProtectionLevel, ThreatLevel
+from app.cases.models import CaseOutcome, CaseSource, CaseStatus, ProtectionLevel, ThreatLevel
 from app.consent.forms import CLIENT_PURPOSE_LABELS
 from app.consent.models import Purpose
 from app.core.clock import as_utc
 from app.i18n import DATE_FORMAT, local_date, local_list
 from app.intake.choices import INTERVENTIONS, SAFE_TIMES
 from app.rules import LOCAL_TIME, municipalities
+from app.rules.models import AgeBand
 
 TIMELINE_LABELS = {
     "case.opened": _l("Case opened"),
@@ -47,6 +50,8 @@ TIMELINE_LABELS = {
     "consent.withdrawn": _l("Consent withdrawn"),
     "case.deadline_met": _l("Deadline met"),
     "case.child_investigation_opened": _l("Investigation about a child opened"),
+    "case.clock_started": _l("Deadline started"),
+    "case.age_recorded": _l("Age of the person recorded"),
     "contact_attempt": _l("Contact attempt"),
     "consultation": _l("Consultation"),
     "journal": _l("Note"),
@@ -65,6 +70,7 @@ DEADLINE_LABELS = {
     "first_contact_acute": _l("First contact (urgent)"),
     "first_contact_other": _l("First contact"),
     "threat_review": _l("Review of the threat assessment"),
+    "reporter_feedback": _l("Tell the reporting agency whether an investigation was opened"),
 }
 
 
@@ -88,6 +94,14 @@ def _translated(labels: Mapping[Any, Any], code: Any) -> str:
 
 def case_status_label(status: CaseStatus) -> str:
     return _translated(STATUS_LABELS, status)
+
+
+def case_source_label(source: CaseSource) -> str:
+    return _translated(SOURCE_LABELS, source)
+
+
+def case_age_label(age_band: AgeBand | None) -> str:
+    return _translated(CASE_AGE_LABELS, age_band or AgeBand.UNKNOWN)
 
 
 def case_outcome_label(outcome: CaseOutcome) -> str:
@@ -163,8 +177,12 @@ def timeline_detail(kind: str, detail: str | None) -> str:
             return str(THREAT_LABELS[ThreatLevel(detail)])
         if kind == "journal":
             return local_date(date.fromisoformat(detail))
+        if kind == "case.age_recorded":
+            return str(CASE_AGE_LABELS[AgeBand(detail)])
     except ValueError:
         return detail
+    if kind in ("case.clock_started", "case.deadline_met"):
+        return deadline_label(detail)
     if kind == "consent":
         return str(METHOD_LABELS.get(detail, detail))
     if kind == "intervention":
@@ -183,6 +201,8 @@ def init_labels(app: Flask) -> None:
     app.jinja_env.globals.update(
         case_status_label=case_status_label,
         case_outcome_label=case_outcome_label,
+        case_source_label=case_source_label,
+        case_age_label=case_age_label,
         protection_label=protection_label,
         threat_label=threat_label,
         case_list_labels=case_list_labels,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.core.crypto import EncryptedText, blind_index_info
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+from app.rules.models import AgeBand
 
 
 class CaseStatus(enum.StrEnum):
@@ -35,8 +36,9 @@ class CaseSource(enum.StrEnum):
     POLICE = "police"
     PROBATION = "probation"
     CALL_IN = "call_in"
-    CUSTOM_NOTIFICATION = "custom_notification"
+    CUSTOM_NOTIFICATION = "custom_notification"  # a home visit after a custom notification
     RELATIVE = "relative"
+    OTHER_AGENCY = "other_agency"  # a report of concern from school, health care, another team
 
 
 class ProtectionLevel(enum.StrEnum):
@@ -63,6 +65,14 @@ class Case(PublicIdMixin, TimestampMixin, Base):
     status: Mapped[CaseStatus] = mapped_column(text_enum(CaseStatus, 32), index=True)
     outcome: Mapped[CaseOutcome | None] = mapped_column(text_enum(CaseOutcome, 32))
     source: Mapped[CaseSource] = mapped_column(text_enum(CaseSource, 32))
+    # The agency that reported the concern, told later whether an investigation was opened.
+    # An organisation, not a person: nothing in it says who the case is about.
+    reporting_organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL")
+    )
+    # The person's age band when the concern arrived: with the source it decides which
+    # statutory clocks run (app/rules/clocks.toml). A band, not a birth date, stays clear.
+    age_band: Mapped[AgeBand | None] = mapped_column(text_enum(AgeBand))
     protection_level: Mapped[ProtectionLevel] = mapped_column(
         text_enum(ProtectionLevel, 32), default=ProtectionLevel.NONE, index=True
     )

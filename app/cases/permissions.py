@@ -157,5 +157,8 @@ def belongs_to_case(case: Case, item: Any) -> bool:
 
 
 def deadline_of_case(case: Case, deadline: Any) -> bool:
+    """A clock runs on the case itself, or on a request behind it."""
+    if deadline.case_id is not None:
+        return bool(deadline.case_id == case.id)
     request = db.session.get(ClientRequest, deadline.request_id)
     return request is not None and request.case_id == case.id

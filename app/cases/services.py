@@ -43,8 +43,9 @@ from app.core.clock import utcnow
 from app.core.crypto import blind_index, blind_index_candidates
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
-from app.rules import LOCAL_TIME, rule
-from app.rules.models import Deadline
+from app.orgs.models import Organisation, OrgKind
+from app.rules import LOCAL_TIME, clocks_for, rule
+from app.rules.models import AgeBand, Deadline
 from app.rules.municipalities import require_code
 
 GRANT_VALIDITY = timedelta(hours=8)
@@ -191,6 +192,7 @@ def open_case(request: ClientRequest, opened_by: User) -> Case:
         if request.kind is RequestKind.RELATIVE
         else CaseSource.SELF_SERVICE,
         opened_at=now,
+        age_band=request.age_band,
         full_name=request.identity_name,
         phone=request.phone,
     )
@@ -567,10 +569,12 @@ def team_cases(
         query = query.where(Case.protection_level == protection)
     if deadline_before is not None:
         # An unmet legal deadline, or a threat review, falls due before the given moment.
-        legal = (
+        unmet = sa.and_(Deadline.met_at.is_(None), Deadline.due_at < deadline_before)
+        legal = sa.union(
             sa.select(ClientRequest.case_id)
             .join(Deadline, Deadline.request_id == ClientRequest.id)
-            .where(Deadline.met_at.is_(None), Deadline.due_at < deadline_before)
+            .where(unmet),
+            sa.select(Deadline.case_id).where(unmet, Deadline.case_id.is_not(None)),
         )
         review_day = deadline_before.astimezone(LOCAL_TIME).date()
         reviews = sa.select(ThreatAssessment.case_id).where(
@@ -671,13 +675,48 @@ def add_group(organisation_id: uuid.UUID, name: str) -> ThreatGroup:
 
 
 def case_deadlines(case: Case) -> list[Deadline]:
-    """The legal deadlines running on the requests behind a case."""
+    """The legal deadlines running on the case and on the requests behind it."""
     requests = sa.select(ClientRequest.id).where(ClientRequest.case_id == case.id)
     return list(
         db.session.scalars(
-            sa.select(Deadline).where(Deadline.request_id.in_(requests)).order_by(Deadline.due_at)
+            sa.select(Deadline)
+            .where(sa.or_(Deadline.case_id == case.id, Deadline.request_id.in_(requests)))
+            .order_by(Deadline.due_at)
         )
     )
+
+
+def start_case_clocks(case: Case, started_at: datetime) -> list[Deadline]:
+    """Start the statutory clocks the case's source and the person's age call for
+    (app/rules/clocks.toml) that do not already run on it; each from `started_at`."""
+    running = {d.rule_key for d in case_deadlines(case)}
+    started = []
+    for key in clocks_for(case.source.value, case.age_band.value if case.age_band else None):
+        if key in running:
+            continue
+        applied = rule(key)
+        started.append(
+            Deadline(
+                case_id=case.id,
+                rule_key=key,
+                citation=applied.citation,
+                due_at=applied.due(started_at),
+            )
+        )
+    db.session.add_all(started)
+    db.session.flush()
+    for deadline in started:
+        _audit("case.clock_started", case, rule=deadline.rule_key)
+    return started
+
+
+def set_age_band(case: Case, age_band: AgeBand) -> list[Deadline]:
+    """Record how old the person is; clocks that age now calls for start today."""
+    if case.age_band is age_band:
+        return []
+    case.age_band = age_band
+    _audit("case.age_recorded", case, age_band=age_band.value)
+    return start_case_clocks(case, utcnow())
 
 
 def meet_deadline(case: Case, deadline: Deadline) -> None:
@@ -696,6 +735,7 @@ def open_child_investigation(case: Case) -> Deadline:
     applied = rule("child_investigation_completed")
     investigation = Deadline(
         request_id=decision.request_id,
+        case_id=case.id,
         rule_key=applied.key,
         citation=applied.citation,
         due_at=applied.due(utcnow()),
@@ -715,25 +755,57 @@ def originating_request(case: Case) -> ClientRequest | None:
     )
 
 
+def reporting_agencies() -> list[Organisation]:
+    """The agencies a report of concern can come from."""
+    return list(
+        db.session.scalars(
+            sa.select(Organisation)
+            .where(Organisation.kind == OrgKind.AGENCY, Organisation.active.is_(True))
+            .order_by(Organisation.name)
+        )
+    )
+
+
 def create_case(
-    organisation_id: uuid.UUID, source: CaseSource, full_name: str | None, by: User
+    organisation_id: uuid.UUID,
+    source: CaseSource,
+    full_name: str | None,
+    by: User,
+    *,
+    age_band: AgeBand | None = None,
+    reporting_organisation_id: uuid.UUID | None = None,
 ) -> Case:
-    """A case that came by phone, from the police, probation, a call-in or a custom notification."""
+    """A case that came by phone, from the police, probation, another agency, a call-in or a
+    home visit; the statutory clocks its source and the person's age call for start now."""
     if source is CaseSource.SELF_SERVICE:
         raise CaseError("invalid_choice")
+    if reporting_organisation_id is not None and reporting_organisation_id not in {
+        agency.id for agency in reporting_agencies()
+    }:
+        raise CaseError("invalid_choice")
+    now = utcnow()
     case = Case(
         reference=_new_reference(),
         organisation_id=organisation_id,
         status=CaseStatus.NEW,
         source=source,
-        opened_at=utcnow(),
+        reporting_organisation_id=reporting_organisation_id,
+        age_band=age_band,
+        opened_at=now,
         full_name=full_name or None,
     )
     db.session.add(case)
     db.session.flush()
     case.assignments.append(CaseAssignment(user_id=by.id))
     db.session.flush()
-    _audit("case.opened", case, source=source.value)
+    _audit(
+        "case.opened",
+        case,
+        source=source.value,
+        age_band=age_band.value if age_band else None,
+        reporter=str(reporting_organisation_id) if reporting_organisation_id else None,
+    )
+    start_case_clocks(case, now)
     return case
 
 

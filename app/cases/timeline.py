@@ -38,6 +38,8 @@ STORY_ACTIONS = (
     "case.request_linked",
     "case.deadline_met",
     "case.child_investigation_opened",
+    "case.clock_started",
+    "case.age_recorded",
     "consent.answered",
     "consent.withdrawn",
 )
@@ -63,7 +65,13 @@ def case_timeline(case: Case, identity: IdentityView) -> list[TimelineItem]:
         )
     ):
         details = json.loads(event.details)
-        detail = details.get("status") or details.get("outcome") or details.get("level")
+        detail = (
+            details.get("status")
+            or details.get("outcome")
+            or details.get("level")
+            or details.get("rule")  # which deadline started or was met
+            or details.get("age_band")
+        )
         items.append(TimelineItem(as_utc(event.occurred_at), event.action, None, detail))
     for entry in db.session.scalars(sa.select(JournalEntry).where(JournalEntry.case_id == case.id)):
         # Ordered by when it was written; the day it is about is shown with it.

@@ -17,10 +17,11 @@ from app.auth.models import Role, User
 from app.auth.sessions import require_session
 from app.cases import bp, services
 from app.cases import protection as protection_services
-from app.cases.deadlines import deadlines_for, open_deadlines
+from app.cases.deadlines import case_clocks, deadlines_for, open_deadlines
 from app.cases.due import DUE_CHOICES, pick_due
 from app.cases.forms import (
     ALL_CASES,
+    AgeForm,
     ApproveLoweringForm,
     AssignForm,
     CaseFilterForm,
@@ -88,7 +89,7 @@ from app.intake.models import ClientRequest
 from app.orgs.models import Organisation, OrgKind
 from app.oversight import services as oversight
 from app.placements import services as placement_services
-from app.rules.models import Deadline
+from app.rules.models import AgeBand, Deadline
 
 PER_PAGE = 50
 
@@ -292,12 +293,16 @@ def _deadline_limit(choice: str | None) -> datetime | None:
 @bp.route("/cases/new", methods=["GET", "POST"])
 def new_case() -> Any:
     form = NewCaseForm()
+    form.reporting_organisation.choices = [("", _("No agency")), *_reporter_choices()]
     if form.validate_on_submit():
+        reporter = form.reporting_organisation.data
         created = services.create_case(
             current_user.organisation_id,
             CaseSource(form.source.data),
             form.full_name.data,
             current_user,
+            age_band=AgeBand(form.age_band.data),
+            reporting_organisation_id=parse_public_id(reporter) if reporter else None,
         )
         flash(
             _("Case %(reference)s is opened and assigned to you.", reference=created.reference),
@@ -305,6 +310,10 @@ def new_case() -> Any:
         )
         return redirect(url_for("cases.case", case_id=created.id))
     return render_template("cases/new.html", form=form), form_status()
+
+
+def _reporter_choices() -> list[tuple[str, str]]:
+    return [(str(agency.id), agency.name) for agency in services.reporting_agencies()]
 
 
 def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
@@ -337,6 +346,7 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
         "assign_form": assign,
         "reveal_form": GrantForm(formdata=None),
         "approve_form": ApproveLoweringForm(formdata=None),
+        "age_form": AgeForm(formdata=None, age_band=(case.age_band or AgeBand.UNKNOWN).value),
         **forms,
     }
     services.view_case(case, identity_shown=identity_visible)
@@ -355,6 +365,10 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
             interventions=_interventions(case),
             timeline=case_timeline(case, identity),
             deadlines=services.case_deadlines(case),
+            clocks=case_clocks(case),
+            reporter=db.session.get(Organisation, case.reporting_organisation_id)
+            if case.reporting_organisation_id
+            else None,
             origin=services.originating_request(case),
             can_assign=can_assign_cases(current_user, case),
             waiting_change=waiting,
@@ -820,6 +834,8 @@ def overview() -> str:
         team=team,
         workload=workload,
         items=[i for i in items if i.overdue],
+        # Every clock from the day it starts, not only once it is late.
+        running=[i for i in items if not i.overdue],
         grants=services.grants_to_review(current_user.organisation_id),
         lowerings=protection_services.lowerings_to_review(current_user.organisation_id),
         waiting=protection_services.waiting_lowerings(current_user.organisation_id),
@@ -887,6 +903,20 @@ def meet_deadline(case_id: str, deadline_id: str) -> Response:
     deadline = get_or_404(Deadline, deadline_id, for_user=found, allowed=deadline_of_case)
     services.meet_deadline(found, deadline)
     flash(_("The deadline is marked as met."), "success")
+    return _back(found, "#deadlines")
+
+
+@bp.route("/cases/<case_id>/age", methods=["POST"])
+def record_age(case_id: str) -> Any:
+    found = _editable(case_id)
+    form = AgeForm()
+    if not form.validate_on_submit():
+        return _render_case(found, 400, age_form=form)
+    started = services.set_age_band(found, AgeBand(form.age_band.data))
+    if started:
+        flash(_("The age is recorded and the deadlines it calls for have started."), "success")
+    else:
+        flash(_("The age is recorded."), "success")
     return _back(found, "#deadlines")
 
 

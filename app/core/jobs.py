@@ -30,6 +30,18 @@ class JobRun(Base):
     ran_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ReminderSent(Base):
+    """A reminder about one thing (a deadline, a review) sent on one day: at most one."""
+
+    __tablename__ = "reminders_sent"
+
+    job: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    # What the reminder was about, as "<kind>:<id>": no name or reference.
+    subject: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def exclusive(job: str) -> bool:
     """Take the job's lock until the transaction ends; False if another run holds it.
 
@@ -55,6 +67,22 @@ def claim_today(job: str) -> bool:
     claim = insert_unless_present(JobRun, db.engine.dialect.name, values)
     claimed = db.session.execute(claim.returning(JobRun.job)).first()
     return claimed is not None
+
+
+def claim_reminder_today(job: str, subject: str) -> bool:
+    """Claim today's reminder about `subject`; False if one was sent (or is being sent) today.
+
+    Like claim_today, the insert decides and the claim commits with the reminder it allows,
+    so a job may run every hour and still remind of each thing once a day.
+    """
+    values = {
+        "job": job,
+        "subject": subject,
+        "day": utcnow().astimezone(LOCAL_TIME).date(),
+        "sent_at": utcnow(),
+    }
+    claim = insert_unless_present(ReminderSent, db.engine.dialect.name, values)
+    return db.session.execute(claim.returning(ReminderSent.job)).first() is not None
 
 
 def start_daily(job: str) -> str | None:

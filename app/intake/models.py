@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.auth.models import User
 from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+from app.rules.models import AgeBand as AgeBand  # re-exported: the intake asks for it
 
 if TYPE_CHECKING:
     from app.cases.models import Case
@@ -32,22 +33,6 @@ class Urgency(enum.StrEnum):
     ACUTE = "acute"
     SOON = "soon"
     CAN_WAIT = "can_wait"
-
-
-class AgeBand(enum.StrEnum):
-    UNDER_15 = "under_15"
-    FROM_15_TO_17 = "15_17"
-    FROM_18_TO_20 = "18_20"
-    FROM_21 = "21_plus"
-    UNKNOWN = "unknown"
-
-    @property
-    def is_child(self) -> bool:
-        return self in (AgeBand.UNDER_15, AgeBand.FROM_15_TO_17)
-
-    @property
-    def is_under_21(self) -> bool:
-        return self.is_child or self is AgeBand.FROM_18_TO_20
 
 
 class ClientRequest(PublicIdMixin, TimestampMixin, Base):

@@ -33,7 +33,7 @@ from app.intake.models import (
 from app.messages.models import Message
 from app.orgs.models import Organisation
 from app.orgs.services import receiving_team
-from app.rules import rule
+from app.rules import clocks_for, rule
 from app.rules.models import Deadline
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -47,7 +47,6 @@ USERNAME_GROUPS = 3
 USERNAME_GROUP_LENGTH = 3
 # A collision is a one-in-billions event; a few fresh names end the search.
 USERNAME_ATTEMPTS = 5
-CHILD_DEADLINES = ("child_protection_assessment", "child_investigation_decision")
 
 
 class IntakeError(Exception):
@@ -228,9 +227,9 @@ def submit_request(client: User, language: str) -> ClientRequest:
     _check_complete(checked)
     data = _take_draft(client)
     kind = RequestKind(data["kind"])
-    age_band = AgeBand(data["age_band"]) if kind is RequestKind.RELATIVE else None
-    urgency = Urgency(data["urgency"])
     now = utcnow()
+    age_band = _age_band(kind, data, now.year)
+    urgency = Urgency(data["urgency"])
     request = ClientRequest(
         reference=_new_reference(),
         client=client,
@@ -259,10 +258,11 @@ def submit_request(client: User, language: str) -> ClientRequest:
     )
     db.session.add(request)
     db.session.flush()
-    if request.concerns_child:
-        # A relative's worry about a child is a report of concern: the law's clocks start now.
-        for key in CHILD_DEADLINES:
-            start_deadline(request, key)
+    # A relative's worry about a child is a report of concern, and a child's own request
+    # starts the same duty: the law's clocks start now (which ones: app/rules/clocks.toml).
+    source = "relative" if kind is RequestKind.RELATIVE else request.source
+    for key in clocks_for(source, age_band.value if age_band else None):
+        start_deadline(request, key)
     record(
         "request.submitted",
         subject=request,
@@ -274,6 +274,17 @@ def submit_request(client: User, language: str) -> ClientRequest:
         notify(AlertKind.ACUTE_REQUEST, team_leads(request.organisation_id), request.id)
     db.session.flush()
     return request
+
+
+def _age_band(kind: RequestKind, data: Mapping[str, Any], this_year: int) -> AgeBand | None:
+    """How old the person the request is about is: a relative says; a person asking for
+    themselves may give their birth year, and a child's own request counts as one."""
+    if kind is RequestKind.RELATIVE:
+        return AgeBand(data["age_band"])
+    year = str(data.get("birth_year") or "")
+    if not year.isdigit() or not 1900 <= int(year) <= this_year:
+        return None
+    return AgeBand.from_birth_year(int(year), this_year)
 
 
 def recent_submission(client: User) -> ClientRequest | None:

@@ -18,7 +18,7 @@ from app.core.clock import as_utc, utcnow
 from app.extensions import db
 from app.orgs.models import Organisation
 from app.oversight.models import AccessReview
-from app.rules import LOCAL_TIME
+from app.rules import LOCAL_TIME, is_working_day
 from app.settings import services as site_settings
 
 # Actions a team lead must look at whatever else the filter says.
@@ -148,7 +148,8 @@ class _Flagger:
             flags.append("protected")
         local = event.occurred_at.astimezone(LOCAL_TIME)
         if event.actor_id and (
-            local.weekday() >= 5
+            # A public holiday (or midsommarafton, julafton) is out of hours like a Sunday.
+            not is_working_day(local.date())
             or not self.office_hours[0] <= local.time() < self.office_hours[1]
         ):
             flags.append("out_of_hours")

@@ -1,4 +1,4 @@
-"""The domain's rules as data (rules.toml), and the deadlines they start."""
+"""The domain's rules as data (rules.toml, clocks.toml), and the deadlines they start."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+import holidays
+
 from app.core.clock import LOCAL_TIME as LOCAL_TIME  # re-exported: the rules speak local time
 from app.settings.services import period_override
 
 RULES_FILE = Path(__file__).with_name("rules.toml")
+CLOCKS_FILE = Path(__file__).with_name("clocks.toml")
 
 Unit = Literal["same_day", "days", "working_days", "months", "years"]
 
@@ -25,6 +28,9 @@ class Rule:
     unit: Unit
     title: str
     citation: str
+    # A period that ends on a day off ends on the next working day instead (lag (1930:173)
+    # om beräkning av lagstadgad tid); a same-day duty never moves.
+    next_working_day: bool = False
 
     def due(self, start: datetime) -> datetime:
         """When a clock started at `start` runs out (end of that local day for day units)."""
@@ -39,7 +45,20 @@ class Rule:
             day = _add_months(local.date(), self.value)
         else:
             raise ValueError(f"rule {self.key} is a limit in {self.unit}, not a deadline")
+        if self.next_working_day:
+            while not is_working_day(day):
+                day += timedelta(days=1)
         return datetime.combine(day, time(23, 59, 59), tzinfo=LOCAL_TIME)
+
+
+@dataclass(frozen=True)
+class ClockStart:
+    """Which clocks a concern about a person starts, by their age band and the source."""
+
+    clocks: tuple[str, ...]
+    age_bands: frozenset[str]
+    sources: frozenset[str]
+    note: str = ""
 
 
 @cache
@@ -49,6 +68,36 @@ def all_rules() -> dict[str, Rule]:
     return {key: Rule(key=key, **values) for key, values in raw.items()}
 
 
+@cache
+def clock_starts() -> tuple[ClockStart, ...]:
+    with CLOCKS_FILE.open("rb") as handle:
+        raw = tomllib.load(handle)
+    starts = tuple(
+        ClockStart(
+            clocks=tuple(entry["clocks"]),
+            age_bands=frozenset(entry["age_bands"]),
+            sources=frozenset(entry["sources"]),
+            note=entry.get("note", ""),
+        )
+        for entry in raw["start"]
+    )
+    unknown = {key for start in starts for key in start.clocks} - set(all_rules())
+    if unknown:
+        raise ValueError(f"clocks.toml names rules that rules.toml lacks: {sorted(unknown)}")
+    return starts
+
+
+def clocks_for(source: str, age_band: str | None) -> tuple[str, ...]:
+    """The statutory clocks a concern from `source` about a person in `age_band` starts."""
+    if age_band is None:
+        return ()
+    keys: list[str] = []
+    for start in clock_starts():
+        if source in start.sources and age_band in start.age_bands:
+            keys.extend(key for key in start.clocks if key not in keys)
+    return tuple(keys)
+
+
 def rule(key: str) -> Rule:
     """The rule in force: rules.toml, with the administrator's value where one is saved."""
     base = all_rules()[key]
@@ -56,11 +105,24 @@ def rule(key: str) -> Rule:
     return base if value is None else replace(base, value=value)
 
 
+@cache
+def _days_off(year: int) -> holidays.HolidayBase:
+    # Public holidays, and the eves (midsommarafton, julafton, nyårsafton) that the law on
+    # computing statutory time treats the same; both kept up to date by the library.
+    return holidays.country_holidays(
+        "SE", years=year, categories=(holidays.PUBLIC, holidays.DE_FACTO)
+    )
+
+
+def is_working_day(day: date) -> bool:
+    """A weekday that is neither a Swedish public holiday nor one of the eves treated so."""
+    return day.weekday() < 5 and day not in _days_off(day.year)
+
+
 def _add_working_days(day: date, count: int) -> date:
-    # Weekends only: public holidays are left to the team's judgement for now.
     while count > 0:
         day += timedelta(days=1)
-        if day.weekday() < 5:
+        if is_working_day(day):
             count -= 1
     return day
 

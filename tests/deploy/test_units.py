@@ -32,8 +32,14 @@ def exec_lines(path: Path) -> list[list[str]]:
 
 def test_the_units_cover_the_portal_its_mail_and_its_daily_jobs():
     names = {path.name for path in UNITS}
-    assert names == {"utvag-web.service", "utvag-outbox.service", "utvag-daily.service"}
+    assert names == {
+        "utvag-web.service",
+        "utvag-outbox.service",
+        "utvag-daily.service",
+        "utvag-reminders.service",
+    }
     assert (DEPLOY / "systemd" / "utvag-daily.timer").exists()
+    assert (DEPLOY / "systemd" / "utvag-reminders.timer").exists()
     for path in UNITS:
         service = unit(path)["Service"]
         assert service["User"] == "utvag", path.name  # never root

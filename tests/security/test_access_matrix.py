@@ -157,6 +157,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "cases.update_intervention": CASE,
     "cases.meet_deadline": CASE,
     "cases.open_child_investigation": CASE,
+    "cases.record_age": CASE,
     "cases.assign_case": LEAD_ON_CASE,
     "cases.unassign_case": LEAD_ON_CASE,
     "consultations.agencies": TEAM,
