@@ -15,9 +15,10 @@ from app.auth.sessions import current_session
 from app.i18n import available_languages, text_direction
 from app.intake.choices import (
     AGE_BAND_LABELS,
-    INTERVENTIONS,
+    HELP_LABELS,
     KIND_LABELS,
     STATUS_LABELS,
+    STEP_NAMES,
     URGENCY_LABELS,
 )
 from app.intake.models import AgeBand, RequestKind, RequestStatus, Urgency
@@ -48,7 +49,7 @@ def _label(labels: dict[Any, Any], kind: type[Any]) -> Any:
 
 
 def intervention_labels(codes: list[str]) -> str:
-    return ", ".join(str(INTERVENTIONS[code]) for code in codes if code in INTERVENTIONS)
+    return ", ".join(str(HELP_LABELS[code]) for code in codes if code in HELP_LABELS)
 
 
 LABEL_HELPERS = {
@@ -57,6 +58,7 @@ LABEL_HELPERS = {
     "urgency_label": _label(URGENCY_LABELS, Urgency),
     "status_label": _label(STATUS_LABELS, RequestStatus),
     "intervention_labels": intervention_labels,
+    "step_name": lambda step: str(STEP_NAMES[step]),
 }
 
 

@@ -58,7 +58,7 @@ RELATIVE_DRAFT = {
     "kind": "relative",
     "relationship": "parent",
     "age_band": "15_17",
-    "help_wanted": ["family", "support_talks"],
+    "help_wanted": ["family_support", "talk"],
     "urgency": "soon",
     "phone": "070-123 45 67",
     "safe_times": ["weekday_evening"],
