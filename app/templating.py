@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, request
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -13,6 +14,7 @@ from app.auth.forms import ConfirmForm
 from app.auth.models import Role
 from app.auth.sessions import current_session
 from app.i18n import available_languages, text_direction
+from app.intake.answers import draft_answers, request_answers
 from app.intake.choices import (
     AGE_BAND_LABELS,
     HELP_LABELS,
@@ -59,7 +61,19 @@ LABEL_HELPERS = {
     "status_label": _label(STATUS_LABELS, RequestStatus),
     "intervention_labels": intervention_labels,
     "step_name": lambda step: str(STEP_NAMES[step]),
+    "draft_answers": draft_answers,
+    "request_answers": request_answers,
 }
+
+
+def moment(value: str | datetime | None, format: str = "short") -> str:
+    """A moment from an export (ISO 8601) or a model, in the reader's language and time zone."""
+    if value is None:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return str(format_datetime(when, format))
 
 
 def template_context() -> dict[str, Any]:
@@ -87,5 +101,6 @@ def template_context() -> dict[str, Any]:
 def init_templating(app: Flask) -> None:
     app.context_processor(template_context)
     app.jinja_env.globals.update(LABEL_HELPERS)
+    app.jinja_env.filters["moment"] = moment
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

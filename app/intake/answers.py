@@ -25,8 +25,9 @@ from app.intake.choices import (
 from app.intake.models import AgeBand, RequestKind, Urgency
 
 # plain text; "ltr": a number or code, isolated so a right-to-left page cannot reorder it;
+# "word": a word the person typed, in any script, isolated in its own direction;
 # "story": free text in any script, its own direction and line breaks kept.
-Style = Literal["plain", "ltr", "story"]
+Style = Literal["plain", "ltr", "word", "story"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,10 @@ def _label(labels: Mapping[Any, Any], code: Any) -> str:
 
 def _yes_no(value: Any) -> str:
     if value in ("yes", True):
-        return _("Yes")
+        return str(_("Yes"))
     if value in ("no", False):
-        return _("No")
-    return _("Not given")
+        return str(_("No"))
+    return str(_("Not given"))
 
 
 def _given(step: str, question: str, value: Any, style: Style = "plain") -> Answer:
@@ -80,13 +81,11 @@ def draft_answers(draft: Mapping[str, Any]) -> list[Answer]:
             _("What would help you?") if relative else _("What help would you like?"),
             ", ".join(str(HELP_LABELS[c]) for c in help_codes if c in HELP_LABELS),
         ),
-        Answer(
-            "help", _("How urgent is it?"), _coded(urgency_labels, Urgency, draft, "urgency")
-        ),
+        Answer("help", _("How urgent is it?"), _coded(urgency_labels, Urgency, draft, "urgency")),
     ]
     answers += _contact_answers(draft)
     answers += [
-        _given("identity", _("Your name (optional)"), draft.get("name")),
+        _given("identity", _("Your name (optional)"), draft.get("name"), "word"),
         _given("identity", _("Year you were born (optional)"), draft.get("birth_year"), "ltr"),
         _given(
             "story",
@@ -120,7 +119,8 @@ def _contact_answers(draft: Mapping[str, Any]) -> list[Answer]:
         )
         return answers
     times = draft.get("safe_times") or []
-    return answers + [
+    return [
+        *answers,
         Answer("contact", _("A phone number where it is safe to call you"), phone, "ltr"),
         _given(
             "contact",
@@ -129,16 +129,20 @@ def _contact_answers(draft: Mapping[str, Any]) -> list[Answer]:
         ),
         Answer("contact", _("Can we leave a voice message?"), _yes_no(draft.get("voicemail_ok"))),
         Answer("contact", _("Can we send a text message?"), _yes_no(draft.get("sms_ok"))),
-        _given("contact", _("A code word we will say when we call"), draft.get("code_word"), "ltr"),
+        _given(
+            "contact", _("A code word we will say when we call"), draft.get("code_word"), "word"
+        ),
         Answer("contact", _("Do you need an interpreter?"), _yes_no(draft.get("interpreter"))),
     ]
 
 
-def _coded(labels: Mapping[Any, Any], kind: type[Any], data: Mapping[str, Any], key: str = "kind") -> str:
+def _coded(
+    labels: Mapping[Any, Any], kind: type[Any], data: Mapping[str, Any], key: str = "kind"
+) -> str:
     try:
         return _label(labels, kind(data.get(key)))
     except ValueError:
-        return _("Not given")
+        return str(_("Not given"))
 
 
 def request_answers(exported: Mapping[str, Any]) -> list[Answer]:

@@ -31,8 +31,8 @@ from app.core.access import get_or_404
 from app.core.http import form_status
 from app.extensions import limiter
 from app.intake import bp, services
-from app.intake.choices import STATUS_TIMELINE
 from app.intake.answers import draft_answers
+from app.intake.choices import STATUS_TIMELINE
 from app.intake.forms import (
     AdditionForm,
     ContactForm,
