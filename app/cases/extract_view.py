@@ -168,7 +168,7 @@ ITEMS: dict[str, tuple[Any, ItemRows]] = {
         lambda d: [
             _row(_l("Date"), _when(d["at"])),
             _row(_l("To"), _text(d["to"])),
-            _row(_l("What"), _text(d["what"])),
+            # "what" in the file is the same field codes joined; here they are named.
             _row(_l("Fields"), _text([field_label(f) for f in d["fields"]])),
             _row(_l("Purpose"), _name(PURPOSE_LABELS, d["purpose"])),
             _row(_l("Consent given on"), _when(d["consent_given_on"])),

@@ -192,16 +192,19 @@ def help_codes_for(kind: str | None) -> Mapping[str, Any]:
 
 
 def _check_complete(data: Mapping[str, Any]) -> None:
-    for required in ("kind", "help_wanted", "urgency"):
+    # In the order the steps ask them, so the person is sent to the first one missing.
+    if not data.get("kind"):
+        raise IntakeError("kind")
+    if data["kind"] == RequestKind.RELATIVE.value and not (
+        data.get("age_band") and data.get("relationship")
+    ):
+        raise IntakeError("person")
+    for required in ("help_wanted", "urgency"):
         if not data.get(required):
             raise IntakeError(required)
     if not set(data["help_wanted"]) <= set(help_codes_for(data["kind"])):
         # The kind was changed after the help was chosen from the other list.
         raise IntakeError("help_wanted")
-    if data["kind"] == RequestKind.RELATIVE.value and not (
-        data.get("age_band") and data.get("relationship")
-    ):
-        raise IntakeError("person")
     # The questions about calls are asked of someone who gave a phone number, and only then.
     if data.get("phone"):
         for required in ("voicemail_ok", "sms_ok", "interpreter"):
