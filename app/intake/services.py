@@ -274,8 +274,6 @@ def submit_request(client: User, language: str) -> ClientRequest:
     checked = load_draft(client)
     if not checked:
         raise NothingToSubmit
-    if open_request(client) is not None:
-        raise IntakeError("open_request")
     # The usual refusal (an answer missing) is decided before anything is written.
     _check_complete(checked)
     data = _take_draft(client)
@@ -325,6 +323,20 @@ def submit_request(client: User, language: str) -> ClientRequest:
     )
     db.session.flush()
     return request
+
+
+def send_request(client: User, language: str) -> ClientRequest:
+    """The client sends their draft as a request: refused while one of theirs is open.
+
+    One at a time, so the team gets the whole story in one place. A draft sent twice
+    (a double click) finds no draft the second time and says so first (NothingToSubmit),
+    so the second click lands on the request the first one made, not on a refusal.
+    """
+    if not load_draft(client):
+        raise NothingToSubmit
+    if open_request(client) is not None:
+        raise IntakeError("open_request")
+    return submit_request(client, language)
 
 
 def recent_submission(client: User) -> ClientRequest | None:

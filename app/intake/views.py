@@ -267,7 +267,7 @@ def _review(draft: dict[str, Any], steps: list[str]) -> Any:
 
 def _submit() -> Any:
     try:
-        created = services.submit_request(current_user, _language())
+        created = services.send_request(current_user, _language())
     except services.NothingToSubmit:
         # The same request sent twice: the second click lands where the first one did.
         sent = services.recent_submission(current_user)
