@@ -87,8 +87,7 @@ def is_relative(draft: dict[str, Any]) -> bool:
 
 
 def form_for(step: str, draft: dict[str, Any]) -> FlaskForm:
-    form_class = RELATIVE_FORMS.get(step, STEP_FORMS[step]) if is_relative(draft) else None
-    form_class = form_class or STEP_FORMS[step]
+    form_class = (RELATIVE_FORMS if is_relative(draft) else {}).get(step, STEP_FORMS[step])
     if request.method != "GET":
         form = form_class()
     elif step == "contact" and not draft.get("contact_language"):
