@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, request
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -19,11 +20,13 @@ from app.i18n import (
     local_list,
     text_direction,
 )
+from app.intake.answers import draft_answers, request_answers
 from app.intake.choices import (
     AGE_BAND_LABELS,
-    INTERVENTIONS,
+    HELP_LABELS,
     KIND_LABELS,
     STATUS_LABELS,
+    STEP_NAMES,
     URGENCY_LABELS,
 )
 from app.intake.models import AgeBand, RequestKind, RequestStatus, Urgency
@@ -54,7 +57,7 @@ def _label(labels: dict[Any, Any], kind: type[Any]) -> Any:
 
 
 def intervention_labels(codes: list[str]) -> str:
-    return local_list(INTERVENTIONS[code] for code in codes if code in INTERVENTIONS)
+    return local_list(HELP_LABELS[code] for code in codes if code in HELP_LABELS)
 
 
 LABEL_HELPERS = {
@@ -63,7 +66,20 @@ LABEL_HELPERS = {
     "urgency_label": _label(URGENCY_LABELS, Urgency),
     "status_label": _label(STATUS_LABELS, RequestStatus),
     "intervention_labels": intervention_labels,
+    "step_name": lambda step: str(STEP_NAMES[step]),
+    "draft_answers": draft_answers,
+    "request_answers": request_answers,
 }
+
+
+def moment(value: str | datetime | None, format: str = "short") -> str:
+    """A moment from an export (ISO 8601) or a model, in the reader's language and time zone."""
+    if value is None:
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return str(format_datetime(when, format))
 
 
 def template_context() -> dict[str, Any]:
@@ -96,5 +112,6 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters.update(
         local_date=local_date, local_datetime=local_datetime, local_list=local_list
     )
+    app.jinja_env.filters["moment"] = moment
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -314,6 +314,9 @@ def client_browser(app, browser, organisation):
 def fill_request():
     def fill(browser, **overrides):
         steps = {name: dict(values) for name, values in STEPS.items()}
+        if overrides.get("kind", {}).get("kind") == "relative":
+            # A relative chooses from help for relatives.
+            steps["help"]["help_wanted"] = ["advice", "family_support"]
         for step, values in overrides.items():
             steps.setdefault(step, {}).update(values)
         order = ["kind", "person", "help", "contact", "identity", "story"]

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from app.auth import bp, services, totp
 from app.auth.forms import CodeForm, ConfirmForm, LoginForm, RecoveryForm
 from app.auth.guard import public, second_factor_pending
+from app.auth.models import Role
 from app.auth.sessions import bind_to_browser, current_session, forget_in_browser, require_session
 from app.core.http import form_status
 from app.core.urls import safe_next
@@ -171,7 +172,15 @@ def enrol() -> Response | tuple[str, int] | str:
         else:
             bind_to_browser(token)
             # Shown in this response only; the codes are stored hashed and cannot be shown again.
-            return render_template("auth/recovery_codes.html", codes=codes, first_time=True)
+            # A new client came to ask for help: the next page is the request's first step.
+            after = (
+                url_for("intake.request_step", step="kind")
+                if user_session.user.role is Role.CLIENT
+                else url_for("home.index")
+            )
+            return render_template(
+                "auth/recovery_codes.html", codes=codes, first_time=True, continue_url=after
+            )
         status = 401
     else:
         status = form_status()

@@ -21,10 +21,10 @@ from app.cases.identity import IdentityView
 from app.cases.models import Case, Intervention, JournalEntry, NeedsAssessment, ThreatAssessment
 from app.consent.models import Consent, Disclosure
 from app.consultations.models import Action, Consultation
-from app.core.clock import as_utc, utcnow
+from app.core.clock import utcnow
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestKind
-from app.intake.services import client_data, export_request
+from app.intake.services import client_data, export_request, iso_moment
 from app.orgs.models import Organisation
 from app.placements.models import Placement
 from app.rules import municipalities, rule
@@ -34,7 +34,7 @@ def _when(moment: datetime | date | None) -> str | None:
     if moment is None:
         return None
     if isinstance(moment, datetime):
-        return as_utc(moment).isoformat()
+        return iso_moment(moment)
     return moment.isoformat()
 
 
@@ -60,7 +60,7 @@ def register_extract(case: Case, identity: IdentityView) -> dict[str, Any]:
     }
     records_rule = rule("records_deletion")
     return {
-        "produced_at": utcnow().isoformat(),
+        "produced_at": iso_moment(utcnow()),
         "case": {
             "reference": case.reference,
             "status": case.status.value,

@@ -437,7 +437,13 @@ def case(case_id: str) -> Any:
 def register_extract(case_id: str) -> str:
     # The extract holds identity and location, so it follows who may see them.
     found = get_or_404(Case, case_id, for_user=current_user, allowed=can_see_identity)
-    return render_template("cases/extract.html", case=found, data=_extract(found))
+    # Imported on use, like the extract itself (see _extract).
+    from app.cases.extract_view import readable_extract
+
+    data = _extract(found)
+    return render_template(
+        "cases/extract.html", case=found, data=data, sections=readable_extract(data)
+    )
 
 
 def _extract(case: Case) -> dict[str, Any]:

@@ -28,10 +28,30 @@ INTERVENTIONS = {
     "unsure": _l("I do not know yet"),
 }
 
+# A relative asks for help for themselves and for the way to reach the person: the list
+# written for the person leaving ("Help to move somewhere safe") does not fit them.
+RELATIVE_HELP = {
+    "advice": _l("Advice on what I can do"),
+    "talk": _l("Someone to talk to about my worry"),
+    "reach_person": _l("Help to reach the person and offer them support"),
+    "family_support": _l("Support for me and the rest of the family"),
+    "safety": _l("Advice on how to keep myself and my family safe"),
+    "unsure": INTERVENTIONS["unsure"],
+}
+
+# Every help code a request may hold, for showing a request whoever wrote it.
+HELP_LABELS = {**INTERVENTIONS, **RELATIVE_HELP}
+
 URGENCY_LABELS = {
     Urgency.ACUTE: _l("I am in danger right now"),
     Urgency.SOON: _l("Within a few days"),
     Urgency.CAN_WAIT: _l("It can wait a little"),
+}
+
+RELATIVE_URGENCY_LABELS = {
+    Urgency.ACUTE: _l("Someone is in danger right now"),
+    Urgency.SOON: URGENCY_LABELS[Urgency.SOON],
+    Urgency.CAN_WAIT: URGENCY_LABELS[Urgency.CAN_WAIT],
 }
 
 AGE_BAND_LABELS = {
@@ -58,6 +78,17 @@ SAFE_TIMES = {
     "weekend": _l("Weekends"),
 }
 
+# The request's steps by name, in the order they come (see intake.views.steps_for).
+STEP_NAMES = {
+    "kind": _l("Your situation"),
+    "person": _l("The person"),
+    "help": _l("Help"),
+    "contact": _l("Contact"),
+    "identity": _l("About you"),
+    "story": _l("In your own words"),
+    "review": _l("Check and send"),
+}
+
 STATUS_LABELS = {
     RequestStatus.RECEIVED: _l("Received"),
     RequestStatus.CONTACTED: _l("We have contacted you"),
@@ -74,3 +105,7 @@ STATUS_TIMELINE = [
 ]
 
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
+
+# Asked only of someone who gave a phone number: without one the team answers through
+# the portal's messages, and these answers would mean nothing (and are not kept).
+PHONE_QUESTIONS = ("safe_times", "voicemail_ok", "sms_ok", "code_word", "interpreter")

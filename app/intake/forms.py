@@ -23,7 +23,10 @@ from app.intake.choices import (
     AGE_BAND_LABELS,
     INTERVENTIONS,
     KIND_LABELS,
+    PHONE_QUESTIONS,
     RELATIONSHIPS,
+    RELATIVE_HELP,
+    RELATIVE_URGENCY_LABELS,
     SAFE_TIMES,
     URGENCY_LABELS,
     YES_NO,
@@ -99,6 +102,23 @@ class HelpForm(FlaskForm):
     )
 
 
+class RelativeHelpForm(FlaskForm):
+    """The help step for a relative: help for them, in words about their worry."""
+
+    help_wanted = CheckboxesField(
+        _l("What would help you?"),
+        choices=list(RELATIVE_HELP.items()),
+        validators=[
+            DataRequired(message=_l("Choose at least one, or \u201cI do not know yet\u201d."))
+        ],
+    )
+    urgency = RadioField(
+        _l("How urgent is it?"),
+        choices=list(RELATIVE_URGENCY_LABELS.items()),
+        validators=[DataRequired(message=_l("Choose how urgent it is."))],
+    )
+
+
 def valid_phone(form: Any, field: Any) -> None:
     if not field.data:
         return
@@ -110,7 +130,13 @@ def valid_phone(form: Any, field: Any) -> None:
         raise ValidationError(str(_l("This does not look like a phone number.")))
 
 
+def yes_or_no(label: Any) -> RadioField:
+    # Optional here: the form asks it only of someone who gave a phone number (validate).
+    return RadioField(label, choices=YES_NO, validators=[Optional()])
+
+
 class ContactForm(FlaskForm):
+    contact_language = SelectField(_l("Which language do you want to speak?"))
     phone = StringField(
         _l("A phone number where it is safe to call you"),
         validators=[Optional(), Length(max=30), SingleLine(), valid_phone],
@@ -118,16 +144,8 @@ class ContactForm(FlaskForm):
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     safe_times = CheckboxesField(_l("When is it safe to call?"), choices=list(SAFE_TIMES.items()))
-    voicemail_ok = RadioField(
-        _l("Can we leave a voice message?"),
-        choices=YES_NO,
-        validators=[DataRequired(message=_l("Choose yes or no."))],
-    )
-    sms_ok = RadioField(
-        _l("Can we send a text message?"),
-        choices=YES_NO,
-        validators=[DataRequired(message=_l("Choose yes or no."))],
-    )
+    voicemail_ok = yes_or_no(_l("Can we leave a voice message?"))
+    sms_ok = yes_or_no(_l("Can we send a text message?"))
     code_word = StringField(
         _l("A code word we will say when we call"),
         validators=[
@@ -137,12 +155,26 @@ class ContactForm(FlaskForm):
         ],
         render_kw={"autocomplete": "off"},
     )
-    contact_language = SelectField(_l("Which language do you want to speak?"))
-    interpreter = RadioField(
-        _l("Do you need an interpreter?"),
-        choices=YES_NO,
-        validators=[DataRequired(message=_l("Choose yes or no."))],
-    )
+    interpreter = yes_or_no(_l("Do you need an interpreter?"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The call questions are required with a phone number, and not asked without one."""
+        valid: bool = super().validate(extra_validators)
+        if self.phone.data and not self.phone.errors:
+            for field in (self.voicemail_ok, self.sms_ok, self.interpreter):
+                if not field.data:
+                    field.errors = [*field.errors, str(_l("Choose yes or no."))]
+                    valid = False
+        return valid
+
+    def answers(self) -> dict[str, Any]:
+        """What the step saves: without a phone number, nothing about calls is kept."""
+        answers = {name: self[name].data for name in ("contact_language", "phone")}
+        answers.update({name: self[name].data for name in PHONE_QUESTIONS})
+        if not self.phone.data:
+            answers.update({name: None for name in PHONE_QUESTIONS})
+            answers["safe_times"] = []
+        return answers
 
 
 class IdentityForm(FlaskForm):
@@ -166,14 +198,26 @@ class IdentityForm(FlaskForm):
     )
 
 
+def story_validators() -> list[Any]:
+    return [
+        Optional(),
+        Length(max=MAX_STORY, message=_l("Use at most %(max)d characters.", max=MAX_STORY)),
+        PlainText(),
+    ]
+
+
 class StoryForm(FlaskForm):
     account_text = TextAreaField(
         _l("Tell us what is happening (optional)"),
-        validators=[
-            Optional(),
-            Length(max=MAX_STORY, message=_l("Use at most %(max)d characters.", max=MAX_STORY)),
-            PlainText(),
-        ],
+        validators=story_validators(),
+        render_kw={"rows": 8},
+    )
+
+
+class RelativeStoryForm(FlaskForm):
+    account_text = TextAreaField(
+        _l("Tell us about your worry (optional)"),
+        validators=story_validators(),
         render_kw={"rows": 8},
     )
 

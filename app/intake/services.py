@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from app.auth.sessions import revoke_all, start_session
 from app.core.clock import as_utc, utcnow
 from app.core.db import begin_writing
 from app.extensions import db
+from app.intake.choices import INTERVENTIONS, RELATIVE_HELP
 from app.intake.models import (
     AgeBand,
     ClientRequest,
@@ -174,14 +175,65 @@ class NothingToSubmit(Exception):
 RESUBMISSION_WINDOW = timedelta(minutes=10)
 
 
+# The step that asks each answer a request cannot go without; missing_step names it.
+REQUIRED_ANSWERS = {
+    "kind": "kind",
+    "help_wanted": "help",
+    "urgency": "help",
+    "person": "person",
+    "voicemail_ok": "contact",
+    "sms_ok": "contact",
+    "interpreter": "contact",
+}
+
+
+def help_codes_for(kind: str | None) -> Mapping[str, Any]:
+    """The help a request of this kind may ask for: a relative's list is their own."""
+    return RELATIVE_HELP if kind == RequestKind.RELATIVE.value else INTERVENTIONS
+
+
 def _check_complete(data: Mapping[str, Any]) -> None:
-    for required in ("kind", "help_wanted", "urgency", "voicemail_ok", "sms_ok", "interpreter"):
-        if required not in data:
-            raise IntakeError(required)
+    # In the order the steps ask them, so the person is sent to the first one missing.
+    if not data.get("kind"):
+        raise IntakeError("kind")
     if data["kind"] == RequestKind.RELATIVE.value and not (
-        data.get("age_band") and "relationship" in data
+        data.get("age_band") and data.get("relationship")
     ):
         raise IntakeError("person")
+    for required in ("help_wanted", "urgency"):
+        if not data.get(required):
+            raise IntakeError(required)
+    if not set(data["help_wanted"]) <= set(help_codes_for(data["kind"])):
+        # The kind was changed after the help was chosen from the other list.
+        raise IntakeError("help_wanted")
+    # The questions about calls are asked of someone who gave a phone number, and only then.
+    if data.get("phone"):
+        for required in ("voicemail_ok", "sms_ok", "interpreter"):
+            if data.get(required) not in ("yes", "no"):
+                raise IntakeError(required)
+
+
+def missing_step(data: Mapping[str, Any]) -> str | None:
+    """The first step whose answers the request still needs, or None when it can be sent."""
+    try:
+        _check_complete(data)
+    except IntakeError as error:
+        return REQUIRED_ANSWERS[error.reason]
+    return None
+
+
+OPEN_STATUSES = (RequestStatus.RECEIVED, RequestStatus.CONTACTED, RequestStatus.IN_PROGRESS)
+
+
+def open_request(client: User) -> ClientRequest | None:
+    """The client's request that is still being handled: one at a time, so the team gets
+    the whole story in one place and the person follows one thread."""
+    return db.session.scalar(
+        sa.select(ClientRequest)
+        .where(ClientRequest.client_id == client.id, ClientRequest.status.in_(OPEN_STATUSES))
+        .order_by(ClientRequest.submitted_at.desc())
+        .limit(1)
+    )
 
 
 def _take_draft(client: User) -> dict[str, Any]:
@@ -227,6 +279,7 @@ def submit_request(client: User, language: str) -> ClientRequest:
     _check_complete(checked)
     data = _take_draft(client)
     kind = RequestKind(data["kind"])
+    phone = data.get("phone") or None
     now = utcnow()
     age_band = _age_band(kind, data, now.year)
     urgency = Urgency(data["urgency"])
@@ -245,13 +298,14 @@ def submit_request(client: User, language: str) -> ClientRequest:
         concerns_under_21=bool(age_band and age_band.is_under_21),
         relationship_to_person=data.get("relationship"),
         help_wanted=json.dumps(data["help_wanted"]),
-        phone=data.get("phone") or None,
-        safe_times=json.dumps(data.get("safe_times", [])),
-        voicemail_ok=data["voicemail_ok"] == "yes",
-        sms_ok=data["sms_ok"] == "yes",
-        code_word=data.get("code_word") or None,
+        phone=phone,
+        # Without a phone number the call questions were not asked: nothing of them is kept.
+        safe_times=json.dumps((data.get("safe_times") or []) if phone else []),
+        voicemail_ok=bool(phone) and data.get("voicemail_ok") == "yes",
+        sms_ok=bool(phone) and data.get("sms_ok") == "yes",
+        code_word=(data.get("code_word") or None) if phone else None,
         contact_language=data.get("contact_language") or None,
-        interpreter_needed=data["interpreter"] == "yes",
+        interpreter_needed=bool(phone) and data.get("interpreter") == "yes",
         identity_name=data.get("name") or None,
         identity_birth_year=data.get("birth_year") or None,
         account_text=data.get("account_text") or None,
@@ -285,6 +339,20 @@ def _age_band(kind: RequestKind, data: Mapping[str, Any], this_year: int) -> Age
     if not year.isdigit() or not 1900 <= int(year) <= this_year:
         return None
     return AgeBand.from_birth_year(int(year), this_year)
+
+
+def send_request(client: User, language: str) -> ClientRequest:
+    """The client sends their draft as a request: refused while one of theirs is open.
+
+    One at a time, so the team gets the whole story in one place. A draft sent twice
+    (a double click) finds no draft the second time and says so first (NothingToSubmit),
+    so the second click lands on the request the first one made, not on a refusal.
+    """
+    if not load_draft(client):
+        raise NothingToSubmit
+    if open_request(client) is not None:
+        raise IntakeError("open_request")
+    return submit_request(client, language)
 
 
 def recent_submission(client: User) -> ClientRequest | None:
@@ -372,6 +440,11 @@ def delete_client_account(client: User) -> dict[str, int]:
     return {"deleted": deleted, "kept": kept}
 
 
+def iso_moment(moment: datetime) -> str:
+    """A moment for machines: ISO 8601 in UTC, to the second (microseconds say nothing)."""
+    return as_utc(moment).replace(microsecond=0).isoformat()
+
+
 def export_client_data(client: User) -> dict[str, Any]:
     """Everything the portal holds about the client (GDPR art. 15), as plain data."""
     record("client.data_exported", subject=client)
@@ -383,7 +456,7 @@ def client_data(client: User) -> dict[str, Any]:
     return {
         "account": {
             "username": client.username,
-            "created_at": as_utc(client.created_at).isoformat(),
+            "created_at": iso_moment(client.created_at),
             "language": client.locale,
             "notification_email": client.notify_email,
             "second_factor_enrolled": client.has_totp,
@@ -401,7 +474,7 @@ def export_request(request: ClientRequest) -> dict[str, Any]:
         "reference": request.reference,
         "kind": request.kind.value,
         "status": request.status.value,
-        "submitted_at": as_utc(request.submitted_at).isoformat(),
+        "submitted_at": iso_moment(request.submitted_at),
         "urgency": request.urgency.value,
         "age_band": request.age_band.value if request.age_band else None,
         "relationship": request.relationship_to_person,
@@ -417,11 +490,11 @@ def export_request(request: ClientRequest) -> dict[str, Any]:
         "birth_year": request.identity_birth_year,
         "account": request.account_text,
         "added_information": [
-            {"at": as_utc(a.created_at).isoformat(), "text": a.text} for a in request.additions
+            {"at": iso_moment(a.created_at), "text": a.text} for a in request.additions
         ],
         "messages": [
             {
-                "at": as_utc(m.created_at).isoformat(),
+                "at": iso_moment(m.created_at),
                 "from": "you" if m.from_client else "team",
                 "text": m.body,
             }

@@ -31,6 +31,7 @@ from app.core.access import get_or_404
 from app.core.http import form_status
 from app.extensions import limiter
 from app.intake import bp, services
+from app.intake.answers import draft_answers
 from app.intake.choices import STATUS_TIMELINE
 from app.intake.forms import (
     AdditionForm,
@@ -42,12 +43,15 @@ from app.intake.forms import (
     NotificationForm,
     PersonForm,
     RegisterForm,
+    RelativeHelpForm,
+    RelativeStoryForm,
     StoryForm,
     SubmitForm,
 )
 from app.intake.models import ClientRequest, RequestKind
 from app.intake.permissions import is_client, owns_request
 from app.messages import services as messages
+from app.rules import rule
 
 STEP_FORMS: dict[str, type[FlaskForm]] = {
     "kind": KindForm,
@@ -57,30 +61,48 @@ STEP_FORMS: dict[str, type[FlaskForm]] = {
     "identity": IdentityForm,
     "story": StoryForm,
 }
+# A relative is asked in words about their worry and offered help for themselves.
+RELATIVE_FORMS: dict[str, type[FlaskForm]] = {"help": RelativeHelpForm, "story": RelativeStoryForm}
 STEP_FIELDS = {
     "kind": ["kind"],
     "person": ["relationship", "age_band"],
     "help": ["help_wanted", "urgency"],
-    "contact": [
-        "phone",
-        "safe_times",
-        "voicemail_ok",
-        "sms_ok",
-        "code_word",
-        "contact_language",
-        "interpreter",
-    ],
     "identity": ["name", "birth_year"],
     "story": ["account_text"],
 }
+# A step opened from the review page ("change") returns there when it is saved.
+RETURN_TO_REVIEW = "review"
 
 
 def steps_for(draft: dict[str, Any]) -> list[str]:
     """The steps this request goes through; only a relative is asked about the person."""
     steps = ["kind", "help", "contact", "identity", "story", "review"]
-    if draft.get("kind") == RequestKind.RELATIVE.value:
+    if is_relative(draft):
         steps.insert(1, "person")
     return steps
+
+
+def is_relative(draft: dict[str, Any]) -> bool:
+    return draft.get("kind") == RequestKind.RELATIVE.value
+
+
+def form_for(step: str, draft: dict[str, Any]) -> FlaskForm:
+    form_class = (RELATIVE_FORMS if is_relative(draft) else {}).get(step, STEP_FORMS[step])
+    if request.method != "GET":
+        form = form_class()
+    elif step == "contact" and not draft.get("contact_language"):
+        # Someone reading the pages in Somali most likely wants to be spoken to in Somali.
+        form = form_class(data={**draft, "contact_language": _default_contact_language()})
+    else:
+        form = form_class(data=draft)
+    if isinstance(form, ContactForm):
+        form.contact_language.choices = _language_choices()
+    return form
+
+
+def _default_contact_language() -> str:
+    language = _language()
+    return language if language in current_app.config["PUBLIC_LANGUAGES"] else "other"
 
 
 def _language() -> str:
@@ -129,6 +151,7 @@ def dashboard() -> str:
         "intake/dashboard.html",
         requests=services.requests_of(current_user),
         has_draft=bool(services.load_draft(current_user)),
+        open_request=services.open_request(current_user),
         unread=messages.unread_for_client(current_user),
         consents=consents_for_client(current_user),
     )
@@ -147,32 +170,66 @@ def request_step(step: str) -> Any:
         return _review(draft, steps)
     if step not in STEP_FORMS or step not in steps:
         abort(404)
-    form = STEP_FORMS[step](data=draft) if request.method == "GET" else STEP_FORMS[step]()
-    if isinstance(form, ContactForm):
-        form.contact_language.choices = _language_choices()
+    already = services.open_request(current_user)
+    if already is not None:
+        return _already_open(already)
+    returning = request.args.get("then") == RETURN_TO_REVIEW
+    if returning and request.method == "POST" and request.form.get("back"):
+        # "Back without changing": the review as it was, nothing of this page saved.
+        return redirect(url_for("intake.request_step", step="review"))
+    form = form_for(step, draft)
     if form.validate_on_submit():
-        answers = {name: form[name].data for name in STEP_FIELDS[step]}
+        answers = (
+            form.answers()
+            if isinstance(form, ContactForm)
+            else {name: form[name].data for name in STEP_FIELDS[step]}
+        )
         draft = services.save_draft(current_user, answers)
-        steps = steps_for(draft)
-        if request.form.get("back"):
-            return redirect(
-                url_for("intake.request_step", step=steps[max(steps.index(step) - 1, 0)])
-            )
-        return redirect(url_for("intake.request_step", step=steps[steps.index(step) + 1]))
+        return redirect(_next_step(step, draft, returning, back=bool(request.form.get("back"))))
     if request.method == "POST" and request.form.get("back") and step != steps[0]:
         # Going back never needs a valid page: nothing of this page is saved.
-        return redirect(url_for("intake.request_step", step=steps[steps.index(step) - 1]))
+        return redirect(_next_step(step, draft, returning, back=True))
     return (
         render_template(
             f"intake/step_{step}.html",
             form=form,
             step=step,
+            steps=steps,
             position=steps.index(step) + 1,
-            total=len(steps),
+            returning=returning,
+            relative=is_relative(draft),
             acute=draft.get("urgency") == "acute",
+            child_rules=_child_rules() if step == "person" else None,
         ),
         form_status(),
     )
+
+
+def _next_step(step: str, draft: dict[str, Any], returning: bool, back: bool) -> str:
+    steps = steps_for(draft)
+    if returning:
+        # Back from a change goes back to the review; a change that calls for another
+        # answer (a new kind needs the person's details) asks for it on the way.
+        missing = None if back else services.missing_step(draft)
+        if missing is not None and missing != step and missing in steps:
+            return url_for("intake.request_step", step=missing, then=RETURN_TO_REVIEW)
+        return url_for("intake.request_step", step="review")
+    index = steps.index(step)
+    return url_for("intake.request_step", step=steps[max(index - 1, 0) if back else index + 1])
+
+
+def _child_rules() -> dict[str, int]:
+    """The law's numbers the relative is told, from the rules data."""
+    return {
+        "child_age": rule("duty_to_report_age_limit").value,
+        "days": rule("child_investigation_decision").value,
+        "police_age": rule("police_information_age_limit").value,
+    }
+
+
+def _already_open(existing: ClientRequest) -> tuple[str, int]:
+    # One request at a time: a second would split the story and the team's answer in two.
+    return render_template("intake/already_open.html", req=existing), 409
 
 
 def _language_choices() -> list[tuple[str, str]]:
@@ -188,15 +245,20 @@ def _review(draft: dict[str, Any], steps: list[str]) -> Any:
         return _submit()
     status = form_status()
     if not draft.get("kind"):
+        already = services.open_request(current_user)
+        if already is not None:
+            return _already_open(already)
         return redirect(url_for("intake.request_step", step="kind"))
     return (
         render_template(
             "intake/review.html",
             draft=draft,
+            answers=draft_answers(draft),
             form=form,
-            position=len(steps),
-            total=len(steps),
             steps=steps,
+            step="review",
+            position=len(steps),
+            acute=draft.get("urgency") == "acute",
         ),
         status,
     )
@@ -204,7 +266,7 @@ def _review(draft: dict[str, Any], steps: list[str]) -> Any:
 
 def _submit() -> Any:
     try:
-        created = services.submit_request(current_user, _language())
+        created = services.send_request(current_user, _language())
     except services.NothingToSubmit:
         # The same request sent twice: the second click lands where the first one did.
         sent = services.recent_submission(current_user)
@@ -212,14 +274,13 @@ def _submit() -> Any:
             return redirect(url_for("intake.request_step", step="kind"))
         created = sent
     except services.IntakeError as error:
-        flash(_("Some answers are missing. Please check each step."), "error")
-        step = error.reason if error.reason in STEP_FORMS else "kind"
-        if error.reason in ("help_wanted", "urgency"):
-            step = "help"
-        elif error.reason in ("voicemail_ok", "sms_ok", "interpreter"):
-            step = "contact"
-        elif error.reason == "no_team":
+        if error.reason == "no_team":
             abort(503)
+        already = services.open_request(current_user)
+        if error.reason == "open_request" and already is not None:
+            return _already_open(already)
+        flash(_("Some answers are missing. Please check each step."), "error")
+        step = services.REQUIRED_ANSWERS.get(error.reason, "kind")
         return redirect(url_for("intake.request_step", step=step))
     session["just_submitted"] = str(created.id)
     return redirect(url_for("intake.status", request_id=created.id))

@@ -1,6 +1,7 @@
 """The register extract (GDPR art. 15): complete, consistent with the client's own download,
 and only for those who may see the person's identity."""
 
+import re
 from datetime import date
 
 import sqlalchemy as sa
@@ -90,3 +91,30 @@ def test_only_those_who_may_see_the_identity_get_the_extract(
             assert response.status_code == 404
             assert NAME not in response.get_data(as_text=True)
     assert scene.owner_browser.get(f"/team/cases/{scene.case_id}/extract").status_code == 200
+
+
+def test_the_extract_page_reads_in_words_not_codes(app, scene, client_browser):
+    """The team reads labels and names; the codes and keys stay in the file."""
+    save_identity(scene)
+    disclose_to_police(app, scene)
+    html = scene.owner_browser.get(f"/team/cases/{scene.case_id}/extract").get_data(as_text=True)
+    main = html.split("<main", 1)[1].split("</main>", 1)[0]
+    text = re.sub(r"<[^>]+>", " ", main)
+    assert 'lang="en"' not in main  # no raw keys marked as English
+    for code in (
+        "defector",
+        "self_service",
+        "protection_level",
+        "personal_number",
+        "voicemail_ok",
+        "support_talks",
+        "consultation",
+        "threat_level",
+        "True",
+        "False",
+    ):
+        assert not re.search(rf"\b{code}\b", text), code
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T", text)
+    for words in ("Self-service", "Someone to talk to", "Personal identity number"):
+        assert words in text, words
+    assert f'<bdi dir="ltr">{NUMBER}</bdi>' in main

@@ -544,7 +544,13 @@ def request_steps(marker: str, *, child: bool) -> list[tuple[str, dict[str, Any]
         kind.append(("person", {"relationship": "parent", "age_band": "15_17"}))
     return [
         *kind,
-        ("help", {"help_wanted": ["support_talks", "relocation"], "urgency": "soon"}),
+        (
+            "help",
+            {
+                "help_wanted": ["advice", "talk"] if child else ["support_talks", "relocation"],
+                "urgency": "soon",
+            },
+        ),
         (
             "contact",
             {

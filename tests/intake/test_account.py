@@ -120,8 +120,11 @@ def test_the_registration_honeypot_refuses_bots(app, browser, organisation):
 
 
 def _moment(value):
-    """A timestamp in the export: ISO 8601 with its offset; the value itself is the clock's."""
-    assert datetime.fromisoformat(value).utcoffset() is not None, value
+    """A timestamp in the export: ISO 8601 with its offset, to the second; the value itself
+    is the clock's."""
+    moment = datetime.fromisoformat(value)
+    assert moment.utcoffset() is not None and moment.microsecond == 0, value
+    assert "." not in value, value
     return "<moment>"
 
 
@@ -175,7 +178,7 @@ def test_download_my_data_holds_everything(app, client_browser, fill_request):
                 "urgency": "soon",
                 "age_band": "15_17",
                 "relationship": "parent",
-                "help_wanted": ["support_talks", "relocation"],
+                "help_wanted": ["advice", "family_support"],
                 "phone": "070-123 45 67",
                 "safe_times": ["weekday_evening"],
                 "voicemail_ok": False,

@@ -137,6 +137,7 @@ def test_missing_answers_send_the_client_back_to_the_step(client_browser):
 
 def test_the_honeypot_refuses_bots(app, client_browser, fill_request):
     fill_request(client_browser)  # a first, real request
+    client_browser.post(f"/my/requests/{only_request(app).id}/withdraw", {})
     for step, values in [("kind", {"kind": "defector"})]:
         client_browser.post(f"/my/request/{step}", values)
     response = client_browser.post("/my/request/review", {"website": "http://spam.example"})

@@ -40,6 +40,7 @@ from app.placements import services as placements
 
 CLIENT = "klient"
 SECOND_CLIENT = "klient-tva"  # a request waiting in triage
+WRITING_CLIENT = "klient-skriver"  # a draft that answers every step, and no open request
 PENDING_CLIENT = "klient-halvvags"  # password given, the code still to come
 UNENROLLED_CLIENT = "klient-utan-kod"  # password given, no second factor set up yet
 CASEWORKER = "handlaggare"
@@ -58,7 +59,7 @@ RELATIVE_DRAFT = {
     "kind": "relative",
     "relationship": "parent",
     "age_band": "15_17",
-    "help_wanted": ["family", "support_talks"],
+    "help_wanted": ["family_support", "talk"],
     "urgency": "soon",
     "phone": "070-123 45 67",
     "safe_times": ["weekday_evening"],
@@ -202,6 +203,10 @@ def _build() -> Scene:
 
     waiting = _client_with_request(SECOND_CLIENT)
     intake.save_draft(client, RELATIVE_DRAFT)
+    writer = auth_services.create_user(
+        WRITING_CLIENT, DEMO_PASSWORD, Role.CLIENT, None, totp_secret=demo_secret(WRITING_CLIENT)
+    )
+    intake.save_draft(writer, RELATIVE_DRAFT)
     auth_services.create_user(
         PENDING_CLIENT, DEMO_PASSWORD, Role.CLIENT, None, totp_secret=demo_secret(PENDING_CLIENT)
     )
@@ -271,5 +276,8 @@ def _client_with_request(username: str) -> ClientRequest:
     client = auth_services.create_user(
         username, DEMO_PASSWORD, Role.CLIENT, None, totp_secret=demo_secret(username)
     )
-    intake.save_draft(client, {**RELATIVE_DRAFT, "kind": "threatened", "name": ""})
+    intake.save_draft(
+        client,
+        {**RELATIVE_DRAFT, "kind": "threatened", "name": "", "help_wanted": ["protection"]},
+    )
     return intake.submit_request(client, "ar")

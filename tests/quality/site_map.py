@@ -23,6 +23,7 @@ PUBLIC = "public"  # nobody logged in
 PENDING = "pending"  # a client whose password was right, code still to come
 ENROLLING = "enrolling"  # a client setting up the second factor
 CLIENT = "client"
+WRITER = "writer"  # a client writing a new request, with none open
 CASEWORKER = "caseworker"
 COLLEAGUE = "colleague"  # a caseworker of the team, not assigned to the case
 TEAM_LEAD = "team_lead"
@@ -34,6 +35,7 @@ ACCOUNTS = {
     PENDING: s.PENDING_CLIENT,
     ENROLLING: s.UNENROLLED_CLIENT,
     CLIENT: s.CLIENT,
+    WRITER: s.WRITING_CLIENT,
     CASEWORKER: s.CASEWORKER,
     COLLEAGUE: s.COLLEAGUE,
     TEAM_LEAD: s.TEAM_LEAD,
@@ -45,7 +47,7 @@ STAFF = (CASEWORKER, COLLEAGUE, TEAM_LEAD, ADMIN, AGENCY, PARTNER)
 # Public and client pages in every public language; staff pages in the staff languages.
 LANGUAGES = {
     audience: (STAFF_LANGUAGES if audience in STAFF else PUBLIC_LANGUAGES)
-    for audience in (PUBLIC, PENDING, ENROLLING, CLIENT, *STAFF)
+    for audience in (PUBLIC, PENDING, ENROLLING, CLIENT, WRITER, *STAFF)
 }
 
 SKIPPED = {
@@ -100,7 +102,7 @@ INTAKE_STEPS = ("kind", "person", "help", "contact", "identity", "story", "revie
 
 WITH_IDS: dict[str, tuple[str, Urls]] = {
     "intake.request_step": (
-        CLIENT,
+        WRITER,
         lambda sc: [(step, f"/my/request/{step}") for step in INTAKE_STEPS],
     ),
     "intake.status": (CLIENT, lambda sc: [("", f"/my/requests/{sc.request_id}")]),
@@ -154,6 +156,8 @@ ERROR_PAGES = [
     Page(PUBLIC, "error-404", "/no-such-page", 404),
     Page(CLIENT, "error-404", "/my/requests/no-such-request", 404),
     Page(CLIENT, "error-403", "/team/triage", 403),
+    # One request at a time: a client whose request is open is told so, and where it is.
+    Page(CLIENT, "intake.request_step-already-open", "/my/request/kind", 409),
     Page(CASEWORKER, "error-404", "/team/cases/no-such-case", 404),
 ]
 
@@ -168,7 +172,7 @@ EMPTY_FORMS = [
         (PUBLIC, "intake.register", "/my/register"),
         (PUBLIC, "feedback.report", "/accessibility/feedback"),
         *(
-            (CLIENT, f"intake.request_step-{step}", f"/my/request/{step}")
+            (WRITER, f"intake.request_step-{step}", f"/my/request/{step}")
             for step in ("kind", "person", "help", "contact")
         ),
         (CLIENT, "account.change_password", "/account/password"),

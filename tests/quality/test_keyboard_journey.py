@@ -127,11 +127,7 @@ def test_client_journey_by_keyboard(keyboard_page: Page, quality_server: str) ->
     keys.type_into('main input[name="code"]', pyotp.TOTP(secret).now())
     keys.follow('main form[action$="/login/enrol"] button[type="submit"]')
     assert page.locator("main ul.recovery-codes li").count() == 10
-    keys.follow('main a[href$="/start/"]')
-
-    # The overview is empty; start a request.
-    assert path_of(page.url) == "/my/"
-    assert page.locator('main a[href*="/my/requests/"]').count() == 0
+    # Codes saved: straight on to the request the person came for.
     keys.follow('main a[href$="/my/request/kind"]')
 
     # Each question: Tab into a group of options and take the first with Space.
@@ -166,4 +162,6 @@ def test_client_journey_by_keyboard(keyboard_page: Page, quality_server: str) ->
     # Back to the overview through the menu: the request is listed there.
     keys.follow('a[href$="/start/"]')
     assert path_of(page.url) == "/my/", page.url
-    assert page.locator('main a[href*="/my/requests/"]').count() == 1
+    assert page.locator('main ul.cards a[href*="/my/requests/"]').count() == 1
+    # It is open, so the overview leads to it rather than to a second request.
+    assert page.locator('main a[href$="/my/request/kind"]').count() == 0

@@ -157,7 +157,14 @@ def fresh_placement_request(world: World) -> dict[str, str]:
 
 def relative_draft(world: World) -> dict[str, str]:
     with world.app.test_request_context():
-        intake_services.save_draft(world.user("client2"), {"kind": "relative"})
+        intake_services.save_draft(world.user("writer"), {"kind": "relative"})
+        db.session.commit()
+    return {}
+
+
+def defector_draft(world: World) -> dict[str, str]:
+    with world.app.test_request_context():
+        intake_services.save_draft(world.user("writer"), {"kind": "defector"})
         db.session.commit()
     return {}
 
@@ -309,14 +316,25 @@ TARGETS: dict[str, Target] = {
     ),
     # The client's pages.
     "intake.RegisterForm": Target("/my/register", "anonymous", ("users",), fresh_browser=True),
-    "intake.KindForm": Target("/my/request/kind", "client3", ("request_drafts",)),
+    # The steps are written by a client with no request open (one at a time).
+    "intake.KindForm": Target("/my/request/kind", "writer", ("request_drafts",)),
     "intake.PersonForm": Target(
-        "/my/request/person", "client2", ("request_drafts",), prepare=relative_draft
+        "/my/request/person", "writer", ("request_drafts",), prepare=relative_draft
     ),
-    "intake.HelpForm": Target("/my/request/help", "client", ("request_drafts",)),
-    "intake.ContactForm": Target("/my/request/contact", "client", ("request_drafts",)),
-    "intake.IdentityForm": Target("/my/request/identity", "client", ("request_drafts",)),
-    "intake.StoryForm": Target("/my/request/story", "client", ("request_drafts",)),
+    "intake.HelpForm": Target(
+        "/my/request/help", "writer", ("request_drafts",), prepare=defector_draft
+    ),
+    "intake.RelativeHelpForm": Target(
+        "/my/request/help", "writer", ("request_drafts",), prepare=relative_draft
+    ),
+    "intake.ContactForm": Target("/my/request/contact", "writer", ("request_drafts",)),
+    "intake.IdentityForm": Target("/my/request/identity", "writer", ("request_drafts",)),
+    "intake.StoryForm": Target(
+        "/my/request/story", "writer", ("request_drafts",), prepare=defector_draft
+    ),
+    "intake.RelativeStoryForm": Target(
+        "/my/request/story", "writer", ("request_drafts",), prepare=relative_draft
+    ),
     "intake.SubmitForm": Target("/my/request/review", "client", ("client_requests",)),
     "intake.AdditionForm": Target("/my/requests/{request}/add", "client", ("request_additions",)),
     "intake.MessageForm": Target("/my/requests/{request}/messages", "client", ("messages",)),

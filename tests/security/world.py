@@ -218,6 +218,8 @@ def build_world(app: Flask, language: str = "en") -> World:
             "client": (Role.CLIENT, None),
             "client2": (Role.CLIENT, None),
             "client3": (Role.CLIENT, None),
+            # Writes a new request and has none open (one open request at a time).
+            "writer": (Role.CLIENT, None),
             "caseworker": (Role.CASEWORKER, team),
             "colleague": (Role.CASEWORKER, team),
             "glass": (Role.CASEWORKER, team),
