@@ -175,12 +175,13 @@ def enrol() -> Response | tuple[str, int] | str:
         status = 401
     else:
         status = form_status()
-    uri = totp.provisioning_uri(secret, user_session.user.username)
+    # The otpauth:// address and its QR code are drawn by the template helpers, which know
+    # the installation's neutral name (the site settings sit above this module).
     return (
         render_template(
             "auth/enrol.html",
             form=form,
-            qr_svg=totp.qr_svg(uri, _("QR code for your authenticator app")),
+            secret=secret,
             grouped_key=totp.grouped(secret),
             username=user_session.user.username,
         ),
