@@ -1,7 +1,7 @@
 """Every feature's models, imported together so the metadata (and Alembic) sees them all."""
 
 from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
-from app.auth.models import RecoveryCode, User, UserSession
+from app.auth.models import Passkey, PasskeyChallenge, RecoveryCode, User, UserSession
 from app.cases.models import (
     AccessGrant,
     Case,
@@ -60,6 +60,8 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "PartnerProfile",
+    "Passkey",
+    "PasskeyChallenge",
     "Placement",
     "PlacementRequest",
     "RecoveryCode",
