@@ -12,7 +12,7 @@ from app.auth import passkeys, services
 from app.auth.forms import ConfirmForm, PasskeyForm, PasswordChangeForm
 from app.auth.models import Passkey, UserSession
 from app.auth.sessions import expiry_reason, forget_in_browser, open_sessions_of, require_session
-from app.auth.stepup import has_recent_step_up, step_up_required
+from app.auth.stepup import step_up_required
 from app.core.access import get_or_404
 from app.core.http import form_status
 from app.settings import services as site_settings
@@ -52,11 +52,11 @@ def new_passkey() -> str:
 
 
 @bp.route("/passkeys/options", methods=["POST"])
+@step_up_required
 def passkey_options() -> Response:
-    # Asked for by script, so no redirect to the step-up page: the page that shows the
-    # button was itself behind a fresh step-up.
-    if not has_recent_step_up():
-        abort(403)
+    # Asked for by script from a page that was itself behind a fresh step-up; if that has
+    # run out meanwhile, the script gets the step-up page instead of options and says the
+    # passkey could not be added.
     if not ConfirmForm().validate_on_submit():
         abort(400)
     # The name the phone saves the passkey under: the neutral one, as for the app's entry.

@@ -164,15 +164,15 @@ def passkey_login() -> Response | tuple[str, int]:
     if user_session.is_fully_authenticated:
         return _after_login()
     form = PasskeyForm()
-    if form.validate_on_submit():
-        try:
-            token = services.log_in_with_passkey(user_session, form.credential.data)
-        except passkeys.PasskeyRejected:
-            pass
-        else:
-            bind_to_browser(token)
-            return _after_login()
-    return _code_page(user_session, CodeForm(formdata=None), passkey_failed=True), 401
+    if not form.validate_on_submit():
+        # No answer at all (the script did not run): nothing was tried, nothing to count.
+        return _code_page(user_session, CodeForm(formdata=None), passkey_failed=True), 400
+    try:
+        token = services.log_in_with_passkey(user_session, form.credential.data)
+    except passkeys.PasskeyRejected:
+        return _code_page(user_session, CodeForm(formdata=None), passkey_failed=True), 401
+    bind_to_browser(token)
+    return _after_login()
 
 
 @bp.route("/login/recovery", methods=["GET", "POST"])
@@ -296,11 +296,11 @@ def step_up_passkey() -> Response | tuple[str, int]:
     user_session = require_session()
     target = safe_next(request.args.get("next")) or url_for("account.index")
     form = PasskeyForm()
-    if form.validate_on_submit():
-        try:
-            services.step_up_with_passkey(user_session, form.credential.data)
-        except passkeys.PasskeyRejected:
-            pass
-        else:
-            return redirect(target)
-    return _step_up_page(user_session, CodeForm(formdata=None), target, passkey_failed=True), 401
+    failed = CodeForm(formdata=None)
+    if not form.validate_on_submit():
+        return _step_up_page(user_session, failed, target, passkey_failed=True), 400
+    try:
+        services.step_up_with_passkey(user_session, form.credential.data)
+    except passkeys.PasskeyRejected:
+        return _step_up_page(user_session, failed, target, passkey_failed=True), 401
+    return redirect(target)

@@ -182,6 +182,7 @@ TARGETS: dict[str, Target] = {
     "auth.RecoveryForm": Target("/login/recovery", "half_logged_in", ("recovery_codes",)),
     "auth.PasswordChangeForm": Target("/account/password", "caseworker", ("users",)),
     "auth.ConfirmForm": Target("/account/recovery-codes", "caseworker", ("recovery_codes",)),
+    "auth.PasskeyForm": Target("/account/passkeys", "client", ("passkeys", "passkey_challenges")),
     # The team's workspace.
     "cases.AssignForm": Target(
         "/team/triage/{new_request}/assign",
