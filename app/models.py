@@ -2,7 +2,7 @@
 
 from app.alerts.models import Alert, AlertPreference
 from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead, AuditKeyChange
-from app.auth.models import RecoveryCode, User, UserSession
+from app.auth.models import Passkey, PasskeyChallenge, RecoveryCode, User, UserSession
 from app.cases.models import (
     AccessGrant,
     Case,
@@ -66,6 +66,8 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "PartnerProfile",
+    "Passkey",
+    "PasskeyChallenge",
     "Placement",
     "PlacementRequest",
     "RecoveryCode",

@@ -9,7 +9,9 @@ from flask import Flask, current_app, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 
+from app.auth import totp
 from app.auth.forms import ConfirmForm
 from app.auth.models import Role
 from app.auth.sessions import current_session
@@ -82,6 +84,25 @@ def moment(value: str | datetime | None, format: str = "short") -> str:
     return str(format_datetime(when, format))
 
 
+def authenticator_uri(secret: str, username: str) -> str:
+    """The otpauth:// address of an offered key, under the installation's neutral name."""
+    return totp.provisioning_uri(secret, username, site_settings.current().neutral_title)
+
+
+def qr_svg(uri: str, title: str) -> Markup:
+    return Markup(totp.qr_svg(uri, title))  # noqa: S704  (segno's own SVG, text escaped by it)
+
+
+def brand(neutral_title: str) -> str:
+    """The name in the page header: the neutral one for everyone but signed-in staff.
+
+    On a client's phone the header is as much evidence as the tab title.
+    """
+    if current_user.is_authenticated and current_user.role.is_staff:
+        return "Utväg"
+    return neutral_title
+
+
 def template_context() -> dict[str, Any]:
     locale = str(get_locale() or "sv")
     chosen = site_settings.current()
@@ -91,6 +112,7 @@ def template_context() -> dict[str, Any]:
         "languages": available_languages(),
         "quick_exit_url": chosen.quick_exit_url,
         "neutral_title": chosen.neutral_title,
+        "brand_name": brand(chosen.neutral_title),
         "team_phone": current_app.config["TEAM_PHONE"],
         # formdata=None: rendering an error page must never read (or choke on) the body.
         # Only for someone (half-way) logged in: the form's token lives in the session
@@ -113,5 +135,6 @@ def init_templating(app: Flask) -> None:
         local_date=local_date, local_datetime=local_datetime, local_list=local_list
     )
     app.jinja_env.filters["moment"] = moment
+    app.jinja_env.globals.update(authenticator_uri=authenticator_uri, qr_svg=qr_svg)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

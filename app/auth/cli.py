@@ -51,7 +51,10 @@ def create_user_command(username: str, role: str, org_slug: str | None) -> None:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"created {user.username} ({user.role.value})")
-    click.echo(totp.provisioning_uri(secret, user.username))
+    # Imported here: the site settings sit above auth (they import its models).
+    from app.settings.services import current as site_settings
+
+    click.echo(totp.provisioning_uri(secret, user.username, site_settings().neutral_title))
 
 
 @users_cli.command("list")

@@ -88,3 +88,10 @@ class PasswordChangeForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token, for buttons that change state."""
+
+
+class PasskeyForm(FlaskForm):
+    """The browser's answer to a passkey ceremony, put here by app/static/js/passkey.js."""
+
+    # A real answer is a few kilobytes at most; anything longer is refused before parsing.
+    credential = HiddenField(validators=[DataRequired(), Length(max=16_000)])

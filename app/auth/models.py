@@ -116,3 +116,49 @@ class UserSession(PublicIdMixin, TimestampMixin, Base):
     @property
     def is_fully_authenticated(self) -> bool:
         return self.second_factor_at is not None and self.revoked_at is None
+
+
+class Passkey(PublicIdMixin, TimestampMixin, Base):
+    """A WebAuthn credential: a second factor held by the phone (or a security key) itself,
+    unlocked with its screen lock, beside or instead of codes from an authenticator app.
+
+    Only what checking a signature needs is kept: the credential's id, its public key and the
+    authenticator's signature counter. No name is asked for: a label a person types is free
+    text that would have to be encrypted, and the dates tell two passkeys apart well enough.
+    """
+
+    __tablename__ = "passkeys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    credential_id: Mapped[bytes] = mapped_column(sa.LargeBinary(1024), unique=True)
+    public_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # The authenticator's own count of signatures; one that does not grow (when it counts at
+    # all) is a cloned or replayed credential.
+    sign_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_used_at: Mapped[datetime | None]
+
+
+class PasskeyPurpose(enum.StrEnum):
+    REGISTER = "register"
+    LOGIN = "login"
+    STEP_UP = "step_up"
+
+
+class PasskeyChallenge(PublicIdMixin, TimestampMixin, Base):
+    """A challenge offered to one session for one ceremony, spent by the first answer.
+
+    Stored as a digest: the challenge itself travels to the browser and back, and the row
+    only has to recognise it once.
+    """
+
+    __tablename__ = "passkey_challenges"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("user_sessions.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[PasskeyPurpose] = mapped_column(text_enum(PasskeyPurpose))
+    challenge_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from functools import partial
+from typing import NoReturn
 
 import sqlalchemy as sa
 from flask import current_app
@@ -13,8 +14,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from app.audit.services import record, tally
-from app.auth import passwords, totp
-from app.auth.models import RecoveryCode, Role, User, UserSession
+from app.auth import passkeys, passwords, totp
+from app.auth.models import Passkey, PasskeyPurpose, RecoveryCode, Role, User, UserSession
+from app.auth.passkeys import PasskeyRejected
 from app.auth.sessions import revoke, revoke_all, rotate_token, start_session
 from app.core.clock import utcnow
 from app.core.crypto import blind_index, blind_index_candidates
@@ -41,6 +43,10 @@ class CodeRejected(Exception):
 class FactorLocked(CodeRejected):
     """The account's authenticator codes are locked after too many wrong ones: only a
     recovery code or a reset of the second factor gets in now."""
+
+
+class LastFactor(Exception):
+    """Removing this factor would leave the account with no working second factor."""
 
 
 class AccountError(ValueError):
@@ -110,7 +116,7 @@ def _complete_login(user_session: UserSession, method: str) -> str:
     return token
 
 
-def _changed(statement: sa.Update) -> int:
+def _changed(statement: sa.Update | sa.Delete) -> int:
     """Run a guarded UPDATE and say how many rows it changed: that count decides."""
     return rows_matched(db.session.execute(statement.execution_options(synchronize_session=False)))
 
@@ -364,6 +370,103 @@ def confirm_enrolment(user_session: UserSession, code: str) -> tuple[str, list[s
     return _complete_login(user_session, "enrolment"), codes
 
 
+def has_passkeys(user: User) -> bool:
+    return (
+        db.session.scalar(sa.select(sa.func.count(Passkey.id)).where(Passkey.user_id == user.id))
+        or 0
+    ) > 0
+
+
+def _passkey_failed(user_session: UserSession, stage: str) -> NoReturn:
+    _code_failed(user_session, stage)
+    raise PasskeyRejected
+
+
+def log_in_with_passkey(user_session: UserSession, credential_json: str) -> str:
+    """Finish a login with a passkey instead of a code; returns the session's new token.
+
+    A passkey is a factor of its own: codes locked after wrong guesses do not lock it.
+    """
+    try:
+        passkey = passkeys.verify_assertion(user_session, PasskeyPurpose.LOGIN, credential_json)
+    except PasskeyRejected:
+        _passkey_failed(user_session, "passkey")
+    token = _complete_login(user_session, "passkey")
+    record("passkey.used", subject=user_session.user, details={"passkey": str(passkey.id)})
+    return token
+
+
+def step_up_with_passkey(user_session: UserSession, credential_json: str) -> None:
+    """Re-prove the second factor with a passkey before a sensitive action."""
+    try:
+        passkey = passkeys.verify_assertion(user_session, PasskeyPurpose.STEP_UP, credential_json)
+    except PasskeyRejected:
+        _passkey_failed(user_session, "step_up_passkey")
+    user_session.stepped_up_at = utcnow()
+    record(
+        "session.stepped_up",
+        subject=user_session,
+        details={"method": "passkey", "passkey": str(passkey.id)},
+    )
+
+
+def enrol_passkey(user_session: UserSession, credential_json: str) -> Passkey:
+    """Add a passkey the browser has just created to the session's account."""
+    user = user_session.user
+    try:
+        passkey = passkeys.verify_registration(user_session, credential_json)
+    except PasskeyRejected:
+        record("passkey.enrolment_refused", subject=user, actor_id=user.id)
+        raise
+    db.session.flush()
+    record(
+        "passkey.enrolled",
+        subject=user,
+        actor_id=user.id,
+        organisation_id=user.organisation_id,
+        details={"passkey": str(passkey.id)},
+    )
+    return passkey
+
+
+def _hold_account(user: User) -> None:
+    """Take the account's row for the rest of the transaction (a write that changes nothing).
+
+    Two removals at once (two tabs, each removing a different passkey) would otherwise both
+    see the other's passkey still there and leave the account with none: on PostgreSQL the
+    second waits here for the first to commit, and SQLite runs one writer at a time.
+    """
+    _changed(sa.update(User).where(User.id == user.id).values(totp_failures=User.totp_failures))
+
+
+def remove_passkey(user: User, passkey: Passkey) -> None:
+    """Remove one of the account's passkeys, unless it is its last working second factor.
+
+    Working means a passkey, or authenticator codes that are not locked: an account must
+    always keep a way to finish a login that is not a recovery code.
+    """
+    _hold_account(user)
+    others = sa.orm.aliased(Passkey)
+    removed = _changed(
+        sa.delete(Passkey).where(
+            Passkey.id == passkey.id,
+            Passkey.user_id == user.id,
+            sa.or_(
+                sa.exists().where(
+                    User.id == user.id,
+                    User.totp_secret.is_not(None),
+                    User.totp_locked_at.is_(None),
+                ),
+                sa.exists().where(others.user_id == user.id, others.id != passkey.id),
+            ),
+        )
+    )
+    if removed != 1:
+        record("passkey.removal_refused", subject=user, details={"passkey": str(passkey.id)})
+        raise LastFactor
+    record("passkey.removed", subject=user, details={"passkey": str(passkey.id)})
+
+
 def step_up(user_session: UserSession, code: str) -> None:
     """Re-prove the second factor before a sensitive action."""
     _check_totp(user_session, code, "step_up")
@@ -416,6 +519,8 @@ def reset_second_factor(user: User) -> None:
     user.totp_failures = 0
     user.totp_locked_at = None
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    # A lost phone takes its passkeys with it: the owner starts again from nothing.
+    db.session.execute(sa.delete(Passkey).where(Passkey.user_id == user.id))
     record("totp.reset", subject=user, details={"user": str(user.id)})
     revoke_all(user, "second_factor_reset")
 

@@ -12,7 +12,6 @@ import segno
 from app.core.clock import utcnow
 from app.core.digits import normalise_number
 
-ISSUER = "Utväg"
 STEP_SECONDS = 30
 # One step either side forgives a phone clock that is up to 30 seconds off.
 TOLERANCE_STEPS = 1
@@ -25,8 +24,13 @@ def new_secret() -> str:
     return pyotp.random_base32(length=32)
 
 
-def provisioning_uri(secret: str, username: str) -> str:
-    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
+def provisioning_uri(secret: str, username: str, issuer: str) -> str:
+    """The otpauth:// address an authenticator app adds the account from.
+
+    The issuer is the installation's neutral name, never the portal's own: the app lists
+    the entry under it, on a phone that may be searched.
+    """
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
 
 
 def qr_svg(uri: str, title: str) -> str:

@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.auth import bp, services, totp
-from app.auth.forms import CodeForm, ConfirmForm, LoginForm, RecoveryForm
+from app.auth import bp, passkeys, services, totp
+from app.auth.forms import CodeForm, ConfirmForm, LoginForm, PasskeyForm, RecoveryForm
 from app.auth.guard import public, second_factor_pending
-from app.auth.models import Role
+from app.auth.models import PasskeyPurpose, Role, UserSession
 from app.auth.sessions import bind_to_browser, current_session, forget_in_browser, require_session
 from app.core.http import form_status
 from app.core.urls import safe_next
@@ -109,20 +109,70 @@ def second_factor() -> Response | tuple[str, int]:
         try:
             token = services.verify_second_factor(user_session, form.code.data)
         except services.FactorLocked:
-            return _code_page_locked(form), 403
+            return _code_page_locked(user_session, form), 403
         except services.CodeRejected:
             form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
-            return render_template("auth/second_factor.html", form=form), 401
+            return _code_page(user_session, form), 401
         bind_to_browser(token)
         return _after_login()
     if services.totp_locked(user_session.user):
-        return _code_page_locked(form), 200
-    return render_template("auth/second_factor.html", form=form), form_status()
+        return _code_page_locked(user_session, form), 200
+    return _code_page(user_session, form), form_status()
 
 
-def _code_page_locked(form: CodeForm) -> str:
+def _code_page(user_session: UserSession, form: CodeForm, **context: object) -> str:
+    # A passkey is offered beside the code (it needs JavaScript; the code never does).
+    return render_template(
+        "auth/second_factor.html",
+        form=form,
+        passkey_form=PasskeyForm(formdata=None)
+        if services.has_passkeys(user_session.user)
+        else None,
+        **context,
+    )
+
+
+def _code_page_locked(user_session: UserSession, form: CodeForm) -> str:
     # No code field: whatever is typed is refused, so the page names the ways in instead.
-    return render_template("auth/second_factor.html", form=form, locked_message=locked_message())
+    return _code_page(user_session, form, locked_message=locked_message())
+
+
+def _json(body: str) -> Response:
+    return current_app.response_class(body, mimetype="application/json")
+
+
+def _assertion_options(user_session: UserSession, purpose: PasskeyPurpose) -> Response:
+    if not ConfirmForm().validate_on_submit() or not services.has_passkeys(user_session.user):
+        abort(400)
+    return _json(passkeys.authentication_options(user_session, purpose))
+
+
+@bp.route("/login/passkey/options", methods=["POST"])
+@second_factor_pending
+def passkey_login_options() -> Response:
+    user_session = require_session()
+    if user_session.is_fully_authenticated:
+        abort(409)
+    return _assertion_options(user_session, PasskeyPurpose.LOGIN)
+
+
+@bp.route("/login/passkey", methods=["POST"])
+@second_factor_pending
+@code_attempts
+def passkey_login() -> Response | tuple[str, int]:
+    user_session = require_session()
+    if user_session.is_fully_authenticated:
+        return _after_login()
+    form = PasskeyForm()
+    if not form.validate_on_submit():
+        # No answer at all (the script did not run): nothing was tried, nothing to count.
+        return _code_page(user_session, CodeForm(formdata=None), passkey_failed=True), 400
+    try:
+        token = services.log_in_with_passkey(user_session, form.credential.data)
+    except passkeys.PasskeyRejected:
+        return _code_page(user_session, CodeForm(formdata=None), passkey_failed=True), 401
+    bind_to_browser(token)
+    return _after_login()
 
 
 @bp.route("/login/recovery", methods=["GET", "POST"])
@@ -184,12 +234,13 @@ def enrol() -> Response | tuple[str, int] | str:
         status = 401
     else:
         status = form_status()
-    uri = totp.provisioning_uri(secret, user_session.user.username)
+    # The otpauth:// address and its QR code are drawn by the template helpers, which know
+    # the installation's neutral name (the site settings sit above this module).
     return (
         render_template(
             "auth/enrol.html",
             form=form,
-            qr_svg=totp.qr_svg(uri, _("QR code for your authenticator app")),
+            secret=secret,
             grouped_key=totp.grouped(secret),
             username=user_session.user.username,
         ),
@@ -222,9 +273,42 @@ def step_up() -> Response | tuple[str, int]:
             services.step_up(user_session, form.code.data)
         except services.FactorLocked:
             form.code.errors = [locked_message()]
-            return render_template("auth/step_up.html", form=form), 403
+            return _step_up_page(user_session, form, target), 403
         except services.CodeRejected:
             form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
-            return render_template("auth/step_up.html", form=form), 401
+            return _step_up_page(user_session, form, target), 401
         return redirect(target)
-    return render_template("auth/step_up.html", form=form), form_status()
+    return _step_up_page(user_session, form, target), form_status()
+
+
+def _step_up_page(user_session: UserSession, form: CodeForm, target: str, **context: object) -> str:
+    return render_template(
+        "auth/step_up.html",
+        form=form,
+        target=target,
+        passkey_form=PasskeyForm(formdata=None)
+        if services.has_passkeys(user_session.user)
+        else None,
+        **context,
+    )
+
+
+@bp.route("/step-up/passkey/options", methods=["POST"])
+def step_up_passkey_options() -> Response:
+    return _assertion_options(require_session(), PasskeyPurpose.STEP_UP)
+
+
+@bp.route("/step-up/passkey", methods=["POST"])
+@code_attempts
+def step_up_passkey() -> Response | tuple[str, int]:
+    user_session = require_session()
+    target = safe_next(request.args.get("next")) or url_for("account.index")
+    form = PasskeyForm()
+    failed = CodeForm(formdata=None)
+    if not form.validate_on_submit():
+        return _step_up_page(user_session, failed, target, passkey_failed=True), 400
+    try:
+        services.step_up_with_passkey(user_session, form.credential.data)
+    except passkeys.PasskeyRejected:
+        return _step_up_page(user_session, failed, target, passkey_failed=True), 401
+    return redirect(target)

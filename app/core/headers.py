@@ -7,6 +7,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",
         "script-src 'self'",
+        # Only the passkey script fetches, and only its ceremony's options from this site.
+        "connect-src 'self'",
         "style-src 'self'",
         "img-src 'self'",
         # The Ethiopic font of the Tigrinya pages, served by the portal itself.

@@ -53,6 +53,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("users", "password_hash"): "an argon2id hash",
     ("users", "locale"): CODE,
     ("recovery_codes", "code_hash"): HASH,
+    ("passkey_challenges", "challenge_hash"): HASH,
     ("user_sessions", "token_hash"): HASH,
     ("user_sessions", "revoked_reason"): CODE,
     ("account_invitations", "token_hash"): HASH,

@@ -21,6 +21,8 @@ EXPECTED_SECOND_FACTOR_PENDING = {
     "auth.recovery",
     "auth.enrol",
     "auth.logout",
+    "auth.passkey_login_options",
+    "auth.passkey_login",
 }
 PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
 

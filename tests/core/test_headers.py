@@ -5,7 +5,8 @@ import pytest
 # Written out in full, not imported from the code: a directive loosened there (say,
 # `script-src 'self' https:`) or a header dropped must fail here.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
+    "font-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 PERMISSIONS_POLICY = (

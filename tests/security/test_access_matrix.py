@@ -80,6 +80,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "auth.recovery": LOGGED_IN,
     "auth.enrol": LOGGED_IN,
     "auth.step_up": LOGGED_IN,
+    "auth.passkey_login_options": LOGGED_IN,
+    "auth.passkey_login": LOGGED_IN,
+    "auth.step_up_passkey_options": LOGGED_IN,
+    "auth.step_up_passkey": LOGGED_IN,
     "auth.logout": LOGGED_IN,
     # Everyone's own account.
     "home.index": LOGGED_IN,
@@ -93,6 +97,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "alerts.index": STAFF,
     "alerts.mark_read": STAFF,
     "alerts.mail_choice": STAFF,
+    "account.new_passkey": LOGGED_IN,
+    "account.passkey_options": LOGGED_IN,
+    "account.add_passkey": LOGGED_IN,
+    "account.remove_passkey": LOGGED_IN_OWN,
     # Administration: administrators only, and never case content (see the team's rows).
     "admin.users": ADMIN,
     "admin.invite": ADMIN,
@@ -220,6 +228,7 @@ OBJECTS: dict[tuple[str, str], tuple[str, str]] = {
     ("*", "token"): ("join_token", "no-such-invitation"),
     ("*", "invitation_id"): ("role_grant", "other_role_grant"),
     ("*", "session_id"): ("{persona}_spare_session", "foreign_session"),
+    ("*", "passkey_id"): ("{persona}_passkey", "foreign_passkey"),
 }
 FIXED = {"step": "kind", "key": "requests_by_kind", "filename": "css/app.css"}
 # A second id that must belong to the first (a consent of this case): swapped for another

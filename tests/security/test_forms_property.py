@@ -191,6 +191,7 @@ TARGETS: dict[str, Target] = {
     "auth.ConfirmForm": Target("/account/recovery-codes", "caseworker", ("recovery_codes",)),
     "alerts.MarkReadForm": Target("/alerts/read", "caseworker", ("alerts",)),
     "alerts.AlertMailForm": Target("/alerts/mail", "caseworker", ("alert_preferences",)),
+    "auth.PasskeyForm": Target("/account/passkeys", "client", ("passkeys", "passkey_challenges")),
     # The team's workspace.
     "cases.AssignForm": Target(
         "/team/triage/{new_request}/assign",

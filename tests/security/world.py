@@ -18,7 +18,7 @@ from flask import Flask
 from app.admin import services as admin_services
 from app.auth import services as auth_services
 from app.auth import totp
-from app.auth.models import Role, User
+from app.auth.models import Passkey, Role, User
 from app.auth.sessions import rotate_token, start_session
 from app.cases import services as case_services
 from app.cases.models import (
@@ -346,6 +346,16 @@ def build_world(app: Flask, language: str = "en") -> World:
             consultation=consultation,
         )
         ids["join_token"] = token
+        # A passkey for everyone who logs in (and one of someone else's): its key is never
+        # checked here, only who may remove it.
+        for name in [*PERSONAS[1:], "spare"]:
+            passkey = Passkey(
+                user_id=world.user(name).id, credential_id=uuid.uuid4().bytes, public_key=b"-"
+            )
+            db.session.add(passkey)
+            db.session.flush()
+            ids[f"{name}_passkey"] = str(passkey.id)
+        ids["foreign_passkey"] = ids.pop("spare_passkey")
         db.session.commit()
     ids["role_grant"] = world.new_role_grant()
     ids["other_role_grant"] = world.new_role_grant("other_team")
