@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -75,6 +75,10 @@ def template_context() -> dict[str, Any]:
         # cookie, and a visitor who only reads the public pages gets no cookie at all (on a
         # shared phone a cookie is evidence of the visit).
         "logout_form": ConfirmForm(formdata=None) if current_session() is not None else None,
+        # Quick exit is a form that ends the session wherever this browser holds our cookie
+        # (a session, a login begun, a language chosen); a visitor without one has nothing
+        # to end and gets a plain link, so reading the public pages still sets no cookie.
+        "quick_exit_form": ConfirmForm(formdata=None) if session else None,
         "current_path": request.path,
         # Staff work at their desks; everyone else may need to leave the page in a hurry.
         "show_quick_exit": not (current_user.is_authenticated and current_user.role.is_staff),

@@ -71,6 +71,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "public.privacy": ANYONE,
     "public.accessibility": ANYONE,
     "public.healthz": ANYONE,
+    "public.leave": ANYONE,  # quick exit: a redirect away, whoever presses it
     "auth.login": ANYONE,
     "intake.register": ANYONE,
     "join.join": (AH, AH, AH, AH, AH, AH, AH, AH, AH),  # a valid invitation link, a made-up one
@@ -226,7 +227,12 @@ FRESH: dict[str, Callable[[World], dict[str, str]]] = {
     "oversight.refuse_role_grant": lambda w: {"invitation_id": w.new_role_grant()},
     "oversight.reactivate": lambda w: {"user_id": w.new_inactive_worker()},
 }
-SESSION_ENDING = ("auth.logout", "account.end_all_sessions", "intake.delete_account")
+SESSION_ENDING = (
+    "auth.logout",
+    "public.leave",
+    "account.end_all_sessions",
+    "intake.delete_account",
+)
 
 
 @dataclass(frozen=True)
