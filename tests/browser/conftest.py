@@ -118,7 +118,7 @@ def _keep_local(live_server: str) -> Any:
 
 def local_context(chromium: Browser, live_server: str, **options: Any) -> BrowserContext:
     """A fresh context of `chromium` that reaches only the live server, with the timeouts."""
-    context = chromium.new_context(locale=BROWSER_LOCALE, **options)
+    context = chromium.new_context(**{"locale": BROWSER_LOCALE, **options})
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     context.route("**/*", _keep_local(live_server))
