@@ -290,8 +290,17 @@ def variants(rule: Rule) -> list[str]:
 
 def ordered_rules(app: Flask) -> list[Rule]:
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule))
-    # Changing requests last, so the reading ones see the world as it was built.
-    return sorted(rules, key=lambda r: (r.endpoint in SESSION_ENDING, r.endpoint in FRESH))
+    # Changing requests last, so the reading ones see the world as it was built; of the
+    # session-ending ones, deleting the account last of all (a deleted account can end no
+    # further session).
+    return sorted(
+        rules,
+        key=lambda r: (
+            r.endpoint in SESSION_ENDING,
+            r.endpoint == "intake.delete_account",
+            r.endpoint in FRESH,
+        ),
+    )
 
 
 def cells(world: World) -> Iterator[tuple[Rule, Cell]]:
