@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,6 +15,7 @@ from app.auth import totp
 from app.auth.forms import ConfirmForm
 from app.auth.models import Role
 from app.auth.sessions import current_session
+from app.core.headers import allow_form_redirect_to
 from app.i18n import (
     available_languages,
     local_date,
@@ -106,6 +107,14 @@ def brand(neutral_title: str) -> str:
 def template_context() -> dict[str, Any]:
     locale = str(get_locale() or "sv")
     chosen = site_settings.current()
+    # Staff work at their desks; everyone else may need to leave the page in a hurry.
+    # Quick exit is a form that ends the session wherever this browser holds our cookie
+    # (a session, a login begun, a language chosen); a visitor without one has nothing
+    # to end and gets a plain link, so reading the public pages still sets no cookie.
+    show_quick_exit = not (current_user.is_authenticated and current_user.role.is_staff)
+    quick_exit_form = ConfirmForm(formdata=None) if show_quick_exit and session else None
+    if quick_exit_form is not None:
+        allow_form_redirect_to(chosen.quick_exit_url)
     return {
         "current_locale": locale,
         "current_dir": text_direction(locale),
@@ -119,9 +128,9 @@ def template_context() -> dict[str, Any]:
         # cookie, and a visitor who only reads the public pages gets no cookie at all (on a
         # shared phone a cookie is evidence of the visit).
         "logout_form": ConfirmForm(formdata=None) if current_session() is not None else None,
+        "quick_exit_form": quick_exit_form,
         "current_path": request.path,
-        # Staff work at their desks; everyone else may need to leave the page in a hurry.
-        "show_quick_exit": not (current_user.is_authenticated and current_user.role.is_staff),
+        "show_quick_exit": show_quick_exit,
         "role_label": role_label,
     }
 

@@ -506,6 +506,11 @@ def logout(user_session: UserSession) -> None:
     revoke(user_session, "logout")
 
 
+def quick_exit(user_session: UserSession) -> None:
+    """End the session of someone who left in a hurry (recorded apart from a logout)."""
+    revoke(user_session, "quick_exit")
+
+
 def logout_everywhere(user: User) -> int:
     return revoke_all(user, "logout_everywhere")
 

@@ -1,23 +1,58 @@
 """Security headers on every response."""
 
-from flask import Flask, request
+import re
+from urllib.parse import urlsplit
+
+from flask import Flask, g, request
 from werkzeug.wrappers import Response
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        # Only the passkey script fetches, and only its ceremony's options from this site.
-        "connect-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        # The Ethiopic font of the Tigrinya pages, served by the portal itself.
-        "font-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    ]
-)
+
+def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self'",
+            # Quick exit ends the session with a background request from the page (it must
+            # not wait for the answer before leaving), and the passkey script fetches its
+            # ceremony's options: both from this site only.
+            "connect-src 'self'",
+            # The Ethiopic font of the Tigrinya pages, served by the portal itself.
+            "font-src 'self'",
+            " ".join(["form-action 'self'", *form_targets]),
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+FORM_TARGETS_KEY = "csp_form_targets"
+PLAIN_HOST = re.compile(r"^[a-z0-9.-]+$")
+
+
+def allow_form_redirect_to(url: str) -> None:
+    """Let a form on this page end, after our redirect, at the site of `url`.
+
+    Browsers hold the whole redirect chain of a form's submission to form-action: the
+    quick-exit form posts here and is sent on to an ordinary site, which without this
+    is refused and leaves the person on the page they wanted to leave. Only a plain
+    http(s) host (and port) is added; anything else in the address stays out of the header.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not PLAIN_HOST.match(host):
+        return
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return
+    targets: list[str] = g.setdefault(FORM_TARGETS_KEY, [])
+    source = f"{parts.scheme}://{host}{port}"
+    if source not in targets:
+        targets.append(source)
+
 
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
@@ -50,6 +85,9 @@ STATIC_HEADERS = {
 
 def add_security_headers(response: Response) -> Response:
     response.headers.update(STATIC_HEADERS)
+    form_targets = g.get(FORM_TARGETS_KEY)
+    if form_targets:
+        response.headers["Content-Security-Policy"] = content_security_policy(tuple(form_targets))
     # Nothing is cached, static files included: on a shared or watched phone the browser
     # cache is evidence of a visit.
     response.headers["Cache-Control"] = "no-store"

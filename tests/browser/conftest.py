@@ -116,8 +116,9 @@ def _keep_local(live_server: str) -> Any:
     return handle
 
 
-def _new_context(chromium: Browser, live_server: str, **options: Any) -> BrowserContext:
-    context = chromium.new_context(locale=BROWSER_LOCALE, **options)
+def local_context(chromium: Browser, live_server: str, **options: Any) -> BrowserContext:
+    """A fresh context of `chromium` that reaches only the live server, with the timeouts."""
+    context = chromium.new_context(**{"locale": BROWSER_LOCALE, **options})
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     context.route("**/*", _keep_local(live_server))
@@ -127,7 +128,7 @@ def _new_context(chromium: Browser, live_server: str, **options: Any) -> Browser
 @pytest.fixture
 def page(chromium: Browser, live_server: str) -> Iterator[Page]:
     """A page in a fresh browser context (no cookies, no history) with JavaScript on."""
-    context = _new_context(chromium, live_server)
+    context = local_context(chromium, live_server)
     yield context.new_page()
     context.close()
 
@@ -135,7 +136,7 @@ def page(chromium: Browser, live_server: str) -> Iterator[Page]:
 @pytest.fixture
 def no_js_page(chromium: Browser, live_server: str) -> Iterator[Page]:
     """A page in a fresh browser context with JavaScript disabled."""
-    context = _new_context(chromium, live_server, java_script_enabled=False)
+    context = local_context(chromium, live_server, java_script_enabled=False)
     yield context.new_page()
     context.close()
 
@@ -150,7 +151,7 @@ def new_context(chromium: Browser, live_server: str) -> Iterator[Callable[..., B
     contexts: list[BrowserContext] = []
 
     def make(**options: Any) -> BrowserContext:
-        context = _new_context(chromium, live_server, **options)
+        context = local_context(chromium, live_server, **options)
         contexts.append(context)
         return context
 

@@ -5,9 +5,9 @@ import pytest
 # Written out in full, not imported from the code: a directive loosened there (say,
 # `script-src 'self' https:`) or a header dropped must fail here.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
-    "font-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
 )
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
@@ -26,10 +26,18 @@ REQUIRED = {
     "Pragma": "no-cache",
 }
 HSTS = "max-age=63072000; includeSubDomains"
+# A page with the quick-exit form (whoever has our cookie) lets that form's submission be
+# sent on to the neutral site, and only there; every other directive stays as it is.
+QUICK_EXIT_CSP = CONTENT_SECURITY_POLICY.replace(
+    "form-action 'self'", "form-action 'self' https://www.svt.se"
+)
 
 
 def assert_secure_headers(response):
+    html = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
     for name, value in REQUIRED.items():
+        if name == "Content-Security-Policy" and 'class="quick-exit-form"' in html:
+            value = QUICK_EXIT_CSP
         assert response.headers.getlist(name) == [value], name
     assert "Strict-Transport-Security" not in response.headers  # plain HTTP here
 
@@ -91,3 +99,31 @@ def test_forms_work_over_https_because_our_own_pages_send_a_referer(app):
         "/login", base_url=base, data=form, headers={"Referer": f"{base}/login"}
     )
     assert with_referer.status_code == 401  # the form went through: the password is wrong
+
+
+def test_only_the_quick_exit_form_widens_form_action(app, browser, organisation):
+    """Given a visitor without a cookie, the policy is the strict one; once the page carries
+    the quick-exit form, form-action names the neutral site as well, and nothing else
+    changes (connect-src stays our own, for the same form's background request)."""
+    first = browser.client.get("/")
+    assert first.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    browser.client.get("/?lang=en")  # now the browser holds our cookie
+    second = browser.client.get("/")
+    assert 'class="quick-exit-form"' in second.get_data(as_text=True)
+    assert second.headers["Content-Security-Policy"] == QUICK_EXIT_CSP
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example;script-src *", "javascript:alert(1)", "https://a b", "https://"],
+)
+def test_a_strange_quick_exit_target_never_reaches_the_policy(app, target):
+    from flask import g
+
+    from app.core.headers import FORM_TARGETS_KEY, allow_form_redirect_to
+
+    with app.test_request_context():
+        allow_form_redirect_to(target)
+        assert g.get(FORM_TARGETS_KEY, []) == []
+        allow_form_redirect_to("https://www.example.org:8443/weather?x=1")
+        assert g.get(FORM_TARGETS_KEY) == ["https://www.example.org:8443"]

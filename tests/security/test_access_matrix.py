@@ -73,6 +73,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "public.accessibility": ANYONE,
     "feedback.report": ANYONE,
     "public.healthz": ANYONE,
+    "public.leave": ANYONE,  # quick exit: a redirect away, whoever presses it
     "auth.login": ANYONE,
     "intake.register": ANYONE,
     "join.join": (AH, AH, AH, AH, AH, AH, AH, AH, AH),  # a valid invitation link, a made-up one
@@ -246,7 +247,12 @@ FRESH: dict[str, Callable[[World], dict[str, str]]] = {
     "oversight.refuse_role_grant": lambda w: {"invitation_id": w.new_role_grant()},
     "oversight.reactivate": lambda w: {"user_id": w.new_inactive_worker()},
 }
-SESSION_ENDING = ("auth.logout", "account.end_all_sessions", "intake.delete_account")
+SESSION_ENDING = (
+    "auth.logout",
+    "public.leave",
+    "account.end_all_sessions",
+    "intake.delete_account",
+)
 
 
 @dataclass(frozen=True)
@@ -304,8 +310,17 @@ def variants(rule: Rule) -> list[str]:
 
 def ordered_rules(app: Flask) -> list[Rule]:
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule))
-    # Changing requests last, so the reading ones see the world as it was built.
-    return sorted(rules, key=lambda r: (r.endpoint in SESSION_ENDING, r.endpoint in FRESH))
+    # Changing requests last, so the reading ones see the world as it was built; of the
+    # session-ending ones, deleting the account last of all (a deleted account can end no
+    # further session).
+    return sorted(
+        rules,
+        key=lambda r: (
+            r.endpoint in SESSION_ENDING,
+            r.endpoint == "intake.delete_account",
+            r.endpoint in FRESH,
+        ),
+    )
 
 
 def cells(world: World) -> Iterator[tuple[Rule, Cell]]:
