@@ -298,6 +298,11 @@ def shown_username(enrol_page: str) -> str:
 @pytest.fixture
 def client_browser(app, browser, organisation):
     """A browser with a freshly registered and enrolled client, as a person would do it."""
+    return register_client(browser)
+
+
+def register_client(browser):
+    """Register and enrol a client in `browser`, as a person would do it."""
     response = browser.post("/my/register", {"password": PASSWORD, "confirm_password": PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)
     html = browser.get("/login/enrol").get_data(as_text=True)

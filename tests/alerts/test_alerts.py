@@ -18,6 +18,7 @@ from app.extensions import db
 from app.intake.models import ClientRequest
 from app.orgs.models import Organisation
 from app.placements.models import PlacementRequest
+from tests.conftest import register_client
 from tests.consultations.test_consultations import convene, give_consent
 from tests.placements.test_placements import add_partner, new_placement, send
 
@@ -340,13 +341,14 @@ def overdue_action(app, scene, owner_user=None):
 
 
 def test_the_reminder_job_tells_of_late_requests_and_overdue_actions_once(
-    app, clock, team, scene, client_browser, fill_request, make_account
+    app, clock, team, scene, fill_request, make_account, new_browser, organisation
 ):
     rep = make_account(Role.AGENCY_REP, org_slug="polisen")
     opt_in(app, rep)
     opt_in(app, scene.owner)
     action_id = overdue_action(app, scene, owner_user=rep)
-    fill_request(client_browser)  # a second request, still waiting in triage
+    # Another person's request, still waiting in triage (one person has one open at a time).
+    fill_request(register_client(new_browser()))
     with app.app_context():
         waiting = db.session.scalar(
             sa.select(ClientRequest.id).where(ClientRequest.case_id.is_(None))
