@@ -146,7 +146,7 @@ def test_consultation_journey(
     # 2. The caseworker opens the case and convenes a consultation.
     staff = staff_login(new_context(viewport=DESK), base, live_app, journey)
     with staff.expect_navigation():
-        staff.locator('main ul.cards a[href$="/team/cases"]').click()
+        staff.locator('main ul.cards a[href$="/team/cases"]').first.click()
     with staff.expect_navigation():
         staff.locator(f'main table a[href$="/team/cases/{case_id}"]').click()
     assert path_of(staff.url) == f"/team/cases/{case_id}"
@@ -242,7 +242,7 @@ def test_consultation_journey(
     # A representative has no team workspace; just their consultations and their account.
     expect(rep.locator('main ul.cards a[href$="/team/cases"]')).to_have_count(0)
     with rep.expect_navigation():
-        rep.locator('main ul.cards a[href$="/agency/"]').click()
+        rep.locator('main ul.cards a[href$="/agency/"]').first.click()
     assert path_of(rep.url) == "/agency/"
     attend_link = rep.locator(f'main a[href$="/agency/consultations/{consultation_id}"]')
     expect(attend_link).to_have_count(1)

@@ -189,8 +189,9 @@ def partner_login(
     page.fill('main input[name="code"]', next_code(app, username, secret))
     submit_to(page, "/login/code")
     assert path_of(page.url) == "/start/"
-    inbox_card = page.locator('main ul.cards a[href$="/partner/"]')
-    expect(inbox_card).to_have_count(1)
+    # (a count of waiting requests may link to the inbox too)
+    inbox_card = page.locator('main ul.cards a[href$="/partner/"]').first
+    expect(inbox_card).to_be_visible()
     # A partner has no workspace: no triage, no cases.
     expect(page.locator('main ul.cards a[href*="/team/"]')).to_have_count(0)
     step(journey, page, f"{name}-start")

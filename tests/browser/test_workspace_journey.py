@@ -113,8 +113,9 @@ def staff_login(context: BrowserContext, base: str, app: Flask, journey: Journey
     submit_to(page, "/login/code")
     assert path_of(page.url) == "/start/"
     # The start page leads to the workspace: triage and the case list.
-    expect(page.locator('main ul.cards a[href$="/team/triage"]')).to_have_count(1)
-    expect(page.locator('main ul.cards a[href$="/team/cases"]')).to_have_count(1)
+    # (a count of today's work may link to the same list again)
+    expect(page.locator('main ul.cards a[href$="/team/triage"]').first).to_be_visible()
+    expect(page.locator('main ul.cards a[href$="/team/cases"]').first).to_be_visible()
     step(journey, page, "staff-start", staff=True)
     return page
 
@@ -152,7 +153,7 @@ def test_workspace_journey(
     # 2. The caseworker finds the request in triage, logs a call, and opens a case.
     staff = staff_login(new_context(viewport=DESK), base, live_app, journey)
     with staff.expect_navigation():
-        staff.locator('main ul.cards a[href$="/team/triage"]').click()
+        staff.locator('main ul.cards a[href$="/team/triage"]').first.click()
     assert path_of(staff.url) == "/team/triage"
     link = staff.locator(f'main table a[href$="/team/triage/{request_id}"]')
     expect(link).to_have_count(1)

@@ -99,7 +99,7 @@ def test_a_lowering_is_reviewed_by_the_team_lead_and_the_reads_after_it_are_flag
     assert "Personen har flyttat utomlands." in section
     assert "/team/overview/lowerings/" in section
     log = lead.get(f"/team/access-log?case={scene.case_id}").get_data(as_text=True)
-    rows = [row for row in log.split("<tr") if "<td>case.register_extracted</td>" in row]
+    rows = [row for row in log.split("<tr") if "<td>Register extract made</td>" in row]
     assert rows and "identity read after a lowered protection level" in rows[0]
     # Reviewed: it leaves the list.
     change_path = section.split('action="', 1)[1].split('"', 1)[0]
