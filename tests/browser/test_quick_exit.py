@@ -184,24 +184,27 @@ def test_escape_while_writing_the_story_stays_and_keeps_the_text(
 ) -> None:
     page: Page = person(javascript=True)
     log_in(page, live_server, "klient")
-    page.goto(f"{live_server}/my/request/story")
-    story = page.locator('main textarea[name="account_text"]')
+    # The demo client's request is open, so the text written is a message to the team.
+    page.goto(f"{live_server}/my/")
+    page.locator('main ul.cards a[href*="/my/requests/"]').first.click()
+    written_on = path_of(page.url)
+    story = page.locator('main textarea[name="body"]')
     story.fill(STORY)
     story.press("Escape")
     story.press("Escape")
     story.press("Escape")
     page.wait_for_timeout(1200)
-    assert path_of(page.url) == "/my/request/story"
+    assert path_of(page.url) == written_on
     expect(story).to_have_value(STORY)
     with live_app.app_context():
         reasons = db.session.scalars(sa.select(UserSession.revoked_reason)).all()
         db.session.remove()
     assert reasons == [None]
 
-    # Out of the field (the Continue button focused), Escape twice leaves.
+    # Out of the field (the message's send button focused), Escape twice leaves.
     target = quick_exit_target(page)
     serve_neutral_site(page, target)
-    page.locator('main button[type="submit"]:not([name="back"])').focus()
+    page.locator('main button[type="submit"]').first.focus()
     page.keyboard.press("Escape")
     page.keyboard.press("Escape")
     page.wait_for_url(target)

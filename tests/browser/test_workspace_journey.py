@@ -66,7 +66,7 @@ IDENTITY = {
 }
 # Chosen from Sweden's list of municipalities (a select, stored as the code).
 MUNICIPALITY = ("1280", "Malmö")
-AREAS_TO_AVOID = "Malmö, Lund"
+AREAS_TO_AVOID = ["Malmö", "Lund"]
 NEEDS = {
     "housing": "Behöver en skyddad bostad utanför Skåne.",
     "debt": "Skulder hos Kronofogden, cirka 40 000 kr.",
@@ -233,7 +233,7 @@ def test_workspace_journey(
     threat.locator('input[name="level"][value="high"]').check()
     threat.locator('input[name="by_police"][value="yes"]').check()
     threat.locator('input[name="assessed_on"]').fill(today.isoformat())
-    threat.locator('select[name="areas_to_avoid"]').select_option(label=AREAS_TO_AVOID.split(", "))
+    threat.locator('select[name="areas_to_avoid"]').select_option(label=AREAS_TO_AVOID)
     next_review = today + timedelta(days=90)
     threat.locator('input[name="next_review_on"]').fill(next_review.isoformat())
     step(journey, staff, "threat-form", staff=True)
@@ -242,7 +242,8 @@ def test_workspace_journey(
     expect(staff.locator("main .notice-success")).to_have_count(1)
     threat_section = staff.locator('main section[aria-labelledby="threat"]')
     expect(threat_section.locator("p strong")).to_have_count(1)  # the level
-    expect(threat_section.get_by_text(AREAS_TO_AVOID)).to_have_count(1)
+    # (a list as Swedish writes one)
+    expect(threat_section.get_by_text("Malmö och Lund")).to_have_count(1)
     step(journey, staff, "threat-saved", staff=True)
 
     # 3c. A needs assessment.
