@@ -17,6 +17,7 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
 from app.orgs.models import Organisation
+from tests.conftest import register_client
 
 TALLY = re.compile(
     r'<a href="([^"]+)"><span class="tally-count">(\d+)</span> '
@@ -66,8 +67,11 @@ def day(app, other_orgs, scene, client_browser, fill_request, make_account, new_
     """The scene's case (its caseworker "agare") with an unread client message; two more
     requests waiting, one acute; a colleague, a team lead, and another team's caseworker."""
     write(client_browser, scene.request_id)
-    fill_request(client_browser, kind={"kind": "threatened"}, help={"urgency": "acute"})
-    fill_request(client_browser)
+    # Two other people's requests (one person has one open request at a time).
+    fill_request(
+        register_client(new_browser()), kind={"kind": "threatened"}, help={"urgency": "acute"}
+    )
+    fill_request(register_client(new_browser()))
     other_team_request(app)
     with app.app_context():
         waiting = {
