@@ -237,7 +237,9 @@ def test_the_migration_turns_names_into_codes_and_keeps_what_it_cannot_read(app,
         db.session.rollback()
         downgrade(revision=before("0019_municipality_codes"))
         db.session.expire_all()
-        assert db.session.get(Case, scene.case_id).municipality == "Östersund"
+        # (only the column: the model has columns that schema does not)
+        municipality = sa.select(Case.municipality).where(Case.id == scene.case_id)
+        assert db.session.scalar(municipality) == "Östersund"
         assert db.session.get(PartnerProfile, partner_id).municipality == "Växjö"
         db.session.rollback()
         upgrade()
