@@ -240,6 +240,7 @@ TARGETS: dict[str, Target] = {
     "cases.CloseCaseForm": Target(
         CASE + "/close", "caseworker", ("cases",), prepare=fresh_case, every_example=True
     ),
+    "cases.AgeForm": Target(CASE + "/age", "caseworker", ("cases",), prepare=fresh_case),
     "cases.JournalForm": Target(
         CASE + "/journal", "caseworker", ("journal_entries",), prepare=fresh_case
     ),

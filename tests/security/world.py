@@ -367,6 +367,12 @@ def build_world(app: Flask, language: str = "en") -> World:
             ids[f"{name}_spare_session"] = world.session_for(name)[1]
         refresh_csrf(browser, name)
         world.browsers[name] = browser
+    # A client with no open request, for the request steps (one open request at a time:
+    # the persona "client" has one, and is answered 409 there).
+    writer = Browser(app.test_client(), language)
+    log_in_through_pages(world, writer, "writer")
+    refresh_csrf(writer, "writer")
+    world.browsers["writer"] = writer
     ids["foreign_session"] = world.session_for("spare")[1]
     return world
 
