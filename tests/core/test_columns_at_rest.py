@@ -54,6 +54,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("users", "locale"): CODE,
     ("recovery_codes", "code_hash"): HASH,
     ("passkey_challenges", "challenge_hash"): HASH,
+    ("reminders_sent", "job"): CODE,
+    ("reminders_sent", "subject"): "a kind and an id (deadline:<uuid>): no name, no reference",
     ("user_sessions", "token_hash"): HASH,
     ("user_sessions", "revoked_reason"): CODE,
     ("account_invitations", "token_hash"): HASH,
