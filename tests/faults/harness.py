@@ -405,6 +405,14 @@ class Portal:
         self.csrf: str | None = None
         # Set while the final step of a submission is on its way: the moment to strike.
         self.sending = threading.Event()
+        # The request this person sent last: withdrawn before they write the next one, as
+        # a person has one open request at a time.
+        self.open_request: str | None = None
+
+    def _make_room(self) -> None:
+        if self.open_request is not None:
+            self.post(f"/my/requests/{self.open_request}/withdraw")
+            self.open_request = None
 
     def close(self) -> None:
         self.http.close()
@@ -470,6 +478,7 @@ class Portal:
             return self._submit_clicked(marker, child=child, clicks=clicks)
         outcome = Outcome(marker, None, started=time.monotonic())
         try:
+            self._make_room()
             for step, values in request_steps(marker, child=child):
                 outcome.step = step
                 response = self.post(f"/my/request/{step}", values)
@@ -483,7 +492,7 @@ class Portal:
             outcome.status, outcome.body = response.status_code, response.text
             match = REQUEST_PATH.match(urlsplit(response.headers.get("location", "")).path)
             if response.status_code == 302 and match:
-                outcome.request_id = match.group(1)
+                outcome.request_id = self.open_request = match.group(1)
         except httpx.HTTPError:
             outcome.status = None
         finally:
@@ -494,6 +503,7 @@ class Portal:
     def _submit_clicked(self, marker: str, *, child: bool, clicks: int) -> Outcome:
         outcome = Outcome(marker, None, started=time.monotonic())
         try:
+            self._make_room()
             for step, values in request_steps(marker, child=child):
                 outcome.step = step
                 response = self.post(f"/my/request/{step}", values)
@@ -531,7 +541,7 @@ class Portal:
         shown = next((r for r, i in zip(answers, outcome.clicked, strict=True) if i), answers[0])
         outcome.status = shown.status_code if shown is not None else None
         outcome.body = shown.text if shown is not None else ""
-        outcome.request_id = next((i for i in outcome.clicked if i), None)
+        outcome.request_id = self.open_request = next((i for i in outcome.clicked if i), None)
         outcome.ended = time.monotonic()
         return outcome
 
@@ -617,7 +627,8 @@ def inspect_requests(env: Mapping[str, str]) -> StoredRequests:
             by_marker[marker] = rid
             if rid not in audited:
                 problems.append(f"{rid} has no audit event")
-            if json.loads(request.help_wanted) != ["support_talks", "relocation"]:
+            asked = ["advice", "talk"] if request.kind.value == "relative" else None
+            if json.loads(request.help_wanted) != (asked or ["support_talks", "relocation"]):
                 problems.append(f"{rid} lost its answers")
             if request.phone != "070-123 45 67" or request.code_word != "blåbär":
                 problems.append(f"{rid} lost its contact details")
