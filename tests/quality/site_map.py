@@ -78,6 +78,7 @@ PREFIX_AUDIENCE: list[tuple[str, tuple[str, ...]]] = [
     ("/account/", (CLIENT, CASEWORKER)),
     ("/team/", (CASEWORKER,)),
     ("/inbox", (CASEWORKER,)),
+    ("/alerts/", (CASEWORKER,)),
     ("/admin/", (ADMIN,)),
     ("/agency/", (AGENCY,)),
     ("/partner/", (PARTNER,)),
