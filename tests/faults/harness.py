@@ -478,15 +478,8 @@ class Portal:
             return self._submit_clicked(marker, child=child, clicks=clicks)
         outcome = Outcome(marker, None, started=time.monotonic())
         try:
-            self._make_room()
-            for step, values in request_steps(marker, child=child):
-                outcome.step = step
-                response = self.post(f"/my/request/{step}", values)
-                if response.status_code != 302:
-                    outcome.status, outcome.body = response.status_code, response.text
-                    return outcome
-            outcome.step = "review"
-            self.get("/my/request/review")
+            if not self._write_steps(outcome, child=child):
+                return outcome
             self.sending.set()
             response = self.send("POST", "/my/request/review", data={"csrf_token": self.csrf})
             outcome.status, outcome.body = response.status_code, response.text
@@ -500,18 +493,25 @@ class Portal:
             outcome.ended = time.monotonic()
         return outcome
 
+    def _write_steps(self, outcome: Outcome, *, child: bool) -> bool:
+        """Make room for a new request, write its steps and open the review: True when the
+        request is ready to send, False (the refusal in `outcome`) when a step was refused."""
+        self._make_room()
+        for step, values in request_steps(outcome.marker, child=child):
+            outcome.step = step
+            response = self.post(f"/my/request/{step}", values)
+            if response.status_code != 302:
+                outcome.status, outcome.body = response.status_code, response.text
+                return False
+        outcome.step = "review"
+        self.get("/my/request/review")
+        return True
+
     def _submit_clicked(self, marker: str, *, child: bool, clicks: int) -> Outcome:
         outcome = Outcome(marker, None, started=time.monotonic())
         try:
-            self._make_room()
-            for step, values in request_steps(marker, child=child):
-                outcome.step = step
-                response = self.post(f"/my/request/{step}", values)
-                if response.status_code != 302:
-                    outcome.status, outcome.body = response.status_code, response.text
-                    return outcome
-            outcome.step = "review"
-            self.get("/my/request/review")
+            if not self._write_steps(outcome, child=child):
+                return outcome
         except httpx.HTTPError:
             outcome.status = None
             outcome.ended = time.monotonic()
