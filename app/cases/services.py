@@ -41,6 +41,7 @@ from app.cases.permissions import can_see_identity
 from app.cases.personal_number import InvalidPersonalNumber, normalise_personal_number
 from app.core.clock import utcnow
 from app.core.crypto import blind_index, blind_index_candidates
+from app.core.db import rows_matched
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
 from app.orgs.models import Organisation, OrgKind
@@ -378,11 +379,19 @@ def change_status(case: Case, status: CaseStatus) -> None:
 
 
 def close_case(case: Case, outcome: CaseOutcome) -> None:
-    if case.status is CaseStatus.CLOSED:
+    # One guarded update decides: of two presses at once, one closes and one is refused,
+    # so the trail records one closing.
+    closed = rows_matched(
+        db.session.execute(
+            sa.update(Case)
+            .where(Case.id == case.id, Case.status != CaseStatus.CLOSED)
+            .values(status=CaseStatus.CLOSED, outcome=outcome, closed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not closed:
         raise CaseError("closed")
-    case.status = CaseStatus.CLOSED
-    case.outcome = outcome
-    case.closed_at = utcnow()
+    db.session.refresh(case, ["status", "outcome", "closed_at"])
     for request in db.session.scalars(
         sa.select(ClientRequest).where(ClientRequest.case_id == case.id)
     ):

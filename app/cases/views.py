@@ -671,7 +671,10 @@ def close(case_id: str) -> Any:
     if form.confirmed.data != "yes":
         outcome = CaseOutcome(form.outcome.data)
         return render_template("cases/close_confirm.html", case=found, form=form, outcome=outcome)
-    services.close_case(found, CaseOutcome(form.outcome.data))
+    try:
+        services.close_case(found, CaseOutcome(form.outcome.data))
+    except services.CaseError:
+        abort(409)  # closed meanwhile, by another press
     flash(_("The case is closed."), "success")
     return _back(found)
 
