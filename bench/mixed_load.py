@@ -74,7 +74,12 @@ class Figures:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[int | None, int] = field(default_factory=lambda: defaultdict(int))
     sent: list[Sent] = field(default_factory=list)
+    resent: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count_resend(self) -> None:
+        with self.lock:
+            self.resent += 1
 
     def observe(self, method: str, path: str, status: int | None, seconds: float) -> None:
         label = f"{method} {IDENTIFIER.sub(':id', path.split('?')[0])}"
@@ -133,7 +138,13 @@ def client_worker(
         # An address of its own per visit and per run: throttling (10 submissions an hour
         # per address, counted in Redis across runs) is not what this measures.
         address = f"10.{run}.{n}.{visit}"
-        portal = harness.Portal(bases[0], address=address, observer=figures.observe, spread=bases)
+        portal = harness.Portal(
+            bases[0],
+            address=address,
+            observer=figures.observe,
+            spread=bases,
+            on_resend=figures.count_resend,
+        )
         try:
             portal.login(person)
             for sent in range(SUBMISSIONS_PER_LOGIN):
@@ -148,6 +159,9 @@ def client_worker(
                     figures.sent.append(Sent(person.id, outcome))
                 if outcome.request_id:
                     portal.get(f"/my/requests/{outcome.request_id}")
+            # One open request per person: the last one is withdrawn before leaving, so
+            # the same person can send again on a later visit.
+            portal.withdraw_open_request()
             portal.logout()
         except (harness.HarnessError, httpx.HTTPError) as error:
             print(f"client {n}: {error!r}", file=sys.stderr)
@@ -161,7 +175,9 @@ def staff_worker(bases: list[str], person: harness.Person, figures: Figures, unt
     for attempt in range(100):
         if attempt and time.monotonic() >= until:
             return
-        portal = harness.Portal(bases[0], observer=figures.observe, spread=bases)
+        portal = harness.Portal(
+            bases[0], observer=figures.observe, spread=bases, on_resend=figures.count_resend
+        )
         try:
             portal.login(person)
             while True:
@@ -396,6 +412,8 @@ def report(
     print(f"lost submissions: {len(fate.lost)}; duplicated: {len(fate.duplicated)}; "
           f"server errors (5xx): {figures.server_errors}; "
           f"no answer: {figures.unanswered}")  # fmt: skip
+    print(f"GETs sent again after an instance closed an idle keep-alive connection under "
+          f"them (as the proxy in front does): {figures.resent}")  # fmt: skip
     if fate.misplaced:
         print(f"stored under another id or for another person: {len(fate.misplaced)}")
     if fate.clicks_disagree:

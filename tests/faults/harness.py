@@ -388,8 +388,10 @@ class Portal:
         timeout: float = 30,
         observer: Observer | None = None,
         spread: Sequence[str] = (),
+        on_resend: Callable[[], None] | None = None,
     ) -> None:
         self.base = base
+        self.on_resend = on_resend
         # Instances behind a load balancer without sticky sessions: each request goes to
         # any of them (the instance named by `base=` when a call gives one).
         self.spread = list(spread)
@@ -409,7 +411,7 @@ class Portal:
         # a person has one open request at a time.
         self.open_request: str | None = None
 
-    def _make_room(self) -> None:
+    def withdraw_open_request(self) -> None:
         if self.open_request is not None:
             self.post(f"/my/requests/{self.open_request}/withdraw")
             self.open_request = None
@@ -421,9 +423,20 @@ class Portal:
         self, method: str, path: str, *, base: str | None = None, data: Any = None
     ) -> httpx.Response:
         started = time.perf_counter()
+        target = base or (random.choice(self.spread) if self.spread else self.base)
         try:
-            target = base or (random.choice(self.spread) if self.spread else self.base)
-            response = self.http.request(method, target + path, data=data)
+            try:
+                response = self.http.request(method, target + path, data=data)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # The server closed an idle keep-alive connection just as this request went
+                # out on it. A proxy in front (nginx's proxy_next_upstream) sends an
+                # idempotent request again on a new connection, and so does this browser;
+                # a POST is never sent twice. Counted, so a run shows how often.
+                if method != "GET":
+                    raise
+                if self.on_resend:
+                    self.on_resend()
+                response = self.http.request(method, target + path, data=data)
         except httpx.HTTPError:
             if self.observer:
                 self.observer(method, path, None, time.perf_counter() - started)
@@ -496,7 +509,7 @@ class Portal:
     def _write_steps(self, outcome: Outcome, *, child: bool) -> bool:
         """Make room for a new request, write its steps and open the review: True when the
         request is ready to send, False (the refusal in `outcome`) when a step was refused."""
-        self._make_room()
+        self.withdraw_open_request()
         for step, values in request_steps(outcome.marker, child=child):
             outcome.step = step
             response = self.post(f"/my/request/{step}", values)
