@@ -72,7 +72,7 @@ def test_the_forms_sent_empty_were_checked_showing_what_is_missing(
     # By audience and page: the two password-change pages (client and staff) share an
     # endpoint, and a comparison by name alone would not notice one of them missing.
     expected = {(p.audience, p.name) for p in site_map.EMPTY_FORMS}
-    assert len(expected) == len(site_map.EMPTY_FORMS) == 11
+    assert len(expected) == len(site_map.EMPTY_FORMS) == 12
     assert {(r.page.audience, r.page.name) for r in empty} == expected
     unmarked = [
         r.label
