@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyotp
 import pytest
@@ -33,6 +34,41 @@ from app.intake.models import ClientRequest
 from app.orgs.models import Organisation, OrgKind
 from app.orgs.services import create_organisation
 from config import Settings, new_fernet_key, normalise_database_url
+
+
+def _services_of_this_worker() -> None:
+    """scripts/test runs the suite on every core (pytest-xdist). The suite empties its
+    database and its Redis database between tests, which would pull the floor from under a
+    test on another worker: so each worker gets a PostgreSQL database and a Redis database
+    of its own, named after it. Set here, at import, before any test module reads them."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
+    if not worker:
+        return
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        os.environ["TEST_DATABASE_URL"] = _database_of_worker(url, worker)
+    if url := os.environ.get("TEST_REDIS_URL"):
+        parts = urlsplit(url)
+        first = int(parts.path.strip("/") or 0)
+        # Counting down from the given one (15 by default, the last of Redis's 16).
+        number = (first - int(worker.removeprefix("gw"))) % 16
+        os.environ["TEST_REDIS_URL"] = parts._replace(path=f"/{number}").geturl()
+
+
+def _database_of_worker(url: str, worker: str) -> str:
+    base = sa.make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = sa.create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not exists:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+_services_of_this_worker()
 
 PASSWORD = "lugna-tallar-vid-havet"
 FIELD_KEY = new_fernet_key()

@@ -46,6 +46,16 @@ PROJECT_ROOT = QUALITY_DIR.parents[1]
 HTML_DIR = PROJECT_ROOT / "test-output" / "html"
 AXE_JS = QUALITY_DIR / "node_modules" / "axe-core" / "axe.min.js"
 VNU_JAR = QUALITY_DIR / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The page checks share one rendering of every page in every language (minutes of
+    work): on a parallel run they all go to one worker, which renders once."""
+    for item in items:
+        if QUALITY_DIR in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("pages"))
+
+
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_RUN = """
 async (tags) => {
