@@ -73,7 +73,7 @@ def list_users_command() -> None:
     )
     for user, slug in staff:
         state = "active" if user.active else "inactive"
-        factor = "2fa" if user.has_totp else "no-2fa"
+        factor = "2fa" if services.has_second_factor(user) else "no-2fa"
         last = user.last_login_at.date().isoformat() if user.last_login_at else "never"
         click.echo(f"{user.username}\t{user.role.value}\t{slug or '-'}\t{state}\t{factor}\t{last}")
     clients = db.session.scalar(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from functools import partial
 from typing import NoReturn
 
@@ -18,7 +19,7 @@ from app.auth import passkeys, passwords, totp
 from app.auth.models import Passkey, PasskeyPurpose, RecoveryCode, Role, User, UserSession
 from app.auth.passkeys import PasskeyRejected
 from app.auth.sessions import revoke, revoke_all, rotate_token, start_session
-from app.core.clock import utcnow
+from app.core.clock import as_utc, utcnow
 from app.core.crypto import blind_index, blind_index_candidates
 from app.core.db import rows_matched
 from app.core.errors import keep_on_refusal
@@ -43,6 +44,10 @@ class CodeRejected(Exception):
 class FactorLocked(CodeRejected):
     """The account's authenticator codes are locked after too many wrong ones: only a
     recovery code or a reset of the second factor gets in now."""
+
+
+class AlreadyEnrolled(Exception):
+    """The account has a second factor already: a first one cannot be added again."""
 
 
 class LastFactor(Exception):
@@ -344,12 +349,20 @@ def offer_enrolment(user_session: UserSession) -> str:
 def _claim_enrolment(user: User, secret: str, step: int) -> bool:
     """Save a first second factor unless one is saved already; True for exactly one caller.
 
-    Two sessions of a new account confirming their own offered secrets at once must not
-    both succeed: the second would overwrite the first one's secret and recovery codes.
+    Two sessions of a new account confirming their own offered secrets at once, or one
+    confirming a code while another adds a first passkey, must not both succeed: the second
+    would replace the recovery codes the first has just shown. The account's row is taken
+    first (as enrol_first_passkey does), so the guarded update below starts after the other
+    has committed and sees its secret or its passkey.
     """
+    _hold_account(user)
     claimed = _changed(
         sa.update(User)
-        .where(User.id == user.id, User.totp_secret.is_(None))
+        .where(
+            User.id == user.id,
+            User.totp_secret.is_(None),
+            ~sa.exists().where(Passkey.user_id == user.id),
+        )
         .values(totp_secret=secret, totp_last_step=step)
     )
     db.session.expire(user, ["totp_secret", "totp_last_step", "has_totp"])
@@ -375,6 +388,44 @@ def has_passkeys(user: User) -> bool:
         db.session.scalar(sa.select(sa.func.count(Passkey.id)).where(Passkey.user_id == user.id))
         or 0
     ) > 0
+
+
+def has_second_factor(user: User) -> bool:
+    """Codes from an authenticator app, a passkey, or both."""
+    return user.has_totp or has_passkeys(user)
+
+
+def enrol_first_passkey(user_session: UserSession, credential_json: str) -> tuple[str, list[str]]:
+    """A passkey as the account's first second factor, for someone without an authenticator
+    app (a phone's screen lock is enough). Returns the session's new token and the recovery
+    codes, as confirm_enrolment does.
+
+    Raises AlreadyEnrolled when the account got a factor meanwhile (another tab), and
+    PasskeyRejected when the browser's answer does not verify.
+    """
+    user = user_session.user
+    # The account's row first, then a fresh look: a code confirmed in another session a
+    # moment ago is seen here, and one confirmed later waits for this to commit.
+    _hold_account(user)
+    db.session.expire(user, ["totp_secret", "has_totp"])
+    if has_second_factor(user):
+        raise AlreadyEnrolled
+    try:
+        passkey = passkeys.verify_registration(user_session, credential_json)
+    except PasskeyRejected:
+        record("passkey.enrolment_refused", subject=user, actor_id=user.id)
+        raise
+    db.session.flush()
+    user_session.pending_totp_secret = None
+    codes = _issue_recovery_codes(user)
+    record(
+        "passkey.enrolled",
+        subject=user,
+        actor_id=user.id,
+        organisation_id=user.organisation_id,
+        details={"passkey": str(passkey.id), "first_factor": True},
+    )
+    return _complete_login(user_session, "enrolment"), codes
 
 
 def _passkey_failed(user_session: UserSession, stage: str) -> NoReturn:
@@ -474,9 +525,30 @@ def step_up(user_session: UserSession, code: str) -> None:
     record("session.stepped_up", subject=user_session)
 
 
-def confirm_with_code(user_session: UserSession, code: str, purpose: str) -> None:
-    """A person confirms a decision of theirs (say, a consent) with a fresh TOTP code."""
-    _check_totp(user_session, code, purpose)
+def step_up_is_recent(user_session: UserSession) -> bool:
+    stepped_up_at = user_session.stepped_up_at
+    if stepped_up_at is None:
+        return False
+    validity: timedelta = current_app.config["STEP_UP_VALIDITY"]
+    return utcnow() - as_utc(stepped_up_at) < validity
+
+
+def confirm_with_code(user_session: UserSession, code: str | None, purpose: str) -> None:
+    """A person confirms a decision of theirs (say, a consent) with a fresh TOTP code.
+
+    An account without authenticator codes (its second factor is a passkey) confirms with
+    its passkey instead: a step-up made in the last few minutes, which the page asked for
+    before showing the decision (app.auth.stepup.decision_step_up).
+    """
+    if not user_session.user.has_totp:
+        if not step_up_is_recent(user_session):
+            _code_failed(user_session, purpose)
+            raise CodeRejected
+        record(
+            "code.confirmed", subject=user_session, details={"purpose": purpose, "by": "passkey"}
+        )
+        return
+    _check_totp(user_session, code or "", purpose)
     record("code.confirmed", subject=user_session, details={"purpose": purpose})
 
 

@@ -102,7 +102,7 @@ def second_factor() -> Response | tuple[str, int]:
     user_session = require_session()
     if user_session.is_fully_authenticated:
         return _after_login()
-    if not user_session.user.has_totp:
+    if not services.has_second_factor(user_session.user):
         return redirect(url_for("auth.enrol"))
     form = CodeForm()
     if form.validate_on_submit():
@@ -121,10 +121,12 @@ def second_factor() -> Response | tuple[str, int]:
 
 
 def _code_page(user_session: UserSession, form: CodeForm, **context: object) -> str:
-    # A passkey is offered beside the code (it needs JavaScript; the code never does).
+    # A passkey is offered beside the code (it needs JavaScript; the code never does). An
+    # account with a passkey only gets no code field: a code can never work for it.
     return render_template(
         "auth/second_factor.html",
         form=form,
+        has_codes=user_session.user.has_totp,
         passkey_form=PasskeyForm(formdata=None)
         if services.has_passkeys(user_session.user)
         else None,
@@ -208,9 +210,8 @@ def recovery() -> Response | tuple[str, int]:
 @code_attempts
 def enrol() -> Response | tuple[str, int] | str:
     user_session = require_session()
-    if user_session.user.has_totp:
+    if services.has_second_factor(user_session.user):
         return redirect(url_for("auth.second_factor"))
-    secret = services.offer_enrolment(user_session)
     form = CodeForm()
     if form.validate_on_submit():
         try:
@@ -221,30 +222,72 @@ def enrol() -> Response | tuple[str, int] | str:
             ]
         else:
             bind_to_browser(token)
-            # Shown in this response only; the codes are stored hashed and cannot be shown again.
-            # A new client came to ask for help: the next page is the request's first step.
-            after = (
-                url_for("intake.request_step", step="kind")
-                if user_session.user.role is Role.CLIENT
-                else url_for("home.index")
-            )
-            return render_template(
-                "auth/recovery_codes.html", codes=codes, first_time=True, continue_url=after
-            )
-        status = 401
-    else:
-        status = form_status()
+            return _first_recovery_codes(user_session, codes)
+        return _enrol_page(user_session, form), 401
+    return _enrol_page(user_session, form), form_status()
+
+
+@bp.route("/login/enrol/passkey/options", methods=["POST"])
+@second_factor_pending
+def enrol_passkey_options() -> Response:
+    user_session = require_session()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if services.has_second_factor(user_session.user):
+        abort(409)
+    # The name the phone saves the passkey under: the neutral one, as for the app's entry.
+    # (The site settings sit above this package, which they import: read here, at use.)
+    from app.settings import services as site_settings
+
+    rp_name = site_settings.current().neutral_title
+    return _json(passkeys.registration_options(user_session, rp_name))
+
+
+@bp.route("/login/enrol/passkey", methods=["POST"])
+@second_factor_pending
+@code_attempts
+def enrol_passkey() -> Response | tuple[str, int] | str:
+    user_session = require_session()
+    if user_session.is_fully_authenticated:
+        return _after_login()
+    form = PasskeyForm()
+    if not form.validate_on_submit():
+        return _enrol_page(user_session, CodeForm(formdata=None), passkey_failed=True), 400
+    try:
+        token, codes = services.enrol_first_passkey(user_session, form.credential.data)
+    except services.AlreadyEnrolled:
+        return redirect(url_for("auth.second_factor"))
+    except passkeys.PasskeyRejected:
+        return _enrol_page(user_session, CodeForm(formdata=None), passkey_failed=True), 400
+    bind_to_browser(token)
+    return _first_recovery_codes(user_session, codes)
+
+
+def _enrol_page(user_session: UserSession, form: CodeForm, **context: object) -> str:
+    secret = services.offer_enrolment(user_session)
     # The otpauth:// address and its QR code are drawn by the template helpers, which know
     # the installation's neutral name (the site settings sit above this module).
-    return (
-        render_template(
-            "auth/enrol.html",
-            form=form,
-            secret=secret,
-            grouped_key=totp.grouped(secret),
-            username=user_session.user.username,
-        ),
-        status,
+    return render_template(
+        "auth/enrol.html",
+        form=form,
+        secret=secret,
+        grouped_key=totp.grouped(secret),
+        username=user_session.user.username,
+        passkey_form=PasskeyForm(formdata=None),
+        **context,
+    )
+
+
+def _first_recovery_codes(user_session: UserSession, codes: list[str]) -> str:
+    # Shown in this response only; the codes are stored hashed and cannot be shown again.
+    # A new client came to ask for help: the next page is the request's first step.
+    after = (
+        url_for("intake.request_step", step="kind")
+        if user_session.user.role is Role.CLIENT
+        else url_for("home.index")
+    )
+    return render_template(
+        "auth/recovery_codes.html", codes=codes, first_time=True, continue_url=after
     )
 
 
@@ -285,6 +328,7 @@ def _step_up_page(user_session: UserSession, form: CodeForm, target: str, **cont
     return render_template(
         "auth/step_up.html",
         form=form,
+        has_codes=user_session.user.has_totp,
         target=target,
         passkey_form=PasskeyForm(formdata=None)
         if services.has_passkeys(user_session.user)

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from app.auth import services as auth_services
 from app.auth.models import Role, User
 from app.auth.sessions import require_session
+from app.auth.stepup import code_of, code_refused, decision_step_up, without_code
 from app.cases import bp, services
 from app.cases import protection as protection_services
 from app.cases.deadlines import case_clocks, deadlines_for, open_deadlines
@@ -345,7 +346,7 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
         "update_form": InterventionUpdateForm(formdata=None),
         "assign_form": assign,
         "reveal_form": GrantForm(formdata=None),
-        "approve_form": ApproveLoweringForm(formdata=None),
+        "approve_form": without_code(ApproveLoweringForm(formdata=None)),
         "age_form": AgeForm(formdata=None, age_band=(case.age_band or AgeBand.UNKNOWN).value),
         **forms,
     }
@@ -532,7 +533,9 @@ def protection(case_id: str) -> Any:
     level = ProtectionLevel(form.level.data)
     if is_lowering(found.protection_level, level):
         # Lowering asks again on a page of its own, for a reason and a fresh code.
-        return _render_lowering(found, LowerProtectionForm(formdata=None, level=level.value))
+        return _render_lowering(
+            found, without_code(LowerProtectionForm(formdata=None, level=level.value))
+        )
     protection_services.change_protection(found, level, current_user)
     flash(_("Protected identity level saved."), "success")
     return _back(found, "#identity")
@@ -554,9 +557,10 @@ def _render_lowering(case: Case, form: LowerProtectionForm, status: int = 200) -
 
 
 @bp.route("/cases/<case_id>/protection/lower", methods=["POST"])
+@decision_step_up
 def lower_protection(case_id: str) -> Any:
     found = _editable(case_id)
-    form = LowerProtectionForm()
+    form = without_code(LowerProtectionForm())
     if not form.validate_on_submit():
         return _render_lowering(found, form, 400)
     level = ProtectionLevel(form.level.data)
@@ -564,9 +568,9 @@ def lower_protection(case_id: str) -> Any:
         flash(_("The level has changed in the meantime. Choose again."), "error")
         return _back(found, "#identity")
     try:
-        auth_services.confirm_with_code(require_session(), form.code.data, "protection_lowering")
+        auth_services.confirm_with_code(require_session(), code_of(form), "protection_lowering")
     except auth_services.CodeRejected:
-        form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
+        code_refused(form, _("That code did not work. Wait for a new code and try again."))
         return _render_lowering(found, form, 401)
     try:
         change = protection_services.change_protection(found, level, current_user, form.reason.data)
@@ -591,18 +595,19 @@ def _waiting_change(case: Case, change_id: str) -> ProtectionChange:
 
 
 @bp.route("/cases/<case_id>/protection/<change_id>/approve", methods=["POST"])
+@decision_step_up
 def approve_lowering(case_id: str, change_id: str) -> Any:
     found = _editable(case_id)
     change = _waiting_change(found, change_id)
     if not can_decide_protection_change(current_user, found, change):
         abort(403)
-    form = ApproveLoweringForm()
+    form = without_code(ApproveLoweringForm())
     if not form.validate_on_submit():
         return _render_case(found, 400, approve_form=form)
     try:
-        auth_services.confirm_with_code(require_session(), form.code.data, "protection_lowering")
+        auth_services.confirm_with_code(require_session(), code_of(form), "protection_lowering")
     except auth_services.CodeRejected:
-        form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
+        code_refused(form, _("That code did not work. Wait for a new code and try again."))
         return _render_case(found, 401, approve_form=form)
     try:
         protection_services.approve_change(change, found, current_user)

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from app.auth import services as auth_services
 from app.auth.sessions import require_session
+from app.auth.stepup import code_of, code_refused, decision_step_up, without_code
 from app.auth.views import code_attempts, locked_message
 from app.cases.models import Case
 from app.consent import bp, services
@@ -50,19 +51,20 @@ def _answered_already() -> Response:
 
 @bp.route("/<consent_id>", methods=["GET", "POST"])
 @code_attempts
+@decision_step_up
 def answer(consent_id: str) -> Any:
     consent, case = _consent(consent_id)
-    form = ConsentAnswerForm()
-    withdraw_form = ConsentWithdrawForm(formdata=None)
+    form = without_code(ConsentAnswerForm())
+    withdraw_form = without_code(ConsentWithdrawForm(formdata=None))
     if form.validate_on_submit():
         if consent.given is not None:
             return _answered_already()
         try:
-            auth_services.confirm_with_code(require_session(), form.code.data, "consent")
+            auth_services.confirm_with_code(require_session(), code_of(form), "consent")
         except auth_services.FactorLocked:
-            form.code.errors = [locked_message()]
+            code_refused(form, locked_message())
         except auth_services.CodeRejected:
-            form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
+            code_refused(form, _("That code did not work. Wait for a new code and try again."))
         else:
             try:
                 services.answer_consent(
@@ -85,18 +87,21 @@ def answer(consent_id: str) -> Any:
 
 @bp.route("/<consent_id>/withdraw", methods=["POST"])
 @code_attempts
+@decision_step_up
 def withdraw(consent_id: str) -> Any:
     consent, case = _consent(consent_id)
-    form = ConsentWithdrawForm()
+    form = without_code(ConsentWithdrawForm())
     if not consent.given or consent.withdrawn_at is not None:
         abort(409)
     if form.validate_on_submit():
         try:
-            auth_services.confirm_with_code(require_session(), form.code.data, "consent_withdrawal")
+            auth_services.confirm_with_code(
+                require_session(), code_of(form), "consent_withdrawal"
+            )
         except auth_services.FactorLocked:
-            form.code.errors = [locked_message()]
+            code_refused(form, locked_message())
         except auth_services.CodeRejected:
-            form.code.errors = [_("That code did not work. Wait for a new code and try again.")]
+            code_refused(form, _("That code did not work. Wait for a new code and try again."))
         else:
             services.withdraw_consent(consent, case)
             flash(_("Your consent is withdrawn. We will not share anything more on it."), "success")
@@ -105,7 +110,7 @@ def withdraw(consent_id: str) -> Any:
         render_template(
             "consent/answer.html",
             consent=consent,
-            form=ConsentAnswerForm(formdata=None),
+            form=without_code(ConsentAnswerForm(formdata=None)),
             withdraw_form=form,
         ),
         400,

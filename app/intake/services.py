@@ -17,6 +17,7 @@ from app.audit.services import record
 from app.auth import passwords
 from app.auth import services as auth_services
 from app.auth.models import Role, User, UserSession
+from app.auth.passkeys import passkeys_of
 from app.auth.sessions import revoke_all, start_session
 from app.core.clock import as_utc, utcnow
 from app.core.db import begin_writing
@@ -113,7 +114,7 @@ def _same_registration(username: str, password: str) -> User | None:
     that has set up its second factor is past registration and is reached by logging in.
     """
     user = auth_services.find_user(username)
-    if user is None or user.role is not Role.CLIENT or user.has_totp:
+    if user is None or user.role is not Role.CLIENT or auth_services.has_second_factor(user):
         return None
     if not passwords.verify_password(user.password_hash, password):
         return None
@@ -459,7 +460,9 @@ def client_data(client: User) -> dict[str, Any]:
             "created_at": iso_moment(client.created_at),
             "language": client.locale,
             "notification_email": client.notify_email,
-            "second_factor_enrolled": client.has_totp,
+            "second_factor_enrolled": auth_services.has_second_factor(client),
+            "authenticator_app": client.has_totp,
+            "passkeys": len(passkeys_of(client)),
         },
         "draft": load_draft(client) or None,
         "requests": [export_request(request) for request in requests_of(client)],

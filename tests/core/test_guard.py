@@ -25,6 +25,8 @@ EXPECTED_SECOND_FACTOR_PENDING = {
     "auth.logout",
     "auth.passkey_login_options",
     "auth.passkey_login",
+    "auth.enrol_passkey_options",
+    "auth.enrol_passkey",
 }
 PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"
 

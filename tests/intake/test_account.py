@@ -167,6 +167,8 @@ def test_download_my_data_holds_everything(app, client_browser, fill_request):
             "language": locale,
             "notification_email": "sara@example.org",
             "second_factor_enrolled": True,
+            "authenticator_app": True,
+            "passkeys": 0,
         },
         "draft": None,
         "requests": [

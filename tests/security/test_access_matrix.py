@@ -83,6 +83,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "auth.step_up": LOGGED_IN,
     "auth.passkey_login_options": LOGGED_IN,
     "auth.passkey_login": LOGGED_IN,
+    "auth.enrol_passkey_options": LOGGED_IN,
+    "auth.enrol_passkey": LOGGED_IN,
     "auth.step_up_passkey_options": LOGGED_IN,
     "auth.step_up_passkey": LOGGED_IN,
     "auth.logout": LOGGED_IN,
