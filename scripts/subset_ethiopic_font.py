@@ -1,5 +1,7 @@
-"""Make the Ethiopic font Tigrinya pages load: Noto Sans Ethiopic cut down to the characters
-the Tigrinya catalogue uses, as WOFF2 (a phone without an Ethiopic font shows boxes).
+"""Make the Ethiopic fonts: Noto Sans Ethiopic cut down to the characters the Tigrinya
+catalogue uses, as WOFF2, which Tigrinya pages load (a phone without an Ethiopic font shows
+boxes); and a second cut with only the letters of Tigrinya's own name, which every page's
+language list needs so that a Tigrinya speaker can find their language from any page.
 
 Run it again after the Tigrinya catalogue changes (tests/i18n/test_ethiopic_font.py fails
 while a character is missing):
@@ -26,6 +28,7 @@ from fontTools import subset
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "app" / "translations" / "ti" / "LC_MESSAGES" / "messages.po"
 OUTPUT = ROOT / "app" / "static" / "fonts" / "noto-sans-ethiopic-ti.woff2"
+NAME_OUTPUT = ROOT / "app" / "static" / "fonts" / "noto-sans-ethiopic-name.woff2"
 ETHIOPIC = range(0x1200, 0x13A0)  # Ethiopic and Ethiopic Supplement
 LIMIT_BYTES = 60 * 1024
 
@@ -45,8 +48,14 @@ def tigrinya_characters(pending: list[str]) -> set[str]:
     return found | {char for text in texts for char in text if ord(char) in ETHIOPIC}
 
 
-def main(source: str, pending: list[str]) -> None:
-    characters = tigrinya_characters(pending)
+def language_name() -> str:
+    sys.path.insert(0, str(ROOT))
+    from app.i18n import language_name as name_of
+
+    return name_of("ti")
+
+
+def cut(source: str, text: str, output: Path) -> int:
     options = subset.Options()
     options.flavor = "woff2"
     options.layout_features = ["*"]
@@ -54,15 +63,23 @@ def main(source: str, pending: list[str]) -> None:
     options.notdef_outline = True
     font = subset.load_font(source, options)
     subsetter = subset.Subsetter(options)
-    # Space and basic punctuation too: shaping runs through them between Ethiopic words.
-    subsetter.populate(text="".join(sorted(characters)) + " .,:;!?()-–«»\"'")
+    subsetter.populate(text=text)
     subsetter.subset(font)
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    subset.save_font(font, str(OUTPUT), options)
-    size = OUTPUT.stat().st_size
+    output.parent.mkdir(parents=True, exist_ok=True)
+    subset.save_font(font, str(output), options)
+    return output.stat().st_size
+
+
+def main(source: str, pending: list[str]) -> None:
+    characters = tigrinya_characters(pending)
+    # Space and basic punctuation too: shaping runs through them between Ethiopic words.
+    size = cut(source, "".join(sorted(characters)) + " .,:;!?()-–«»\"'", OUTPUT)
     print(f"{OUTPUT.relative_to(ROOT)}: {len(characters)} characters, {size} bytes")
     if size > LIMIT_BYTES:
         raise SystemExit(f"over the {LIMIT_BYTES}-byte budget")
+    name = language_name()
+    size = cut(source, name, NAME_OUTPUT)
+    print(f"{NAME_OUTPUT.relative_to(ROOT)}: {name}, {size} bytes")
 
 
 if __name__ == "__main__":

@@ -77,3 +77,24 @@ def test_the_font_has_every_letter_the_tigrinya_catalogue_uses():
 def test_the_security_policy_lets_the_portal_serve_its_own_font_only(browser):
     policy = browser.client.get("/").headers["Content-Security-Policy"]
     assert "font-src 'self'" in policy
+
+
+def test_every_page_can_draw_the_name_of_tigrinya_in_its_language_list(browser, organisation):
+    """A Tigrinya speaker on a Persian page of a phone without an Ethiopic font must still
+    find ትግርኛ in the list: app.css gives that one link a font of its four letters."""
+    pytest.importorskip("brotli", reason="reading WOFF2 needs brotli (a dev dependency)")
+    from fontTools.ttLib import TTFont
+
+    from app.i18n import language_name
+
+    html = page(browser, "/", "fa")
+    assert f'lang="ti" hreflang="ti">{language_name("ti")}</a>' in html
+    css = browser.client.get("/static/css/app.css").get_data(as_text=True)
+    rule = re.search(r'@font-face \{[^}]*"Noto Sans Ethiopic Name"[^}]*\}', css).group(0)
+    assert 'url("../fonts/noto-sans-ethiopic-name.woff2")' in rule
+    assert "unicode-range: U+1200-139F" in rule
+    assert re.search(r'\.language-picker a\[lang="ti"\] \{[^}]*"Noto Sans Ethiopic Name"', css)
+    name_font = FONTS / "noto-sans-ethiopic-name.woff2"
+    assert name_font.stat().st_size <= 8 * 1024
+    cmap = TTFont(name_font).getBestCmap()
+    assert all(ord(letter) in cmap for letter in language_name("ti"))
