@@ -1,8 +1,12 @@
 """A client's whole journey in a real Chromium on a small phone, in three languages.
 
 Register, enrol a second factor, send one request of each kind, write to the team, read the
-team's answer, download the data, and delete the account. Swedish and Arabic run with
-JavaScript on, Somali with it off; Arabic must be mirrored (right to left) on every page.
+team's answer, download the data, leave with quick exit, log in again with the second
+factor, and delete the account. Somali and Arabic run without JavaScript and enrol codes
+from an authenticator app; Persian runs with JavaScript and signs up with a passkey alone
+(Chromium's virtual authenticator standing in for the phone's screen lock), as a relative
+without an authenticator app would. Arabic and Persian must be mirrored (right to left) on
+every page.
 
 Assertions lean on structure (URLs, ids, field names and values, element counts, lang and
 dir) rather than wording, because the catalogues are being translated in parallel. Every
@@ -35,6 +39,12 @@ from app.core.clock import utcnow
 from app.demo import DEMO_PASSWORD, demo_secret
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestStatus
+from tests.browser.test_passkeys import Phone, contexts, localhost_server  # noqa: F401
+from tests.browser.test_quick_exit import (
+    quick_exit_target,
+    serve_neutral_site,
+    wait_for_quick_exit,
+)
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -206,7 +216,7 @@ class Journey:
 
     @property
     def rtl(self) -> bool:
-        return self.lang == "ar"
+        return self.lang in ("ar", "fa")
 
     def step(self, page: Page, name: str, *, client: bool = True) -> None:
         """Check the page fits the screen and speaks the right language, then photograph it."""
@@ -245,8 +255,9 @@ class Journey:
         assert gap <= EDGE_TOLERANCE_PX, (*where, text, facts)
 
 
-def register(page: Page, base: str, journey: Journey) -> tuple[str, str]:
-    """Register, enrol the second factor, see the recovery codes; returns username, secret."""
+def register(page: Page, base: str, journey: Journey, *, passkey: bool) -> tuple[str, str | None]:
+    """Register, enrol the second factor (codes from an app, or a passkey alone), see the
+    recovery codes; returns the username and the app's secret (None with a passkey)."""
     page.goto(f"{base}/?lang={journey.lang}")
     assert path_of(page.url) == "/"
     journey.step(page, "start")
@@ -270,15 +281,29 @@ def register(page: Page, base: str, journey: Journey) -> tuple[str, str]:
     assert path_of(page.url) == "/login/enrol"
     expect(page.locator("main .username-shown code")).to_have_text(username)
     expect(page.locator("main .qr svg")).to_have_count(1)
-    key = page.locator("main .secret-key code").inner_text()
-    secret = re.sub(r"\s+", "", key)
-    assert re.fullmatch(r"[A-Z2-7]{32}", secret), key
-    page.fill('main input[name="code"]', pyotp.TOTP(secret).now())
-    journey.step(page, "enrol")
-    submit_to(page, "/login/enrol")
+    create = page.locator('main form[data-passkey="create"]')
+    secret: str | None = None
+    if passkey:
+        # The phone's screen lock instead of an app: offered where the script can make one.
+        expect(create).to_be_visible()
+        expect(page.locator("main [data-passkey-needs-script]")).to_be_hidden()
+        journey.step(page, "enrol")
+        with page.expect_navigation():
+            create.locator('button[type="submit"]').click()
+        assert path_of(page.url) == "/login/enrol/passkey"
+    else:
+        # Without JavaScript no passkey is offered: a note says what it would need.
+        expect(create).to_be_hidden()
+        expect(page.locator("main [data-passkey-needs-script]")).to_be_visible()
+        key = page.locator("main .secret-key code").inner_text()
+        secret = re.sub(r"\s+", "", key)
+        assert re.fullmatch(r"[A-Z2-7]{32}", secret), key
+        page.fill('main input[name="code"]', pyotp.TOTP(secret).now())
+        journey.step(page, "enrol")
+        submit_to(page, "/login/enrol")
+        assert path_of(page.url) == "/login/enrol"
 
     # The codes are shown in the answer to the confirming POST, once.
-    assert path_of(page.url) == "/login/enrol"
     codes = page.locator("main ul.recovery-codes li code")
     expect(codes).to_have_count(10)
     assert all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", c) for c in codes.all_inner_texts())
@@ -445,31 +470,41 @@ def staff_reply(
 
 
 VARIANTS = [
-    pytest.param("sv", True, id="sv"),
-    pytest.param("ar", True, id="ar-rtl"),
     pytest.param("so", False, id="so-nojs"),
+    pytest.param("ar", False, id="ar-rtl-nojs"),
+    pytest.param("fa", True, id="fa-rtl-passkey"),
 ]
 
 
 @pytest.mark.parametrize(("lang", "javascript"), VARIANTS)
 def test_client_journey(
-    lang: str,
-    javascript: bool,
-    live_server: str,
-    live_app: Flask,
-    new_context: Callable[..., BrowserContext],
+    lang: str, javascript: bool, live_app: Flask, request: pytest.FixtureRequest
 ) -> None:
-    base = live_server
+    new_context: Callable[..., BrowserContext]
+    if javascript:
+        # A passkey needs a secure context whose host is the relying party: the portal is
+        # reached (and configured) as http://localhost:<port>, as in tests/browser/test_passkeys.py.
+        base = request.getfixturevalue("localhost_server")
+        new_context = request.getfixturevalue("contexts")
+    else:
+        base = request.getfixturevalue("live_server")
+        new_context = request.getfixturevalue("new_context")
     folder = SCREENSHOTS / f"journey-{lang}"
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.png"):
         old.unlink()
     journey = Journey(lang=lang, folder=folder)
     client_context = new_context(viewport=PHONE, java_script_enabled=javascript)
-    page = client_context.new_page()
+    phone: Phone | None = None
+    if javascript:
+        phone = Phone(client_context)
+        phone.add_authenticator()
+        page = phone.page
+    else:
+        page = client_context.new_page()
 
     # 1. Register, enrol the second factor, keep the recovery codes.
-    username, secret = register(page, base, journey)
+    username, secret = register(page, base, journey, passkey=phone is not None)
 
     # 2. One request of each kind, through every step.
     request_ids: dict[str, str] = {}
@@ -526,6 +561,8 @@ def test_client_journey(
     assert data["account"]["username"] == username
     assert data["account"]["language"] == lang
     assert data["account"]["second_factor_enrolled"] is True
+    assert data["account"]["authenticator_app"] is (phone is None)
+    assert data["account"]["passkeys"] == (1 if phone else 0)
     exported = {r["reference"]: r for r in data["requests"]}
     assert set(exported) == set(references.values())
     for kind, reference in references.items():
@@ -537,16 +574,55 @@ def test_client_journey(
         ("team", TEAM_REPLY),
     ]
 
-    # 6. Delete the account: the login's proof has gone stale, so a fresh code is asked for.
-    let_step_up_expire(live_app, username)
+    # 6. Quick exit: the session ends on the server and the neutral site is shown.
     page.goto(f"{base}/my/")
+    target = quick_exit_target(page)
+    serve_neutral_site(page, target)
+    if javascript:
+        page.locator("main h1").click()  # out of any field: Escape twice is the shortcut
+        page.keyboard.press("Escape")
+        page.keyboard.press("Escape")
+    else:
+        page.locator("#quick-exit").click()
+    page.wait_for_url(target)
+    wait_for_quick_exit(live_app)
+    page.goto(f"{base}/my/")
+    assert path_of(page.url) == "/login"
+
+    # 7. Back in with the password and the second factor. Quick exit left nothing behind,
+    # the choice of language included: the person chooses it again.
+    page.goto(f"{base}/login?lang={lang}")
+    page.fill('main input[name="username"]', username)
+    page.fill('main input[name="password"]', PASSWORD)
+    submit_to(page, "/login")
+    assert path_of(page.url) == "/login/code"
+    if phone is not None:
+        expect(page.locator('main input[name="code"]')).to_have_count(0)
+        journey.step(page, "login-passkey")
+        with page.expect_navigation():
+            page.locator('main form[data-passkey="get"] button[type="submit"]').click()
+    else:
+        assert secret is not None
+        page.fill('main input[name="code"]', next_code(live_app, username, secret))
+        journey.step(page, "login-code")
+        submit_to(page, "/login/code")
+    assert path_of(page.url) == "/my/"
+
+    # 8. Delete the account: the login's proof has gone stale, so the factor is asked again.
+    let_step_up_expire(live_app, username)
     with page.expect_navigation():
         page.locator('main a[href$="/my/delete"]').click()
     assert path_of(page.url) == "/step-up"
     assert parse_qs(urlsplit(page.url).query).get("next") == ["/my/delete"]
-    page.fill('main input[name="code"]', next_code(live_app, username, secret))
-    journey.step(page, "step-up")
-    submit(page)
+    if phone is not None:
+        journey.step(page, "step-up")
+        with page.expect_navigation():
+            page.locator('main form[data-passkey="get"] button[type="submit"]').click()
+    else:
+        assert secret is not None
+        page.fill('main input[name="code"]', next_code(live_app, username, secret))
+        journey.step(page, "step-up")
+        submit(page)
 
     assert path_of(page.url) == "/my/delete"
     expect(page.locator('main form[action$="/my/delete"] button.danger')).to_have_count(1)
