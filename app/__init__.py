@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,33 @@ def register_request_cycle(app: Flask) -> None:
     app.after_request(finish_transaction)
 
 
+# Where each feature's routes are declared. They are imported here, when an application is
+# made, and never by the packages themselves: importing `app.cases.forms` (or any module)
+# then brings in that module's own needs, not every view of the portal, and no module is
+# the hub of an import cycle (tests/core/test_imports.py imports each one first).
+VIEW_MODULES = (
+    "app.public.views",
+    "app.feedback.views",
+    "app.auth.views",
+    "app.account.views",
+    "app.home.views",
+    "app.alerts.views",
+    "app.admin.views",
+    "app.intake.views",
+    "app.messages.views",
+    "app.cases.views",
+    "app.consent.views",
+    "app.consultations.views",
+    "app.placements.views",
+    "app.oversight.views",
+    "app.oversight.grants",
+)
+
+
 def register_blueprints(app: Flask) -> None:
+    for module in VIEW_MODULES:
+        importlib.import_module(module)
+
     from app.account import bp as account_bp
     from app.admin import bp as admin_bp
     from app.alerts import bp as alerts_bp

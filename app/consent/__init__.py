@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("consent", __name__, url_prefix="/my/consents")
-
-from app.consent import views  # noqa: E402,F401  (routes register on import)

@@ -5,5 +5,3 @@ from flask import Blueprint
 bp = Blueprint("consultations", __name__, url_prefix="/team")
 agency_bp = Blueprint("agency", __name__, url_prefix="/agency")
 join_bp = Blueprint("join", __name__)
-
-from app.consultations import views  # noqa: E402,F401  (routes register on import)

@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("intake", __name__, url_prefix="/my")
-
-from app.intake import views  # noqa: E402,F401  (routes register on import)

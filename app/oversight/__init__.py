@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("oversight", __name__, url_prefix="/team")
-
-from app.oversight import grants, views  # noqa: E402,F401  (routes register on import)

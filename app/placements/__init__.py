@@ -4,5 +4,3 @@ from flask import Blueprint
 
 bp = Blueprint("placements", __name__, url_prefix="/team")
 partner_bp = Blueprint("partner", __name__, url_prefix="/partner")
-
-from app.placements import views  # noqa: E402,F401  (routes register on import)
