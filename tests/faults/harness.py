@@ -41,7 +41,20 @@ from config import normalise_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-PORTS = range(5610, 5620)
+
+
+def _reserved_ports() -> range:
+    """The ports these runs start servers on: 5610-5619, and ten of its own for each
+    pytest-xdist worker (scripts/test runs several), so that a port one worker has found
+    free is never handed to a server of another at the same moment."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return range(5610, 5620)
+    start = 5640 + 10 * int(worker.removeprefix("gw"))
+    return range(start, start + 10)
+
+
+PORTS = _reserved_ports()
 PASSWORD = "lugna-tallar-vid-havet"
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 REQUEST_PATH = re.compile(r"^/my/requests/([0-9a-f-]{36})$")
