@@ -197,6 +197,18 @@ def contact_label(channel: str, outcome: str) -> str:
     return f"{CHANNEL_LABELS.get(channel, channel)} – {OUTCOME_LABELS.get(outcome, outcome)}"
 
 
+# A relative's relation to the person, as staff read it (the client chose it in the first
+# person: "I am their parent").
+RELATIONSHIP_LABELS = {
+    "parent": _l("Parent"),
+    "sibling": _l("Brother or sister"),
+    "partner": _l("Partner"),
+    "relative": _l("Another relative"),
+    "friend": _l("Friend"),
+    "other": _l("Other"),
+}
+
+
 def init_labels(app: Flask) -> None:
     app.jinja_env.globals.update(
         case_status_label=case_status_label,
@@ -215,6 +227,7 @@ def init_labels(app: Flask) -> None:
         safe_time_labels=lambda codes: local_list(SAFE_TIMES.get(c, c) for c in codes),
         contact_label=contact_label,
         client_purpose_label=lambda purpose: str(CLIENT_PURPOSE_LABELS[purpose]),
+        relationship_label=lambda code: str(RELATIONSHIP_LABELS.get(code, code)),
         municipality_name=municipalities.display,
         municipality_names=municipalities.display_all,
     )

@@ -351,9 +351,17 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
         **forms,
     }
     services.view_case(case, identity_shown=identity_visible)
+    origin = services.originating_request(case)
     return (
         render_template(
             "cases/case.html",
+            # How to reach the person safely and what they asked for, at the head of the
+            # case: through the request's own identity decision (audited when shown).
+            origin_identity=identity_of_request(origin, current_user, purpose="case_page")
+            if origin is not None
+            else None,
+            origin_help=json.loads(origin.help_wanted) if origin is not None else [],
+            origin_safe_times=json.loads(origin.safe_times or "[]") if origin is not None else [],
             case=case,
             identity=identity,
             identity_visible=identity_visible,
@@ -370,7 +378,7 @@ def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
             reporter=db.session.get(Organisation, case.reporting_organisation_id)
             if case.reporting_organisation_id
             else None,
-            origin=services.originating_request(case),
+            origin=origin,
             can_assign=can_assign_cases(current_user, case),
             waiting_change=waiting,
             may_decide_waiting=waiting is not None

@@ -1,5 +1,6 @@
 """The case itself: protected identity, consent, deadlines, and an audit row for everything."""
 
+import json
 import re
 from datetime import date, timedelta
 
@@ -102,10 +103,33 @@ def test_a_protected_identity_never_reaches_an_unassigned_users_html(
         html = lead.get(url).get_data(as_text=True)
         # Every threat form lists all municipalities: the secret is which one is the case's.
         chosen = ('<option value="1280" selected>', "<dd>Malmö</dd>")
-        for secret in (NAME, NUMBER, "9876", "Hemliga gatan", *chosen):
+        # The request's own contact details and words head the case page: hidden as well.
+        contact = ("blåbär", "070-123 45 67", "Jag vill komma bort")
+        for secret in (NAME, NUMBER, "9876", "Hemliga gatan", *chosen, *contact):
             assert secret not in html, (url, secret)
     # The assigned caseworker sees it.
     assert NAME in scene.owner_browser.get(f"/team/cases/{scene.case_id}").get_data(as_text=True)
+
+
+def test_the_case_page_opens_with_how_to_reach_the_person_and_what_they_asked_for(app, scene):
+    html = scene.owner_browser.get(f"/team/cases/{scene.case_id}").get_data(as_text=True)
+    header = html[html.index('<div class="case-header">') : html.index('aria-label="Sections"')]
+    # Safe contact, in the header: code word, phone, times, voicemail, language
+    for shown in ("blåbär", "070-123 45 67", "Weekdays, evening", "Voice message"):
+        assert shown in header, shown
+    # What they asked for, in their own words, before the first form
+    asked = html[html.index('id="asked-h"') : html.index('id="status-h"')]
+    for shown in ("Someone to talk to", "Help to move somewhere safe", "Jag vill komma bort"):
+        assert shown in asked, shown
+    assert 'dir="auto"' in asked
+    with app.app_context():
+        purposes = [
+            json.loads(details)["purpose"]
+            for details in db.session.scalars(
+                sa.select(AuditEvent.details).where(AuditEvent.action == "identity.viewed")
+            )
+        ]
+    assert "case_page" in purposes
 
 
 def test_revealing_a_protected_identity_takes_a_reason_and_is_flagged(
