@@ -90,6 +90,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "password.changed": _l("Password changed"),
     "password.rehashed": _l("Password hash renewed"),
     "placement.confirmed": _l("Placement confirmed"),
+    "placement.already_asked": _l("Placement request refused: the partner was asked already"),
     "placement.conflict_blocked": _l("Placement stopped by a conflict"),
     "placement.conflict_overridden": _l("Placement conflict overridden"),
     "placement.created": _l("Placement started"),
