@@ -1,5 +1,6 @@
 """A partner's inbox says what each request asks, a partner reads back its own answer, and
 a request reaches a partner once, even when it is sent twice at the same moment."""
+# ruff: noqa: F811  (fixtures shared with the feature's main test module are imported)
 
 import threading
 import uuid
