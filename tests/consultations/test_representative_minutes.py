@@ -208,3 +208,33 @@ def test_each_action_says_which_consultation_it_came_from(app, scene, held):
     assert f'href="/team/consultations/{consultation_id}"' in row
     with app.app_context():
         assert db.session.scalars(sa.select(Action.consultation_id)).one() == consultation_id
+
+
+def test_the_team_sees_the_minutes_disclosure_in_its_record_by_field_names(app, scene, held):
+    """The team's record says the minutes and each decision went to the police, in words,
+    on which consent; the record holds the field names, never the words disclosed."""
+    consultation_id, _account, _browser = held
+    page = scene.owner_browser.get(f"/team/consultations/{consultation_id}")
+    record = page.get_data(as_text=True).split("<h2>Disclosed</h2>")[1].split("</table>")[0]
+    assert "<li>Minutes</li>" in record and "<li>Decision 1</li>" in record
+    assert "decision:" not in record and MINUTES not in record
+
+
+def test_the_representative_is_alerted_to_the_action_and_the_minutes_from_the_day_given(
+    app, held
+):
+    """As a partner sees a request waiting the day it is sent, the representative's alerts
+    list the action and the shared minutes at once, each leading to its page, in words
+    that name no case."""
+    consultation_id, _account, browser = held
+    with app.app_context():
+        action_id = db.session.scalars(sa.select(Action.id)).one()
+        reference = db.session.get(Case, db.session.get(Consultation, consultation_id).case_id)
+        reference = reference.reference
+    html = browser.get("/alerts/").get_data(as_text=True)
+    assert f'href="/agency/consultations/{consultation_id}"' in html
+    assert f'href="/agency/#action-{action_id}"' in html
+    for secret in (reference, MINUTES, DECISION, ACTION):
+        assert secret not in html
+    overview = browser.get("/agency/").get_data(as_text=True)
+    assert f'id="action-{action_id}"' in overview
