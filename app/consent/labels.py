@@ -19,7 +19,7 @@ FIELD_LABELS = {
 def field_label(name: str) -> str:
     """A field code ("phone", "need:housing", "decision:2") as the team reads it."""
     if name.startswith("decision:"):
-        return _("Decision %(number)s", number=name.removeprefix("decision:"))
+        return str(_("Decision %(number)s", number=name.removeprefix("decision:")))
     if name.startswith("need:"):
         need = name.removeprefix("need:")
         return str(NEED_LABELS.get(need, need))

@@ -220,9 +220,7 @@ def test_the_team_sees_the_minutes_disclosure_in_its_record_by_field_names(app, 
     assert "decision:" not in record and MINUTES not in record
 
 
-def test_the_representative_is_alerted_to_the_action_and_the_minutes_from_the_day_given(
-    app, held
-):
+def test_the_representative_is_alerted_to_the_action_and_the_minutes_from_the_day_given(app, held):
     """As a partner sees a request waiting the day it is sent, the representative's alerts
     list the action and the shared minutes at once, each leading to its page, in words
     that name no case."""
