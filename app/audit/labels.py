@@ -100,6 +100,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "placement.offer_made": _l("Partner made an offer"),
     "placement.request_viewed": _l("Placement request viewed"),
     "placement.requests_expired": _l("Placement requests expired"),
+    "placement.request_listed": _l("Placement request listed in the partner's inbox"),
     "placement.sent": _l("Placement request sent"),
     "placements.reminded": _l("Placement reminders sent"),
     "protection_change.reviewed": _l("Protection change reviewed"),

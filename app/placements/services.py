@@ -489,6 +489,17 @@ def placements_of_case(case_id: uuid.UUID) -> list[Placement]:
     )
 
 
+def view_inbox(requests: list[PlacementRequest]) -> None:
+    """A partner's inbox shows each request's household, services and dates: the reading
+    of each row is recorded as the opening of the request is."""
+    for listed in requests:
+        record(
+            "placement.request_listed",
+            subject=listed,
+            details={"placement": str(listed.placement_id)},
+        )
+
+
 def view_request(request: PlacementRequest) -> None:
     """A partner reading a request is audited like any read of case data."""
     record(

@@ -228,16 +228,15 @@ def inbox() -> str:
     profile = db.session.get(PartnerProfile, current_user.organisation_id)
     # "waiting": only the requests still open for the partner's answer (the start page's count).
     waiting = request.args.get("show") == "waiting"
+    shown = [
+        r
+        for r in services.incoming(current_user.organisation_id)
+        if can_open_request(current_user, r)
+        and (not waiting or r.shown_status is RequestStatus.SENT)
+    ]
+    services.view_inbox(shown)
     return render_template(
-        "placements/partner_inbox.html",
-        requests=[
-            r
-            for r in services.incoming(current_user.organisation_id)
-            if can_open_request(current_user, r)
-            and (not waiting or r.shown_status is RequestStatus.SENT)
-        ],
-        profile=profile,
-        waiting=waiting,
+        "placements/partner_inbox.html", requests=shown, profile=profile, waiting=waiting
     )
 
 

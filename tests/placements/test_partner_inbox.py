@@ -82,6 +82,11 @@ def test_the_inbox_row_says_what_the_partner_must_decide_and_nothing_of_who(
     assert cells[5] == move_on
     for secret in (NAME, NUMBER, "811218", reference, "Malmö"):
         assert secret not in html
+    with app.app_context():
+        listed = db.session.scalars(
+            sa.select(AuditEvent.subject_id).where(AuditEvent.action == "placement.request_listed")
+        ).all()
+    assert listed == [str(request.id)]  # the row's reading is recorded
 
 
 def test_the_request_page_lists_the_services_asked_for(app, scene, partners, partner_browser):
