@@ -274,6 +274,8 @@ def reschedule(consultation: Consultation, case: Case, plan: Plan) -> None:
             invitation.response = Response.PENDING
     _audit("consultation.rescheduled", consultation, sequence=consultation.sequence)
     _send(consultation, "REQUEST")
+    # The new time waits for their answer again: told in the portal as the first one was.
+    _alert_invited(consultation, [i.user for i in consultation.invitations if i.user])
 
 
 def cancel(consultation: Consultation, case: Case) -> None:

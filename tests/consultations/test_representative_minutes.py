@@ -236,3 +236,35 @@ def test_the_representative_is_alerted_to_the_action_and_the_minutes_from_the_da
         assert secret not in html
     overview = browser.get("/agency/").get_data(as_text=True)
     assert f'id="action-{action_id}"' in overview
+
+
+def test_a_moved_meeting_waits_for_the_representatives_answer_again_and_says_so(
+    app, scene, agencies, representative
+):
+    """Moving a meeting asks the invited representative to answer again: the portal tells
+    them as it told them of the invitation (the calendar mail goes as before)."""
+    account, browser = representative
+    give_consent(app, scene, agencies["polisen"])
+    convene(scene, [agencies["polisen"]], [account.id])
+    with app.app_context():
+        consultation_id = db.session.scalars(sa.select(Consultation.id)).one()
+    url = f"/team/consultations/{consultation_id}"
+    moved = scene.owner_browser.post(
+        f"{url}/reschedule",
+        {
+            "starts_on": (date.today() + timedelta(days=5)).isoformat(),
+            "starts_time": "13:00",
+            "duration": "60",
+            "place": "Rum 4",
+        },
+        form_page=url,
+    )
+    assert moved.status_code == 302
+    with app.app_context():
+        told = db.session.scalar(
+            sa.select(sa.func.count()).where(
+                Alert.user_id == account.id, Alert.kind == AlertKind.CONSULTATION_INVITATION
+            )
+        )
+    assert told == 2
+    assert "/agency/?show=waiting" in browser.get("/start/").get_data(as_text=True)
