@@ -17,6 +17,8 @@ LABELS = {
     AlertKind.CASE_ACCESSED: _l("Someone opened your case with an emergency access"),
     AlertKind.CONSULTATION_INVITATION: _l("You are invited to a consultation"),
     AlertKind.PLACEMENT_REQUEST: _l("A new placement request waits for your answer"),
+    AlertKind.ACTION_ASSIGNED: _l("A consultation gave your agency an action"),
+    AlertKind.MINUTES_SHARED: _l("The minutes of a consultation are shared with you"),
 }
 
 
@@ -43,7 +45,9 @@ def alert_link(alert: Alert) -> str:
             if alert.case_id is not None:
                 return url_for("cases.case", case_id=str(alert.case_id))
             return url_for("agency.overview", show="due")
-        case AlertKind.CONSULTATION_INVITATION:
+        case AlertKind.CONSULTATION_INVITATION | AlertKind.MINUTES_SHARED:
             return url_for("agency.attend", consultation_id=subject)
+        case AlertKind.ACTION_ASSIGNED:
+            return url_for("agency.overview", _anchor=f"action-{subject}")
         case AlertKind.PLACEMENT_REQUEST:
             return url_for("partner.request_page", request_id=subject)

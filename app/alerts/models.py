@@ -23,6 +23,8 @@ class AlertKind(enum.StrEnum):
     # For the people outside the team: something waits for their answer.
     CONSULTATION_INVITATION = "consultation_invitation"
     PLACEMENT_REQUEST = "placement_request"
+    ACTION_ASSIGNED = "action_assigned"
+    MINUTES_SHARED = "minutes_shared"
 
 
 class Alert(PublicIdMixin, TimestampMixin, Base):

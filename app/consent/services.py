@@ -127,8 +127,18 @@ def still_readable(disclosure: Disclosure, case: Case, recipient: Organisation) 
     )
 
 
-def latest_disclosure(case: Case, recipient: Organisation, purpose: Purpose) -> Disclosure | None:
-    """The newest snapshot given to this recipient for this purpose, readable or not."""
+def latest_disclosure(
+    case: Case, recipient: Organisation, purpose: Purpose, *, holding: str | None = None
+) -> Disclosure | None:
+    """The newest snapshot given to this recipient for this purpose, readable or not.
+
+    `holding` names a field the snapshot must hold, where one purpose carries snapshots of
+    different kinds (consent to consult covers both the case's needs and a meeting's
+    minutes): the newest minutes are not the newest needs.
+    """
+    fields = sa.exists().where(DisclosedField.disclosure_id == Disclosure.id)
+    if holding is not None:
+        fields = fields.where(DisclosedField.name == holding)
     return db.session.scalar(
         sa.select(Disclosure)
         .where(
@@ -136,16 +146,18 @@ def latest_disclosure(case: Case, recipient: Organisation, purpose: Purpose) -> 
             Disclosure.recipient_id == recipient.id,
             Disclosure.purpose == purpose.value,
             # Records from before snapshots existed hold no values: nothing to show.
-            sa.exists().where(DisclosedField.disclosure_id == Disclosure.id),
+            fields,
         )
         .order_by(Disclosure.created_at.desc())
         .limit(1)
     )
 
 
-def readable_disclosure(case: Case, recipient: Organisation, purpose: Purpose) -> Disclosure | None:
+def readable_disclosure(
+    case: Case, recipient: Organisation, purpose: Purpose, *, holding: str | None = None
+) -> Disclosure | None:
     """The snapshot the recipient may read now, if any: the newest, while it holds."""
-    disclosure = latest_disclosure(case, recipient, purpose)
+    disclosure = latest_disclosure(case, recipient, purpose, holding=holding)
     if disclosure is None or not still_readable(disclosure, case, recipient):
         return None
     return disclosure

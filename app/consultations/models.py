@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import Role, User
+from app.consent.models import Disclosure
 from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
 from app.orgs.models import Organisation
@@ -103,6 +104,8 @@ class Action(PublicIdMixin, TimestampMixin, Base):
     consultation_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("consultations.id", ondelete="CASCADE"), index=True
     )
+    # Every action says which consultation it came from, wherever it is listed.
+    consultation: Mapped[Consultation] = relationship(lazy="joined")
     case_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
@@ -119,6 +122,25 @@ class Action(PublicIdMixin, TimestampMixin, Base):
     outcome: Mapped[str | None] = mapped_column(EncryptedText)
     # When it was marked done: whether actions are done on time is part of the evaluation.
     done_at: Mapped[datetime | None]
+
+
+class MinutesShare(PublicIdMixin, TimestampMixin, Base):
+    """Minutes and decisions of a consultation, as given to one invited agency.
+
+    The words themselves are in the disclosure, frozen field by field ("minutes",
+    "decision:1", …) and resting on the client's consent to consult with that agency; this
+    row says which consultation they are the minutes of.
+    """
+
+    __tablename__ = "consultation_minutes_shares"
+
+    consultation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    disclosure_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("disclosures.id", ondelete="CASCADE"), unique=True
+    )
+    disclosure: Mapped[Disclosure] = relationship(lazy="joined")
 
 
 class RoleApproval(enum.StrEnum):

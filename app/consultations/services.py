@@ -22,7 +22,7 @@ from app.auth.services import AccountError, WeakPassword, create_user
 from app.auth.sessions import hash_token, start_session
 from app.cases.models import Case, CaseAssignment, NeedsAssessment
 from app.cases.services import latest_threat_assessment
-from app.consent.models import Purpose
+from app.consent.models import Disclosure, Purpose
 from app.consent.services import (
     NotCovered,
     consent_covers,
@@ -30,6 +30,7 @@ from app.consent.services import (
     readable_disclosure,
     record_disclosure,
     refuse_read,
+    still_readable,
 )
 from app.consultations import ical
 from app.consultations.models import (
@@ -40,6 +41,7 @@ from app.consultations.models import (
     ConsultationStatus,
     Decision,
     Invitation,
+    MinutesShare,
     Response,
     RoleApproval,
 )
@@ -272,6 +274,8 @@ def reschedule(consultation: Consultation, case: Case, plan: Plan) -> None:
             invitation.response = Response.PENDING
     _audit("consultation.rescheduled", consultation, sequence=consultation.sequence)
     _send(consultation, "REQUEST")
+    # The new time waits for their answer again: told in the portal as the first one was.
+    _alert_invited(consultation, [i.user for i in consultation.invitations if i.user])
 
 
 def cancel(consultation: Consultation, case: Case) -> None:
@@ -301,9 +305,17 @@ def respond(invitation: Invitation, response: Response, proposed: datetime | Non
 
 
 def record_meeting(
-    consultation: Consultation, minutes: str, attended_ids: set[uuid.UUID], decisions: list[str]
+    consultation: Consultation,
+    minutes: str,
+    attended_ids: set[uuid.UUID],
+    decisions: list[str],
+    by: User,
 ) -> None:
-    """Save (or correct) attendance, minutes and decisions; only once the meeting has begun."""
+    """Save (or correct) attendance, minutes and decisions; only once the meeting has begun.
+
+    What is saved goes to the invited agencies as they are now (see share_minutes): a
+    correction reaches them as a new snapshot, never by itself.
+    """
     if consultation.status is ConsultationStatus.CANCELLED:
         raise ConsultationError("cancelled")
     if utcnow() < consultation.starts_at:
@@ -317,6 +329,51 @@ def record_meeting(
     for text in decisions:
         db.session.add(Decision(consultation_id=consultation.id, text=text))
     _audit("consultation.minutes_recorded", consultation, decisions=len(decisions))
+    share_minutes(consultation, db.session.get_one(Case, consultation.case_id), decisions, by)
+
+
+def share_minutes(consultation: Consultation, case: Case, decisions: list[str], by: User) -> int:
+    """Give each invited agency the minutes and decisions as a frozen, recorded snapshot.
+
+    Only an agency the client's consent to consult covers receives them: they concern the
+    meeting it was invited to, and nothing of another meeting of the case. A protected
+    case's minutes go to no agency: written freely, they may say who the person is or
+    where they live, which a protected identity keeps from everyone outside the team.
+    Returns how many agencies received them.
+    """
+    if case.is_protected or consultation.minutes is None:
+        return 0
+    fields: list[tuple[str, str | None]] = [("minutes", consultation.minutes)]
+    fields.extend((f"decision:{n}", text) for n, text in enumerate(decisions, start=1))
+    given = 0
+    for agency in _invited_agencies(consultation, case):
+        if not consent_covers(case, agency, Purpose.CONSULTATION):
+            continue
+        disclosure = record_disclosure(case, agency, Purpose.CONSULTATION, fields, by)
+        db.session.add(MinutesShare(consultation_id=consultation.id, disclosure_id=disclosure.id))
+        # The agency's invited people see the minutes waiting, as they saw the invitation.
+        notify(
+            AlertKind.MINUTES_SHARED,
+            [
+                i.user
+                for i in consultation.invitations
+                if i.organisation_id == agency.id and i.user is not None and i.user.active
+            ],
+            consultation.id,
+        )
+        given += 1
+    db.session.flush()
+    return given
+
+
+def _invited_agencies(consultation: Consultation, case: Case) -> list[Organisation]:
+    """The agencies invited to the consultation, without the team itself."""
+    agencies = {
+        i.organisation_id: i.organisation
+        for i in consultation.invitations
+        if i.organisation.kind is OrgKind.AGENCY and i.organisation_id != case.organisation_id
+    }
+    return list(agencies.values())
 
 
 def add_action(
@@ -343,6 +400,15 @@ def add_action(
     db.session.add(action)
     db.session.flush()
     _audit("consultation.action_added", consultation, owner=str(owner.id))
+    # The agency's people see it waiting from the day it is given, as a partner sees a
+    # request: the named owner, else every representative of the agency. Only those who
+    # may see the action at all (the client's consent holds); the alert names no case.
+    people = [owner_user] if owner_user else representatives_of([owner.id])
+    notify(
+        AlertKind.ACTION_ASSIGNED,
+        [p for p in people if p.active and can_update_action(p, action)],
+        action.id,
+    )
     return action
 
 
@@ -495,13 +561,8 @@ def disclose_to_agencies(consultation: Consultation, case: Case, by: User) -> in
     """
     if consultation.status is ConsultationStatus.CANCELLED:
         raise ConsultationError("cancelled")
-    agencies = {
-        i.organisation_id: i.organisation
-        for i in consultation.invitations
-        if i.organisation.kind is OrgKind.AGENCY and i.organisation_id != case.organisation_id
-    }
     given = 0
-    for agency in agencies.values():
+    for agency in _invited_agencies(consultation, case):
         if not consent_covers(case, agency, Purpose.CONSULTATION):
             continue
         record_disclosure(case, agency, Purpose.CONSULTATION, consultation_fields(case), by)
@@ -539,7 +600,8 @@ def view_for_representative(consultation: Consultation, representative: User) ->
     if not consent_covers(case, agency, Purpose.CONSULTATION):
         refuse_read(case, agency, Purpose.CONSULTATION)
         raise NotCovered
-    snapshot = readable_disclosure(case, agency, Purpose.CONSULTATION)
+    # The case's details, not a meeting's minutes, which the same consent carries.
+    snapshot = readable_disclosure(case, agency, Purpose.CONSULTATION, holding="threat_level")
     identity = (
         None
         if case.is_protected
@@ -565,6 +627,64 @@ def view_for_representative(consultation: Consultation, representative: User) ->
         full_name=identity.value("full_name") if identity else None,
         identity_shared=identity is not None,
         disclosed_at=snapshot.created_at if snapshot else None,
+    )
+
+
+@dataclass(frozen=True)
+class SharedMinutes:
+    """A consultation's minutes and decisions as they were given to one agency."""
+
+    minutes: str | None
+    decisions: list[str]
+    shared_at: datetime
+
+
+def minutes_for_representative(
+    consultation: Consultation, representative: User
+) -> SharedMinutes | None:
+    """The newest minutes of this consultation given to the representative's agency, while
+    the consent they were given on holds and the case is not protected; the reading is
+    recorded. None when there are none the agency may read."""
+    case = db.session.get_one(Case, consultation.case_id)
+    agency = representative.organisation
+    if agency is None or case.is_protected:
+        return None
+    share = db.session.scalar(
+        sa.select(MinutesShare)
+        .join(MinutesShare.disclosure)
+        .where(
+            MinutesShare.consultation_id == consultation.id,
+            Disclosure.recipient_id == agency.id,
+        )
+        .order_by(MinutesShare.created_at.desc())
+        .limit(1)
+    )
+    if share is None:
+        return None
+    if not still_readable(share.disclosure, case, agency):
+        refuse_read(case, agency, Purpose.CONSULTATION)
+        return None
+    read_disclosure(share.disclosure, case, representative)
+    return SharedMinutes(
+        minutes=share.disclosure.value("minutes"),
+        decisions=[
+            f.value or "" for f in share.disclosure.fields if f.name.startswith("decision:")
+        ],
+        shared_at=share.disclosure.created_at,
+    )
+
+
+def agency_actions_of(consultation: Consultation, representative: User) -> list[Action]:
+    """The actions this consultation gave the representative's agency, open or not."""
+    return list(
+        db.session.scalars(
+            sa.select(Action)
+            .where(
+                Action.consultation_id == consultation.id,
+                Action.owner_organisation_id == representative.organisation_id,
+            )
+            .order_by(Action.due_on)
+        )
     )
 
 

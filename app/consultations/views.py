@@ -265,6 +265,7 @@ def minutes(consultation_id: str) -> Any:
             form.minutes.data,
             {parse_public_id(i) for i in form.attended.data or []},
             decisions,
+            current_user,
         )
     except services.ConsultationError as error:
         if error.reason != "not_started":
@@ -354,6 +355,12 @@ def overview() -> str:
         "consultations/agency.html",
         consultations=consultations,
         actions=actions,
+        # An action links to its consultation while the representative may still open it.
+        attendable={
+            a.consultation_id
+            for a in actions
+            if can_attend_as_representative(current_user, a.consultation)
+        },
         show=show if show in ("waiting", "due") else None,
         update_form=ActionUpdateForm(formdata=None),
     )
@@ -393,6 +400,8 @@ def attend(consultation_id: str) -> Any:
             consultation=found,
             invitation=invitation,
             view=view,
+            minutes=services.minutes_for_representative(found, current_user),
+            actions=services.agency_actions_of(found, current_user),
             form=form,
         ),
         form_status(),

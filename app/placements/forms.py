@@ -47,6 +47,11 @@ class PlacementForm(FlaskForm):
     housing_needs = note(_l("Housing needs"), 2000)
     support_needs = note(_l("Support needs"), 2000)
     earliest_move_on = DateField(_l("Earliest move date"), validators=[REQUIRED])
+    services = CheckboxesField(
+        _l("Services asked for"),
+        choices=[(s, SERVICE_LABELS[s]) for s in PARTNER_SERVICES],
+        validators=[Optional()],
+    )
     expected_duration = single_line(_l("Expected duration"), 100)
     free_text = note(_l("Anything else the partner needs to decide (no names, no places)"), 3000)
 

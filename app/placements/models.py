@@ -76,6 +76,10 @@ class Placement(PublicIdMixin, TimestampMixin, Base):
     housing_needs: Mapped[str | None] = mapped_column(EncryptedText)
     support_needs: Mapped[str | None] = mapped_column(EncryptedText)
     earliest_move_on: Mapped[date]
+    # The services asked for (codes of PARTNER_SERVICES, comma-separated). Encrypted: that
+    # someone needs addiction care or support staff is about the person, not the partner.
+    # Empty (None) for requests made before the services were asked.
+    services: Mapped[str | None] = mapped_column(EncryptedText)
     expected_duration: Mapped[str | None] = mapped_column(EncryptedText)
     free_text: Mapped[str | None] = mapped_column(EncryptedText)
     # A conflict overridden by a team lead: who, why (encrypted), flagged for review.
@@ -88,11 +92,23 @@ class Placement(PublicIdMixin, TimestampMixin, Base):
         back_populates="placement", cascade="all, delete-orphan", lazy="selectin"
     )
 
+    @property
+    def service_codes(self) -> list[str]:
+        return [s for s in (self.services or "").split(",") if s]
+
+    @property
+    def household_size(self) -> int:
+        """Adults and children: how many people the partner is asked to house."""
+        children = [a for a in (self.children_ages or "").split(",") if a.strip()]
+        return self.adults + len(children)
+
 
 class PlacementRequest(PublicIdMixin, TimestampMixin, Base):
     """One partner's copy of a placement request, its answer, and what follows."""
 
     __tablename__ = "placement_requests"
+    # One copy per partner: the database, not only the page, refuses a second send of the
+    # same request to the same partner (two caseworkers, or two tabs, at the same moment).
     __table_args__ = (sa.UniqueConstraint("placement_id", "partner_id"),)
 
     placement_id: Mapped[uuid.UUID] = mapped_column(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from app.alerts.models import AlertKind
 from app.alerts.services import case_team, notify, organisation_members
@@ -28,6 +29,7 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.orgs.models import Organisation
 from app.placements.models import (
+    PARTNER_SERVICES,
     FollowUp,
     PartnerProfile,
     Placement,
@@ -47,6 +49,14 @@ class PlacementError(ValueError):
 
 class ConflictFound(Exception):
     """Sending would risk placing the person near a threat. Says nothing about which case."""
+
+
+class AlreadyAsked(PlacementError):
+    """The request was sent to these partners before (or by a parallel send just now)."""
+
+    def __init__(self, partners: list[Organisation]) -> None:
+        super().__init__("already_asked")
+        self.partners = partners
 
 
 class MoveDatePassed(PlacementError):
@@ -151,9 +161,13 @@ class Needs:
     earliest_move_on: date
     expected_duration: str | None
     free_text: str | None
+    services: list[str] = field(default_factory=list)
 
 
 def create_placement(case: Case, by: User, needs: Needs) -> Placement:
+    unknown = set(needs.services) - set(PARTNER_SERVICES)
+    if unknown:
+        raise PlacementError("services")
     placement = Placement(
         case_id=case.id,
         organisation_id=case.organisation_id,
@@ -164,6 +178,8 @@ def create_placement(case: Case, by: User, needs: Needs) -> Placement:
         housing_needs=needs.housing_needs or None,
         support_needs=needs.support_needs or None,
         earliest_move_on=needs.earliest_move_on,
+        # In the list's order, whatever order they were ticked in.
+        services=",".join(s for s in PARTNER_SERVICES if s in needs.services) or None,
         expected_duration=needs.expected_duration or None,
         free_text=needs.free_text or None,
     )
@@ -183,7 +199,9 @@ def send_requests(
     """Send the request to partners, after the conflict check.
 
     A conflict blocks everything unless a team lead overrides it with a reason; the
-    override is audited and flagged for review.
+    override is audited and flagged for review. Each partner gets the request once: naming
+    a partner asked before refuses the whole send (AlreadyAsked), and so does losing a race
+    with another send of it, which the database's unique key decides.
     """
     if placement.status is not PlacementStatus.OPEN:
         raise PlacementError("not_open")
@@ -196,6 +214,10 @@ def send_requests(
     )
     if not profiles or len(profiles) != len(set(partner_ids)):
         raise PlacementError("partners")
+    asked = [p.organisation for p in profiles if p.organisation_id in _asked(placement)]
+    if asked:
+        _audit("placement.already_asked", placement, partners=len(asked))
+        raise AlreadyAsked(asked)
     found = {p.organisation_id: conflict_reasons(case, p) for p in profiles}
     if any(found.values()):
         if not (override_reason and is_team_lead_of(by, case.organisation_id)):
@@ -209,19 +231,29 @@ def send_requests(
         placement.override_reason = override_reason
         _audit("placement.conflict_overridden", placement, flagged=True)
     respond_by = answer_deadline(placement, utcnow())
-    already = {r.partner_id for r in placement.requests}
-    new_requests = []
-    for profile in profiles:
-        if profile.organisation_id in already:
-            continue
-        new_requests.append(
-            PlacementRequest(
-                partner_id=profile.organisation_id, status=RequestStatus.SENT, respond_by=respond_by
-            )
+    new_requests = [
+        PlacementRequest(
+            placement_id=placement.id,
+            partner_id=profile.organisation_id,
+            status=RequestStatus.SENT,
+            respond_by=respond_by,
         )
-    placement.requests.extend(new_requests)
+        for profile in profiles
+    ]
+    try:
+        # The unique key on (placement, partner) decides between two sends at once: the
+        # second waits for the first and then fails here. Only the savepoint is undone, so
+        # the refusal can still be recorded and answered.
+        with db.session.begin_nested():
+            db.session.add_all(new_requests)
+            db.session.flush()
+    except IntegrityError:
+        db.session.expire(placement, ["requests"])
+        asked = [p.organisation for p in profiles if p.organisation_id in _asked(placement)]
+        _audit("placement.already_asked", placement, partners=len(asked))
+        raise AlreadyAsked(asked) from None
+    db.session.expire(placement, ["requests"])
     sent = len(new_requests)
-    db.session.flush()
     for sent_request in new_requests:
         # The partner's people see it waiting from the day it is sent, not only when the
         # answer is nearly due. No case: a partner never sees the case, only this request.
@@ -232,6 +264,17 @@ def send_requests(
         )
     _audit("placement.sent", placement, partners=sent)
     return sent
+
+
+def _asked(placement: Placement) -> set[uuid.UUID]:
+    """The partners this placement was sent to already, as the database has it now."""
+    return set(
+        db.session.scalars(
+            sa.select(PlacementRequest.partner_id).where(
+                PlacementRequest.placement_id == placement.id
+            )
+        )
+    )
 
 
 def answer_deadline(placement: Placement, now: datetime) -> datetime:
@@ -444,6 +487,17 @@ def placements_of_case(case_id: uuid.UUID) -> list[Placement]:
             sa.select(Placement).where(Placement.case_id == case_id).order_by(Placement.created_at)
         )
     )
+
+
+def view_inbox(requests: list[PlacementRequest]) -> None:
+    """A partner's inbox shows each request's household, services and dates: the reading
+    of each row is recorded as the opening of the request is."""
+    for listed in requests:
+        record(
+            "placement.request_listed",
+            subject=listed,
+            details={"placement": str(listed.placement_id)},
+        )
 
 
 def view_request(request: PlacementRequest) -> None:

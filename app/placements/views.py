@@ -23,6 +23,7 @@ from app.extensions import db
 from app.placements import bp, partner_bp, services
 from app.placements.forms import (
     FOLLOW_UP_LABELS,
+    SERVICE_LABELS,
     DeclineForm,
     FollowUpForm,
     OfferForm,
@@ -73,6 +74,7 @@ def new_placement(case_id: str) -> Any:
                 form.earliest_move_on.data,
                 form.expected_duration.data,
                 form.free_text.data,
+                form.services.data or [],
             ),
         )
         return redirect(url_for("placements.placement", placement_id=placement.id))
@@ -102,13 +104,15 @@ def _render(
     options = services.partner_options(case)
     if send_form is None:
         send_form = SendForm(formdata=None)
+    asked = {r.partner_id for r in placement.requests}
+    # A partner asked already is not offered again (the service refuses it in any case).
     send_form.partners.choices = [
         (
             str(o.profile.organisation_id),
             f"{o.profile.organisation.name} ({municipality_name(o.profile.municipality)})",
         )
         for o in options
-        if o.excluded is None
+        if o.excluded is None and o.profile.organisation_id not in asked
     ]
     return (
         render_template(
@@ -154,6 +158,15 @@ def send(placement_id: str) -> Any:
     except services.ConflictFound:
         # Deliberately vague: the caseworker must not learn which other case is involved.
         form.partners.errors = [_("Conflict with an active placement – ask your team lead.")]
+        return _render(found, case, 409, form)
+    except services.AlreadyAsked as asked:
+        form.partners.errors = [
+            _(
+                "This request was sent to %(partners)s already: a partner gets it once. "
+                "Nothing was sent.",
+                partners=", ".join(sorted(p.name for p in asked.partners)),
+            )
+        ]
         return _render(found, case, 409, form)
     except services.MoveDatePassed:
         form.partners.errors = [
@@ -215,16 +228,15 @@ def inbox() -> str:
     profile = db.session.get(PartnerProfile, current_user.organisation_id)
     # "waiting": only the requests still open for the partner's answer (the start page's count).
     waiting = request.args.get("show") == "waiting"
+    shown = [
+        r
+        for r in services.incoming(current_user.organisation_id)
+        if can_open_request(current_user, r)
+        and (not waiting or r.shown_status is RequestStatus.SENT)
+    ]
+    services.view_inbox(shown)
     return render_template(
-        "placements/partner_inbox.html",
-        requests=[
-            r
-            for r in services.incoming(current_user.organisation_id)
-            if can_open_request(current_user, r)
-            and (not waiting or r.shown_status is RequestStatus.SENT)
-        ],
-        profile=profile,
-        waiting=waiting,
+        "placements/partner_inbox.html", requests=shown, profile=profile, waiting=waiting
     )
 
 
@@ -349,6 +361,11 @@ def placement_status_label(status: PlacementStatus) -> str:
 @bp.app_template_global()
 def request_status_label(status: RequestStatus) -> str:
     return str(REQUEST_STATUS_LABELS[status])
+
+
+@bp.app_template_global()
+def service_labels(codes: list[str]) -> list[str]:
+    return [str(SERVICE_LABELS[c]) for c in codes if c in SERVICE_LABELS]
 
 
 @bp.app_template_global()

@@ -6,8 +6,9 @@ consultation: only the police can be invited. A new police representative is inv
 e-mail; the mail names no case. The representative joins through the link, enrols a second
 factor, accepts the invitation and sees the needs but not the client's name. The caseworker
 records the minutes, decisions and an action for the representative; the representative
-reports it done; the caseworker sees it done on the case page, and the print view carries
-the minutes and (for the assigned caseworker) the client's name.
+reports it done and reads the minutes and decisions the team shared; the caseworker sees
+it done on the case page, and the print view carries the minutes and (for the assigned
+caseworker) the client's name.
 
 Assertions lean on structure (URLs, field names and values, element counts), not wording.
 Every step is saved as a full-page screenshot in test-output/screenshots/consultation-sv/.
@@ -319,7 +320,7 @@ def test_consultation_journey(
     submit_to(staff, f"/team/consultations/{consultation_id}/actions")
     assert path_of(staff.url) == f"/team/consultations/{consultation_id}"
     expect(staff.locator('main .notice-success[role="status"]')).to_have_count(1)
-    actions = staff.locator("main table.actions tbody tr")
+    actions = staff.locator("main table.action-list tbody tr")
     expect(actions).to_have_count(1)
     expect(actions.locator("td").first).to_have_text(ACTION_TEXT)
     step(journey, staff, "action-added", staff=True)
@@ -343,6 +344,8 @@ def test_consultation_journey(
     expect(rep.locator("main form.intervention")).to_have_count(1)
     expect(update).to_have_count(1)
     expect(update.locator("strong.free-text")).to_have_text(ACTION_TEXT)
+    # The action says which consultation gave it, and leads there.
+    expect(update.locator(f'a[href$="/agency/consultations/{consultation_id}"]')).to_have_count(1)
     status = update.locator('select[name="status"]')
     expect(status).to_have_value("open")
     status.select_option("done")
@@ -355,6 +358,20 @@ def test_consultation_journey(
     expect(rep.locator("main form.intervention")).to_have_count(0)  # done: no longer open
     step(journey, rep, "rep-action-done", staff=True)
 
+    # The representative reads the minutes and decisions of the meeting, and the action it
+    # gave the police, on the consultation's page; still not the client's name.
+    with rep.expect_navigation():
+        attend_link.click()
+    assert path_of(rep.url) == f"/agency/consultations/{consultation_id}"
+    expect(rep.locator("main p.free-text")).to_have_text(MINUTES)
+    expect(rep.locator("main h3 + ul li")).to_have_text(DECISIONS)
+    rep_actions = rep.locator("main table.action-list tbody tr")
+    expect(rep_actions).to_have_count(1)
+    expect(rep_actions.locator("td").first).to_have_text(ACTION_TEXT)
+    expect(rep_actions.locator("td").nth(2)).to_have_text(done_label)
+    assert CLIENT_NAME not in rep.content()
+    step(journey, rep, "rep-minutes", staff=True)
+
     # 7. The caseworker sees it done on the case page, and prints the minutes.
     staff.goto(f"{base}/team/cases/{case_id}")
     assert path_of(staff.url) == f"/team/cases/{case_id}"
@@ -364,10 +381,13 @@ def test_consultation_journey(
     row = section.locator("table tbody tr")
     expect(row).to_have_count(1)
     cells = row.locator("td")
-    expect(cells).to_have_count(5)  # action, owner, due, status, outcome
+    expect(cells).to_have_count(6)  # action, consultation, owner, due, status, outcome
     expect(cells.nth(0)).to_have_text(ACTION_TEXT)
-    expect(cells.nth(3)).to_have_text(done_label)
-    expect(cells.nth(4)).to_have_text(OUTCOME)
+    expect(cells.nth(1).locator(f'a[href$="/team/consultations/{consultation_id}"]')).to_have_count(
+        1
+    )
+    expect(cells.nth(4)).to_have_text(done_label)
+    expect(cells.nth(5)).to_have_text(OUTCOME)
     section.scroll_into_view_if_needed()
     step(journey, staff, "case-action-done", staff=True)
 

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from app.auth import totp
@@ -35,9 +35,10 @@ from app.consent.services import record_consent
 from app.core.clock import utcnow
 from app.demo import DEMO_PASSWORD, demo_secret
 from app.extensions import db
+from app.i18n import local_date, local_list
 from app.orgs.models import OrgKind
 from app.orgs.services import create_organisation, get_organisation_by_slug
-from app.placements.forms import FOLLOW_UP_LABELS
+from app.placements.forms import FOLLOW_UP_LABELS, SERVICE_LABELS
 from app.placements.models import (
     FollowUp,
     PartnerProfile,
@@ -83,6 +84,7 @@ NEEDS = {
     "housing_needs": "Lägenhet med tre rum, gärna nära skola.",
     "expected_duration": "Minst ett år",
 }
+SERVICES = ("housing", "school")
 DECLINE_REASON = "Inga lediga lägenheter av rätt storlek just nu."
 OFFER = {"housing_type": "Trea i flerbostadshus", "contact": "Eva Ek, socialtjänsten"}
 REPORT = "Familjen har flyttat in; barnen har fått skolplats."
@@ -260,6 +262,10 @@ def test_placement_journey(
         )
     )
     moved_in = label(live_app, FOLLOW_UP_LABELS[FollowUp.MOVED_IN])
+    with live_app.test_request_context(), force_locale(LANG):
+        services_asked = local_list(SERVICE_LABELS[s] for s in SERVICES)
+        household = ngettext("%(num)d person", "%(num)d people", 3)  # one adult, two children
+        answer_day = local_date(earliest - timedelta(days=1))
 
     # 2. The caseworker writes the request from the case page and sends it to both partners.
     staff = staff_login(new_context(viewport=DESK), base, live_app, journey)
@@ -278,6 +284,8 @@ def test_placement_journey(
     for name, value in NEEDS.items():
         form.locator(f'[name="{name}"]').fill(value)
     form.locator('input[name="earliest_move_on"]').fill(earliest.isoformat())
+    for service in SERVICES:
+        form.locator(f'input[name="services"][value="{service}"]').check()
     step(journey, staff, "placement-new", staff=True)
     submit_to(staff, f"/team/cases/{case_id}/placements/new")
     match = PLACEMENT_PATH.match(path_of(staff.url))
@@ -285,11 +293,12 @@ def test_placement_journey(
     placement_id = match.group(1)
     # The request itself names nobody: not even the case page's reference is in the needs.
     summary = staff.locator("main dl.summary")
-    expect(summary.locator("dd")).to_have_count(6)  # no free text: no "more"
+    expect(summary.locator("dd")).to_have_count(7)  # no free text: no "more"
     expect(summary.locator("dd").nth(0)).to_have_text(NEEDS["adults"])
     expect(summary.locator("dd").nth(1)).to_have_text(re.compile(r"^4,\s*9$"))  # stored as 4,9
     expect(summary.locator("dd").nth(2)).to_have_text(NEEDS["housing_needs"])
     expect(summary.locator("dd").nth(5)).to_have_text(NEEDS["expected_duration"])
+    expect(summary.locator("dd").nth(6)).to_have_text(services_asked)
     expect(staff.locator("main table")).to_have_count(0)  # nobody asked yet
     send_form = staff.locator(f'main form[action$="/team/placements/{placement_id}/send"]')
     boxes = send_form.locator('input[type="checkbox"][name="partners"]')
@@ -333,6 +342,11 @@ def test_placement_journey(
     kalmar = partner_login(
         new_context(viewport=DESK), base, live_app, journey, ("kalmar", KALMAR_USER, kalmar_secret)
     )
+    # The inbox row says what Kalmar must decide: who comes, what they need, by when.
+    cells = inbox_rows(kalmar).locator("td")
+    expect(cells.nth(2)).to_contain_text(answer_day)  # the day before the move, at the latest
+    expect(cells.nth(3)).to_have_text(household)
+    expect(cells.nth(4)).to_have_text(services_asked)
     assert open_only_request(kalmar, journey, "kalmar", hidden) == kalmar_request_id
     expect(kalmar.locator("main dl.summary dd").nth(2)).to_have_text(NEEDS["housing_needs"])
     decline = kalmar.locator(f'main form[action$="/partner/requests/{kalmar_request_id}/decline"]')
@@ -368,7 +382,11 @@ def test_placement_journey(
     assert path_of(vaxjo.url) == f"/partner/requests/{vaxjo_request_id}"
     expect(vaxjo.locator('main .notice-success[role="status"]')).to_have_count(1)
     expect(vaxjo.locator("main form")).to_have_count(0)  # answered: nothing more to do yet
-    expect(vaxjo.locator("main h2")).to_have_count(0)  # no hand-over, no follow-up
+    expect(vaxjo.locator("main h2")).to_have_count(1)  # its own answer; no hand-over yet
+    own_offer = vaxjo.locator("main dl.summary.offer dd")
+    expect(own_offer).to_have_count(3)
+    expect(own_offer.nth(0)).to_have_text(OFFER["housing_type"])
+    expect(own_offer.nth(2)).to_have_text(OFFER["contact"])
     partner_step(journey, vaxjo, "vaxjo-offered", hidden)
     assert request_statuses(live_app, placement_id) == {
         vaxjo_id: RequestStatus.ACCEPTED,
@@ -419,7 +437,7 @@ def test_placement_journey(
     # 6. Växjö now knows who is coming, and reports the move-in.
     vaxjo.reload()
     assert path_of(vaxjo.url) == f"/partner/requests/{vaxjo_request_id}"
-    handover = vaxjo.locator("main dl.summary").nth(1)
+    handover = vaxjo.locator("main dl.summary:not(.offer)").nth(1)
     expect(handover.locator("dd")).to_have_count(3)  # name, number, phone: not protected
     expect(handover.locator("dd").nth(0)).to_have_text(CLIENT_NAME)
     expect(handover.locator("dd").nth(1)).to_have_text(PERSONAL_NUMBER)
@@ -463,7 +481,8 @@ def test_placement_journey(
         inbox_rows(kalmar).locator(f'a[href$="/partner/requests/{kalmar_request_id}"]').click()
     assert path_of(kalmar.url) == f"/partner/requests/{kalmar_request_id}"
     expect(kalmar.locator("main form")).to_have_count(0)
-    expect(kalmar.locator("main dl.summary")).to_have_count(1)  # the needs; no hand-over
+    expect(kalmar.locator("main dl.summary")).to_have_count(2)  # the needs, its answer
+    expect(kalmar.locator("main dl.summary.offer dd")).to_have_text(DECLINE_REASON)
     partner_step(journey, kalmar, "kalmar-request-after", hidden)
     assert request_statuses(live_app, placement_id) == {
         vaxjo_id: RequestStatus.CONFIRMED,

@@ -39,24 +39,33 @@ def test_existing_hand_overs_and_consultation_disclosures_carry_over(app, scene)
         case.protection_level = ProtectionLevel.NONE
         partner = create_organisation("vaxjo", "Växjö kommun", OrgKind.PARTNER)
         police = create_organisation("polisen-x", "Polisen", OrgKind.AGENCY)
-        placement = Placement(
-            case_id=case.id,
-            organisation_id=case.organisation_id,
-            status=PlacementStatus.CONFIRMED,
-            adults=1,
-            earliest_move_on=date.today(),
+        # The placement by the columns that schema had (the model has grown since).
+        placement_id = uuid.uuid4()
+        then = sa.table(
+            "placements",
+            *(sa.column(c.name, c.type) for c in Placement.__table__.columns),
         )
-        placement.requests.append(
-            PlacementRequest(
-                partner_id=partner.id,
-                status=RequestStatus.CONFIRMED,
-                respond_by=utcnow(),
-                handed_over_at=utcnow(),
+        db.session.execute(
+            sa.insert(then).values(
+                id=placement_id,
+                case_id=case.id,
+                organisation_id=case.organisation_id,
+                status=PlacementStatus.CONFIRMED.value,
+                adults=1,
+                children_ages="",
+                earliest_move_on=date.today(),
+                created_at=utcnow(),
             )
         )
         db.session.add_all(
             [
-                placement,
+                PlacementRequest(
+                    placement_id=placement_id,
+                    partner_id=partner.id,
+                    status=RequestStatus.CONFIRMED,
+                    respond_by=utcnow(),
+                    handed_over_at=utcnow(),
+                ),
                 NeedsAssessment(
                     case_id=case.id,
                     assessed_on=date.today(),

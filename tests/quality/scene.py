@@ -245,6 +245,7 @@ def _consultations(
         "Vi gick igenom hotbilden och boendet.",
         {i.id for i in held.invitations},
         ["Polisen gör en ny hotbildsbedömning."],
+        caseworker,
     )
     consultations.add_action(
         held, agency, rep, "Ny hotbildsbedömning", date.today() + timedelta(days=7)
