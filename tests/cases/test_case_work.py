@@ -841,3 +841,23 @@ def test_a_client_lists_only_the_consents_of_their_own_case(
         found = db.session.get(Consent, consent_id)
         assert not owns_consent(db.session.get(User, scene.owner.id), found)
         assert not owns_consent(AnonymousUserMixin(), found)
+
+
+def test_a_form_sent_back_opens_the_page_with_a_summary_that_leads_to_its_field(app, scene):
+    """A note without text: the page comes back with what is wrong at its top (the focus
+    goes there), a link to the field, and the date that was typed still in its field."""
+    url = f"/team/cases/{scene.case_id}"
+    response = scene.owner_browser.post(
+        f"{url}/journal", {"occurred_on": "2026-11-30", "body": ""}, form_page=url
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    main = html[html.index('<main'):]
+    summary = main[: main.index('<div class="case-header">')]
+    assert 'id="error-summary" tabindex="-1" role="alert"' in summary
+    assert '<a href="#body">Note: ' in summary
+    assert "js/error-summary.js" in summary
+    assert 'value="2026-11-30"' in html
+    # A page with nothing wrong has no summary
+    clean = scene.owner_browser.get(url).get_data(as_text=True)
+    assert "error-summary" not in clean
