@@ -75,7 +75,7 @@ def test_the_enrolment_page_offers_the_phones_screen_lock(app, browser, organisa
 def test_a_client_signs_up_with_a_passkey_and_goes_straight_on_to_the_request(
     app, browser, organisation
 ):
-    phone, username, response = sign_up_with_passkey(app, browser)
+    _phone, username, response = sign_up_with_passkey(app, browser)
     # The recovery codes are shown once, then the request's first step
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -170,7 +170,7 @@ def passkey_client_case(
     app, browser, organisation, other_orgs, fill_request, make_account, new_browser, log_in
 ):
     """A passkey-only client whose request is a case with a consent waiting for an answer."""
-    phone, username, response = sign_up_with_passkey(app, browser)
+    phone, _username, response = sign_up_with_passkey(app, browser)
     assert response.status_code == 200
     fill_request(browser)
     owner = make_account(Role.CASEWORKER, username="agare")

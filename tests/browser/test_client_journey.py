@@ -255,7 +255,9 @@ class Journey:
         assert gap <= EDGE_TOLERANCE_PX, (*where, text, facts)
 
 
-def register(page: Page, base: str, journey: Journey, *, passkey: bool) -> tuple[str, str | None]:
+def register(
+    page: Page, base: str, journey: Journey, *, passkey: bool = False, javascript: bool = True
+) -> tuple[str, str | None]:
     """Register, enrol the second factor (codes from an app, or a passkey alone), see the
     recovery codes; returns the username and the app's secret (None with a passkey)."""
     page.goto(f"{base}/?lang={journey.lang}")
@@ -292,9 +294,10 @@ def register(page: Page, base: str, journey: Journey, *, passkey: bool) -> tuple
             create.locator('button[type="submit"]').click()
         assert path_of(page.url) == "/login/enrol/passkey"
     else:
-        # Without JavaScript no passkey is offered: a note says what it would need.
-        expect(create).to_be_hidden()
-        expect(page.locator("main [data-passkey-needs-script]")).to_be_visible()
+        if not javascript:
+            # Without JavaScript no passkey is offered: a note says what it would need.
+            expect(create).to_be_hidden()
+            expect(page.locator("main [data-passkey-needs-script]")).to_be_visible()
         key = page.locator("main .secret-key code").inner_text()
         secret = re.sub(r"\s+", "", key)
         assert re.fullmatch(r"[A-Z2-7]{32}", secret), key
@@ -504,7 +507,9 @@ def test_client_journey(
         page = client_context.new_page()
 
     # 1. Register, enrol the second factor, keep the recovery codes.
-    username, secret = register(page, base, journey, passkey=phone is not None)
+    username, secret = register(
+        page, base, journey, passkey=phone is not None, javascript=javascript
+    )
 
     # 2. One request of each kind, through every step.
     request_ids: dict[str, str] = {}
