@@ -861,3 +861,28 @@ def test_a_form_sent_back_opens_the_page_with_a_summary_that_leads_to_its_field(
     # A page with nothing wrong has no summary
     clean = scene.owner_browser.get(url).get_data(as_text=True)
     assert "error-summary" not in clean
+
+
+def test_two_confirmations_of_closing_at_once_close_the_case_once(app, scene):
+    """Two presses of "Close the case" on the confirmation page, from two tabs at the same
+    moment: one closes it, the other is told it is closed already (409), and the trail
+    records one closing."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite lets one writer in at a time: there is no race to lose")
+    from tests.security.test_once import race, same_browser
+
+    case_url = f"/team/cases/{scene.case_id}"
+    scene.owner_browser.get(case_url)
+    csrf = scene.owner_browser.last_csrf
+    tabs = [same_browser(app, scene.owner_browser) for _ in range(6)]
+    form = {"csrf_token": csrf, "outcome": "established", "confirmed": "yes"}
+    results = race([lambda t=t: t.post(f"{case_url}/close", data=form) for t in tabs])
+    assert sorted(r.status_code for r in results) == [302] + [409] * 5
+    with app.app_context():
+        assert db.session.get(Case, scene.case_id).status is CaseStatus.CLOSED
+        closings = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "case.closed")
+        )
+    assert closings == 1
