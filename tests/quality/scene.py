@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.auth import services as auth_services
-from app.auth.models import Role, User
+from app.auth.models import Passkey, Role, User
 from app.cases import services as cases
 from app.cases.models import Case, GrantKind, ThreatLevel
 from app.consent.models import ConsentMethod, Purpose
@@ -43,6 +43,7 @@ SECOND_CLIENT = "klient-tva"  # a request waiting in triage
 WRITING_CLIENT = "klient-skriver"  # a draft that answers every step, and no open request
 PENDING_CLIENT = "klient-halvvags"  # password given, the code still to come
 UNENROLLED_CLIENT = "klient-utan-kod"  # password given, no second factor set up yet
+PASSKEY_CLIENT = "klient-med-nyckel"  # password given; its only second factor is a passkey
 CASEWORKER = "handlaggare"
 COLLEAGUE = "handlaggare-tva"  # a caseworker not assigned to the case
 TEAM_LEAD = "teamledare"
@@ -211,6 +212,17 @@ def _build() -> Scene:
         PENDING_CLIENT, DEMO_PASSWORD, Role.CLIENT, None, totp_secret=demo_secret(PENDING_CLIENT)
     )
     auth_services.create_user(UNENROLLED_CLIENT, DEMO_PASSWORD, Role.CLIENT, None)
+    with_passkey = auth_services.create_user(PASSKEY_CLIENT, DEMO_PASSWORD, Role.CLIENT, None)
+    db.session.flush()
+    # A stored passkey (its key is never used here: the page is only looked at).
+    db.session.add(
+        Passkey(
+            user_id=with_passkey.id,
+            credential_id=b"quality-scene-passkey",
+            public_key=b"\x00" * 77,
+            sign_count=0,
+        )
+    )
     db.session.flush()
     return Scene(
         case_id=str(case.id),

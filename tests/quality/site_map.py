@@ -22,6 +22,7 @@ from tests.quality import scene as s
 PUBLIC = "public"  # nobody logged in
 PENDING = "pending"  # a client whose password was right, code still to come
 ENROLLING = "enrolling"  # a client setting up the second factor
+PASSKEY = "passkey"  # a client whose only second factor is a passkey, at its login step
 CLIENT = "client"
 WRITER = "writer"  # a client writing a new request, with none open
 CASEWORKER = "caseworker"
@@ -34,6 +35,7 @@ PARTNER = "partner"
 ACCOUNTS = {
     PENDING: s.PENDING_CLIENT,
     ENROLLING: s.UNENROLLED_CLIENT,
+    PASSKEY: s.PASSKEY_CLIENT,
     CLIENT: s.CLIENT,
     WRITER: s.WRITING_CLIENT,
     CASEWORKER: s.CASEWORKER,
@@ -47,7 +49,7 @@ STAFF = (CASEWORKER, COLLEAGUE, TEAM_LEAD, ADMIN, AGENCY, PARTNER)
 # Public and client pages in every public language; staff pages in the staff languages.
 LANGUAGES = {
     audience: (STAFF_LANGUAGES if audience in STAFF else PUBLIC_LANGUAGES)
-    for audience in (PUBLIC, PENDING, ENROLLING, CLIENT, WRITER, *STAFF)
+    for audience in (PUBLIC, PENDING, ENROLLING, PASSKEY, CLIENT, WRITER, *STAFF)
 }
 
 SKIPPED = {
@@ -62,7 +64,7 @@ SKIPPED = {
 ENDPOINT_AUDIENCE: dict[str, tuple[str, ...]] = {
     "intake.register": (PUBLIC,),
     "auth.login": (PUBLIC,),
-    "auth.second_factor": (PENDING,),
+    "auth.second_factor": (PENDING, PASSKEY),
     "auth.recovery": (PENDING,),
     "auth.enrol": (ENROLLING,),
     "auth.step_up": (CLIENT, CASEWORKER),
