@@ -21,6 +21,7 @@ from app.i18n import (
     local_date,
     local_datetime,
     local_list,
+    local_number,
     text_direction,
 )
 from app.intake.answers import draft_answers, request_answers
@@ -141,7 +142,10 @@ def init_templating(app: Flask) -> None:
     # Dates and lists in the page's language: `{{ when|local_datetime }}`,
     # `{{ day|local_date }}`, `{{ names|local_list }}`.
     app.jinja_env.filters.update(
-        local_date=local_date, local_datetime=local_datetime, local_list=local_list
+        local_date=local_date,
+        local_datetime=local_datetime,
+        local_list=local_list,
+        local_number=local_number,
     )
     app.jinja_env.filters["moment"] = moment
     app.jinja_env.globals.update(authenticator_uri=authenticator_uri, qr_svg=qr_svg)

@@ -90,6 +90,15 @@ def local_datetime(value: datetime | None) -> str:
     return pattern.replace("{1}", day).replace("{0}", hour)
 
 
+def local_number(value: float | int | None, digits: int = 1) -> str:
+    """A measured figure in the page's language, with `digits` decimals: "11,0" in Swedish,
+    "11.0" in English. Blank when there is none."""
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return str(flask_babel.format_decimal(value, format=pattern))
+
+
 def local_list(items: Iterable[object]) -> str:
     """Names or labels joined as the page's language joins a list ("a, b och c", "a، b و c")."""
     words = [str(item) for item in items if item not in (None, "")]

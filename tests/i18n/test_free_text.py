@@ -8,7 +8,7 @@ import pytest
 from flask_babel import force_locale
 
 from app.auth.models import Role
-from app.i18n import local_date, local_datetime, local_list
+from app.i18n import local_date, local_datetime, local_list, local_number
 from app.templating import intervention_labels
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "app" / "templates"
@@ -140,3 +140,26 @@ def test_an_arabic_page_joins_the_help_asked_for_without_a_latin_comma(app, clie
         expected = intervention_labels(["support_talks", "relocation"])
     assert ", " not in expected and " و" in expected
     assert expected in html
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [("sv", "11,0"), ("en", "11.0"), ("pl", "11,0"), ("tr", "11,0"), ("bs", "11,0")],
+)
+def test_figures_follow_the_page_language(app, language, shown):
+    """Measured figures (hours, days) read as the page's language writes numbers: "11,0
+    timmar" in Swedish, never "11.0"."""
+    with app.test_request_context(), force_locale(language):
+        assert local_number(11.0) == shown
+        assert local_number(None) == ""
+
+
+def test_the_statistics_page_writes_its_figures_through_the_language():
+    template = Path(__file__).resolve().parents[2] / "app/templates/oversight/statistics.html"
+    text = template.read_text()
+    for figure in (
+        "first_contact_median_hours",
+        "first_contact_p90_hours",
+        "placement_answer_median_days",
+    ):
+        assert f"durations.{figure}|local_number" in text, figure
