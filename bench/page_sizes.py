@@ -83,7 +83,7 @@ def measure() -> PageSizes:
     post("/login/enrol", {"code": pyotp.TOTP(key.replace(" ", "")).now()})
     post("/my/request/kind", {"kind": "relative"})
     post("/my/request/person", {"relationship": "parent", "age_band": "15_17"})
-    post("/my/request/help", {"help_wanted": ["support_talks"], "urgency": "soon"})
+    post("/my/request/help", {"help_wanted": ["advice"], "urgency": "soon"})
     post(
         "/my/request/contact",
         {"voicemail_ok": "no", "sms_ok": "no", "interpreter": "no", "contact_language": "sv"},
