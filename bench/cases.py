@@ -411,6 +411,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="200 then 2,000 cases, short runs")
     parser.add_argument("--runs", type=int, help="measurements per figure (2; quick: 1)")
     parser.add_argument("--no-verify", action="store_true", help="skip `flask audit verify`")
+    parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="seed the larger number of cases, keep the run's settings and stop: for profiling",
+    )
     args = parser.parse_args()
     small_cases, large_cases = (200, 2_000) if args.quick else (1_000, 100_000)
     timing = QUICK if args.quick else FULL
@@ -421,10 +426,11 @@ def main() -> int:
     GUNICORN_LOG.write_bytes(b"")
     env = bench_env(url, redis_or_memory(os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)))
 
-    say("argon2id verification with the production parameters ...")
-    argon, _fast = argon2_cost.measure()
-    say("page weights, every public and client page in every language ...")
-    sizes = page_sizes.measure()
+    if not args.seed_only:
+        say("argon2id verification with the production parameters ...")
+        argon, _fast = argon2_cost.measure()
+        say("page weights, every public and client page in every language ...")
+        sizes = page_sizes.measure()
 
     say(f"rebuilding {url} ...")
     seed.reset_schema(url)
@@ -438,6 +444,12 @@ def main() -> int:
     with seed.psycopg.connect(url) as connection:
         world = seed.create_world(connection, app, password_hash)
     save_run(env, world)
+
+    if args.seed_only:
+        say(f"seeding up to {large_cases:,} cases ...")
+        seed.grow(url, app, world, large_cases, 2)
+        say(f"seeded; bench/profile_page.py reads {RUN_FILE}")
+        return 0
 
     phases = []
     for target, seed_value in ((small_cases, 1), (large_cases, 2)):
