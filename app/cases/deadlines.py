@@ -65,7 +65,7 @@ def _case_assignees(case_ids: set[uuid.UUID]) -> dict[uuid.UUID, frozenset[uuid.
 
 
 def _owners(
-    request: sa.Row[Any], case_assignees: dict[uuid.UUID, frozenset[uuid.UUID]]
+    request: Any, case_assignees: dict[uuid.UUID, frozenset[uuid.UUID]]
 ) -> frozenset[uuid.UUID]:
     """Who answers for a request's deadline: the case's caseworkers, else whoever claimed it."""
     if request.case_id is not None:
@@ -162,7 +162,7 @@ def open_deadlines(organisation_id: object) -> list[DueItem]:
                 f"deadline:{deadline.id}",
             )
         )
-    latest_review: dict[uuid.UUID, sa.Row[Any]] = {}
+    latest_review: dict[uuid.UUID, Any] = {}
     for assessment in reviews:
         latest_review[assessment.case_id] = assessment  # ordered by date: the last one wins
     for case_id, assessment in latest_review.items():
@@ -196,7 +196,7 @@ def open_deadlines(organisation_id: object) -> list[DueItem]:
     return sorted(items, key=lambda item: item.due_at)
 
 
-def _case_of(deadline: sa.Row[Any]) -> uuid.UUID | None:
+def _case_of(deadline: Any) -> uuid.UUID | None:
     if deadline.case_id is not None:
         return cast(uuid.UUID, deadline.case_id)
     return cast(uuid.UUID | None, deadline.request_case_id)
