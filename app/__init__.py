@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import select
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,29 @@ def limiter_storage_options(uri: str) -> dict[str, Any]:
 def engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+    # No pool_pre_ping: its SELECT 1 was a round trip before every request's first query.
+    # A connection the server has closed is found without one (drop_closed_connection).
+    return {"pool_size": 5, "max_overflow": 5}
+
+
+def drop_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection that the server has closed, before a request uses it.
+
+    An idle connection receives nothing unless the server ends it: a restart, a crash (the
+    kernel closes the dead backend's socket), an administrator's pg_terminate_backend, an
+    idle timeout. So a socket with something to read, or none at all, is a closed
+    connection, and asking the operating system costs no round trip to the database.
+    DisconnectionError makes the pool discard it and check out (or open) another; a
+    connection that breaks during a request still invalidates the whole pool, as before.
+    """
+    try:
+        if dbapi_connection.closed:
+            raise sa.exc.DisconnectionError("closed")
+        readable, _writable, _failed = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as error:
+        raise sa.exc.DisconnectionError("no socket") from error
+    if readable:
+        raise sa.exc.DisconnectionError("closed by the server")
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
@@ -155,6 +178,8 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", sqlite_pragmas)
+        else:
+            sa.event.listen(db.engine, "checkout", drop_closed_connection)
 
 
 def load_user_from_session(_request: object) -> object | None:

@@ -123,6 +123,7 @@ class SettingsForm(FlaskForm):
     def validate_office_closes(self, field: TimeField) -> None:
         if self.office_opens.data and field.data and field.data <= self.office_opens.data:
             raise ValidationError(str(_l("The office closes after it opens.")))
+
     # Shown only when there is more than one exit team (the view removes it otherwise).
     intake_organisation = SelectField(
         _l("Exit team that receives requests from the public pages"), validators=[REQUIRED]

@@ -14,6 +14,7 @@ from app.auth.models import User, UserSession
 from app.core.clock import as_utc, utcnow
 from app.core.errors import keep_on_refusal
 from app.extensions import db
+from app.settings.models import SNAPSHOT_KEY, settings_snapshot
 
 SESSION_KEY = "sid"
 # Writing last_seen_at on every request would turn each page view into a write; a minute's
@@ -134,10 +135,19 @@ def current_session() -> UserSession | None:
     token = session.get(SESSION_KEY)
     if not isinstance(token, str):
         return None
-    user_session = db.session.scalar(
-        sa.select(UserSession).where(UserSession.token_hash == hash_token(token))
-    )
-    if user_session is None or user_session.revoked_at is not None:
+    # The site settings come in the same round trip: every page draws its layout with them.
+    found = db.session.execute(
+        sa.select(UserSession, settings_snapshot()).where(
+            UserSession.token_hash == hash_token(token)
+        )
+    ).first()
+    if found is None:
+        forget_in_browser()
+        return None
+    user_session, snapshot = found
+    if "site_settings" not in g:
+        g.setdefault(SNAPSHOT_KEY, snapshot)  # the first read of the request stands
+    if user_session.revoked_at is not None:
         forget_in_browser()
         return None
     reason = expiry_reason(user_session)

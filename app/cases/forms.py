@@ -375,6 +375,13 @@ class AgeForm(FlaskForm):
     age_band = SelectField(_l("Age of the person"), choices=list(CASE_AGE_LABELS.items()))
 
 
+# The filter bar's choices, module constants so that their words are translated once per
+# language (core.fields.choices_in) when the bar is drawn without its widgets.
+STATUS_FILTERS = (("", _l("Open cases")), *STATUS_LABELS.items(), (ALL_CASES, _l("All cases")))
+PROTECTION_FILTERS = (("", _l("All")), *PROTECTION_LABELS.items())
+DEADLINE_FILTER_CHOICES = (("", _l("All")), *DEADLINE_FILTERS.items())
+
+
 class CaseFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form changes nothing
@@ -384,20 +391,20 @@ class CaseFilterForm(FlaskForm):
     # Open cases unless asked otherwise: closed ones are the team's history, not its work.
     status = SelectField(
         _l("Status"),
-        choices=[("", _l("Open cases")), *STATUS_LABELS.items(), (ALL_CASES, _l("All cases"))],
+        choices=list(STATUS_FILTERS),
         default="",
         validators=[Optional()],
     )
     protection = SelectField(
         _l("Protected identity"),
-        choices=[("", _l("All")), *PROTECTION_LABELS.items()],
+        choices=list(PROTECTION_FILTERS),
         default="",
         validators=[Optional()],
     )
     caseworker = SelectField(_l("Caseworker"), choices=[], default="", validators=[Optional()])
     deadline = SelectField(
         _l("Deadline"),
-        choices=[("", _l("All")), *DEADLINE_FILTERS.items()],
+        choices=list(DEADLINE_FILTER_CHOICES),
         default="",
         validators=[Optional()],
     )

@@ -18,12 +18,15 @@ from app.cases.forms import (
     CASE_AGE_LABELS,
     CASE_OUTCOME_LABELS,
     CHANNEL_LABELS,
+    DEADLINE_FILTER_CHOICES,
     INTERVENTION_STATUS_LABELS,
     NEED_LABELS,
     OUTCOME_LABELS,
+    PROTECTION_FILTERS,
     PROTECTION_LABELS,
     PURPOSE_LABELS,
     SOURCE_LABELS,
+    STATUS_FILTERS,
     STATUS_LABELS,
     THREAT_LABELS,
 )
@@ -31,6 +34,7 @@ from app.cases.models import CaseOutcome, CaseSource, CaseStatus, ProtectionLeve
 from app.consent.forms import CLIENT_PURPOSE_LABELS
 from app.consent.models import Purpose
 from app.core.clock import as_utc
+from app.core.fields import choices_in
 from app.i18n import DATE_FORMAT, local_date, local_list
 from app.intake.choices import INTERVENTIONS, SAFE_TIMES
 from app.rules import LOCAL_TIME, municipalities
@@ -147,6 +151,16 @@ def case_list_labels() -> CaseListLabels:
     )
 
 
+def case_filter_choices() -> dict[str, tuple[tuple[str, str], ...]]:
+    """The case list's filter bar in the page's language, each list translated once."""
+    locale = str(get_locale())
+    return {
+        "status": choices_in(STATUS_FILTERS, locale),
+        "protection": choices_in(PROTECTION_FILTERS, locale),
+        "deadline": choices_in(DEADLINE_FILTER_CHOICES, locale),
+    }
+
+
 def purpose_labels(purposes: Iterable[Purpose]) -> str:
     return local_list(PURPOSE_LABELS[p] for p in sorted(purposes))
 
@@ -218,6 +232,7 @@ def init_labels(app: Flask) -> None:
         protection_label=protection_label,
         threat_label=threat_label,
         case_list_labels=case_list_labels,
+        case_filter_choices=case_filter_choices,
         purpose_labels=purpose_labels,
         timeline_label=timeline_label,
         deadline_label=deadline_label,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
 
@@ -38,6 +39,23 @@ class FastSelect(Select):
 
 class SelectField(wtforms.SelectField):
     widget = FastSelect()
+
+
+Choices = Sequence[tuple[Any, Any]]
+# Every constant list of choices, its labels translated once per language and worker: the
+# lists are module constants (hence keyed by identity) and the catalogues do not change
+# while the application runs. Never for a list built per request (its id is reused).
+_TRANSLATED: dict[tuple[int, str], tuple[tuple[str, str], ...]] = {}
+
+
+def choices_in(choices: Choices, locale: str) -> tuple[tuple[str, str], ...]:
+    """A module constant's choices as (value, words) in one language, for a GET filter form
+    drawn without its widgets: on every visit of a list, translating twenty labels and
+    rendering them option by option cost more than the list's rows."""
+    key = (id(choices), locale)
+    if key not in _TRANSLATED:
+        _TRANSLATED[key] = tuple((str(value), str(label)) for value, label in choices)
+    return _TRANSLATED[key]
 
 
 class CheckboxesField(wtforms.SelectMultipleField):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import url_for
+from flask import g, url_for
 from flask_babel import gettext as _
 
-from app.alerts.inbox import unread_counts
+from app.alerts import inbox
 from app.alerts.models import AlertKind
 from app.auth.models import Role, User
 from app.cases import services as case_services
@@ -23,6 +23,15 @@ from app.consultations.permissions import can_attend_as_representative
 from app.messages.services import unread_on_my_work
 from app.oversight.services import unreviewed_previous_month
 from app.placements.services import waiting_count
+
+
+def unread_counts(user: User) -> dict[AlertKind, int]:
+    """The reader's unread alerts by kind, counted once per request: the start page shows
+    them in its tallies and as their sum, and they do not change between the two."""
+    counted: dict[object, dict[AlertKind, int]] = g.setdefault("unread_alert_counts", {})
+    if user.id not in counted:
+        counted[user.id] = inbox.unread_counts(user)
+    return counted[user.id]
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ def remind_command(within_days: int) -> None:
     queued = 0
     for partner_id, count in per_partner.items():
         for person in db.session.scalars(
-            sa.select(User).where(
+            sa.select(User)
+            .where(
                 User.organisation_id == partner_id,
                 User.role == Role.PARTNER,
                 User.active.is_(True),

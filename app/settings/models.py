@@ -22,3 +22,21 @@ class SiteSetting(Base):
     updated_by_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+
+
+# Where a request keeps the settings read together with its session (see settings_snapshot).
+SNAPSHOT_KEY = "site_settings_snapshot"
+# Between a key and its value, and between two settings: JSON text never holds these
+# control characters unescaped, and keys are identifiers.
+KEY_END = "\x1f"
+SETTING_END = "\x1e"
+
+
+def settings_snapshot() -> sa.ScalarSelect[str | None]:
+    """Every saved setting as one text value (None when there are none), to be read in the
+    same query as something else: the session of a request reads the settings with it, so
+    a page pays no round trip of its own for them, and a change is seen by the next request
+    on every instance, since there is no copy to invalidate."""
+    return sa.select(
+        sa.func.aggregate_strings(SiteSetting.key + KEY_END + SiteSetting.value, SETTING_END)
+    ).scalar_subquery()

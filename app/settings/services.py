@@ -7,6 +7,7 @@ few rows are loaded once per application context.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import date, time
@@ -19,7 +20,7 @@ from app.audit.services import record
 from app.auth.models import User
 from app.core.clock import utcnow
 from app.extensions import db
-from app.settings.models import SiteSetting
+from app.settings.models import KEY_END, SETTING_END, SNAPSHOT_KEY, SiteSetting, settings_snapshot
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,29 @@ class SiteSettings:
     office_hours: tuple[time, time] = DEFAULT_OFFICE_HOURS
 
 
+_NOT_READ = object()
+
+
 def _saved() -> dict[str, Any]:
+    """The saved settings, read at most once per request: with the session when there is
+    one (auth.sessions), else by a query of their own."""
     if "site_settings" not in g:
-        rows = db.session.execute(sa.select(SiteSetting.key, SiteSetting.value)).all()
-        g.site_settings = {key: json.loads(value) for key, value in rows}
+        snapshot = g.pop(SNAPSHOT_KEY, _NOT_READ)
+        if snapshot is _NOT_READ:
+            snapshot = db.session.scalar(sa.select(settings_snapshot()))
+        g.site_settings = dict(_parsed(snapshot))
     saved: dict[str, Any] = g.site_settings
     return saved
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(snapshot: str | None) -> dict[str, Any]:
+    """The settings in a snapshot; the same text parses to the same values, so each worker
+    parses a version of the settings once (callers get a copy)."""
+    if not snapshot:
+        return {}
+    pairs = (setting.split(KEY_END, 1) for setting in snapshot.split(SETTING_END))
+    return {key: json.loads(value) for key, value in pairs}
 
 
 def current() -> SiteSettings:
@@ -159,4 +177,5 @@ def save(proposed: dict[str, Any], by: User | None) -> list[str]:
         changed.append(key)
         record("settings.changed", subject_type="site_setting", subject_id=key)
     g.pop("site_settings", None)
+    g.pop(SNAPSHOT_KEY, None)
     return changed
