@@ -352,6 +352,14 @@ def send_request(client: User, language: str) -> ClientRequest:
     if not load_draft(client):
         raise NothingToSubmit
     if open_request(client) is not None:
+        # The first click of a double click may have committed between the look at the
+        # draft above and this one: then the draft is gone (asked afresh, past the session's
+        # memory of it) and this click, too, lands on the request the first one made.
+        still_there = db.session.scalar(
+            sa.select(sa.exists().where(RequestDraft.client_id == client.id))
+        )
+        if not still_there:
+            raise NothingToSubmit
         raise IntakeError("open_request")
     return submit_request(client, language)
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -158,3 +159,17 @@ def new_context(chromium: Browser, live_server: str) -> Iterator[Callable[..., B
     yield make
     for context in contexts:
         context.close()
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+
+def screenshot_folder(name: str, app: Flask) -> Path:
+    """A fresh folder for one test's screenshots, one per database: each journey runs on
+    SQLite and on PostgreSQL, and on two workers both may run at the same moment."""
+    database = str(app.config["SQLALCHEMY_DATABASE_URI"]).split(":", 1)[0].split("+", 1)[0]
+    folder = SCREENSHOTS / (name if database == "sqlite" else f"{name}-{database}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    return folder

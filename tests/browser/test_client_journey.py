@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from app.core.clock import utcnow
 from app.demo import DEMO_PASSWORD, demo_secret
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestStatus
+from tests.browser.conftest import screenshot_folder
 from tests.browser.test_passkeys import Phone, contexts, localhost_server  # noqa: F401
 from tests.browser.test_quick_exit import (
     quick_exit_target,
@@ -139,6 +141,10 @@ def next_code(app: Flask, username: str, secret: str) -> str:
         assert user is not None
         last_step = user.totp_last_step
         db.session.remove()
+    # The server takes a code at most one step ahead of its clock: after codes used in
+    # quick succession (registration, a new login, a step-up), wait for the clock to catch up.
+    while last_step is not None and totp.current_step() < last_step:
+        time.sleep(0.5)
     step = totp.current_step()
     if last_step is not None and step <= last_step:
         step = last_step + 1
@@ -492,10 +498,7 @@ def test_client_journey(
     else:
         base = request.getfixturevalue("live_server")
         new_context = request.getfixturevalue("new_context")
-    folder = SCREENSHOTS / f"journey-{lang}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
+    folder = screenshot_folder(f"journey-{lang}", live_app)
     journey = Journey(lang=lang, folder=folder)
     client_context = new_context(viewport=PHONE, java_script_enabled=javascript)
     phone: Phone | None = None

@@ -47,7 +47,8 @@ from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
 from app.orgs.services import get_organisation_by_slug
 from app.rules import LOCAL_TIME
-from tests.browser.test_client_journey import DESK, SCREENSHOTS, Journey, path_of, submit_to
+from tests.browser.conftest import screenshot_folder
+from tests.browser.test_client_journey import DESK, Journey, path_of, submit_to
 from tests.browser.test_workspace_journey import LANG, STAFF, staff_login, step
 
 pytestmark = pytest.mark.browser
@@ -130,10 +131,7 @@ def test_consultation_journey(
     live_server: str, live_app: Flask, new_context: Callable[..., BrowserContext]
 ) -> None:
     base = live_server
-    folder = SCREENSHOTS / f"consultation-{LANG}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
+    folder = screenshot_folder(f"consultation-{LANG}", live_app)
     journey = Journey(lang=LANG, folder=folder)
     today = utcnow().astimezone(LOCAL_TIME).date()
     # The meeting began at midnight today, so its minutes can be recorded during the test.

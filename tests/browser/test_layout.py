@@ -240,7 +240,9 @@ def test_focus_rings_stand_out_on_every_background(
         stops, problems = stops + count, problems + found
     # The request's own page: the thread, two text fields, buttons of both kinds.
     client_page.goto(f"{live_server}/my/")
-    client_page.locator("main .cards a").first.click()
+    # The walk starts once the request's page has loaded, not on the page being left.
+    with client_page.expect_navigation():
+        client_page.locator("main .cards a").first.click()
     count, found = tab_through(client_page, "client request")
     stops, problems = stops + count, problems + found
     visitor = visitor_page("sv")

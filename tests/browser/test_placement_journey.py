@@ -49,9 +49,9 @@ from app.placements.models import (
 )
 from app.placements.views import REQUEST_STATUS_LABELS
 from app.rules import LOCAL_TIME
+from tests.browser.conftest import screenshot_folder
 from tests.browser.test_client_journey import (
     DESK,
-    SCREENSHOTS,
     Journey,
     next_code,
     path_of,
@@ -240,10 +240,7 @@ def test_placement_journey(
     live_server: str, live_app: Flask, new_context: Callable[..., BrowserContext]
 ) -> None:
     base = live_server
-    folder = SCREENSHOTS / f"placement-{LANG}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
+    folder = screenshot_folder(f"placement-{LANG}", live_app)
     journey = Journey(lang=LANG, folder=folder)
     today = utcnow().astimezone(LOCAL_TIME).date()
     earliest = today + timedelta(days=14)

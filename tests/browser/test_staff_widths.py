@@ -11,17 +11,16 @@ test-output/screenshots/staff-<account>/, to be looked at as the person would.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import local_context
+from tests.browser.conftest import local_context, screenshot_folder
 from tests.browser.test_login_flow import log_in, path_of
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 WIDTHS = (1280, 360, 320)
 SHOT_WIDTHS = (1280, 360)
 # From a list to one of its records: the first link whose address looks like these.
@@ -67,13 +66,10 @@ def own_pages(page: Page, base: str) -> list[str]:
 
 @pytest.mark.parametrize("account", ["handlaggare", "teamledare", "polis", "partner"])
 def test_each_roles_pages_fit_a_desk_and_a_phone(
-    account: str, chromium: Browser, live_server: str
+    account: str, chromium: Browser, live_server: str, live_app: Flask
 ) -> None:
     context = local_context(chromium, live_server, viewport={"width": 1280, "height": 800})
-    folder = SCREENSHOTS / f"staff-{account}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
+    folder = screenshot_folder(f"staff-{account}", live_app)
     try:
         page = context.new_page()
         log_in(page, live_server, account)

@@ -33,10 +33,10 @@ from app.intake.models import ClientRequest, RequestStatus
 from app.orgs.models import OrgKind
 from app.orgs.services import create_organisation, get_organisation_by_slug
 from app.rules import LOCAL_TIME
+from tests.browser.conftest import screenshot_folder
 from tests.browser.test_client_journey import (
     DESK,
     PHONE,
-    SCREENSHOTS,
     Journey,
     next_code,
     path_of,
@@ -137,10 +137,7 @@ def test_workspace_journey(
     live_server: str, live_app: Flask, new_context: Callable[..., BrowserContext]
 ) -> None:
     base = live_server
-    folder = SCREENSHOTS / f"workspace-{LANG}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
+    folder = screenshot_folder(f"workspace-{LANG}", live_app)
     journey = Journey(lang=LANG, folder=folder)
     agency_id = ensure_agency(live_app)
     today = utcnow().astimezone(LOCAL_TIME).date()

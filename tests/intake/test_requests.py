@@ -276,3 +276,23 @@ def test_a_relatives_request_without_the_persons_details_is_refused(
     assert response.headers["Location"].endswith("/my/request/person")
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(ClientRequest.id))) == 0
+
+
+def test_a_second_click_that_saw_the_draft_before_the_first_committed_lands_on_its_request(
+    app, client_browser, fill_request, monkeypatch
+):
+    """A double click on PostgreSQL: the second press looked at the draft just before the
+    first press committed, then finds the request the first one made open. It is the same
+    request sent twice, not a second one refused: it lands where the first did (no 409)."""
+    from app.intake import services as intake_services
+
+    fill_request(client_browser)
+    with app.app_context():
+        (sent,) = db.session.scalars(sa.select(ClientRequest.id)).all()
+    # The draft as the second press saw it a moment before the first one committed
+    monkeypatch.setattr(intake_services, "load_draft", lambda client: {"kind": "defector"})
+    second = client_browser.post("/my/request/review", {}, form_page="/my/")
+    assert second.status_code == 302
+    assert second.headers["Location"] == f"/my/requests/{sent}"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ClientRequest)) == 1
