@@ -410,21 +410,9 @@ def enrol_first_passkey(user_session: UserSession, credential_json: str) -> tupl
     db.session.expire(user, ["totp_secret", "has_totp"])
     if has_second_factor(user):
         raise AlreadyEnrolled
-    try:
-        passkey = passkeys.verify_registration(user_session, credential_json)
-    except PasskeyRejected:
-        record("passkey.enrolment_refused", subject=user, actor_id=user.id)
-        raise
-    db.session.flush()
+    enrol_passkey(user_session, credential_json, first_factor=True)
     user_session.pending_totp_secret = None
     codes = _issue_recovery_codes(user)
-    record(
-        "passkey.enrolled",
-        subject=user,
-        actor_id=user.id,
-        organisation_id=user.organisation_id,
-        details={"passkey": str(passkey.id), "first_factor": True},
-    )
     return _complete_login(user_session, "enrolment"), codes
 
 
@@ -461,8 +449,11 @@ def step_up_with_passkey(user_session: UserSession, credential_json: str) -> Non
     )
 
 
-def enrol_passkey(user_session: UserSession, credential_json: str) -> Passkey:
-    """Add a passkey the browser has just created to the session's account."""
+def enrol_passkey(
+    user_session: UserSession, credential_json: str, *, first_factor: bool = False
+) -> Passkey:
+    """Add a passkey the browser has just created to the session's account (as its first
+    second factor, at sign-up, when `first_factor`)."""
     user = user_session.user
     try:
         passkey = passkeys.verify_registration(user_session, credential_json)
@@ -470,12 +461,15 @@ def enrol_passkey(user_session: UserSession, credential_json: str) -> Passkey:
         record("passkey.enrolment_refused", subject=user, actor_id=user.id)
         raise
     db.session.flush()
+    details: dict[str, str | bool] = {"passkey": str(passkey.id)}
+    if first_factor:
+        details["first_factor"] = True
     record(
         "passkey.enrolled",
         subject=user,
         actor_id=user.id,
         organisation_id=user.organisation_id,
-        details={"passkey": str(passkey.id)},
+        details=details,
     )
     return passkey
 
