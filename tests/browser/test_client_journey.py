@@ -478,6 +478,20 @@ def staff_reply(
     page.close()
 
 
+def prove_second_factor(
+    page: Page, journey: Journey, name: str, app: Flask, username: str, secret: str | None
+) -> None:
+    """Finish a login or a step-up with the account's factor: its passkey (no secret) or a
+    code from the app; the page is photographed first."""
+    journey.step(page, name)
+    if secret is None:
+        with page.expect_navigation():
+            page.locator('main form[data-passkey="get"] button[type="submit"]').click()
+    else:
+        page.fill('main input[name="code"]', next_code(app, username, secret))
+        submit(page, 'main form:has(input[name="code"])')
+
+
 VARIANTS = [
     pytest.param("so", False, id="so-nojs"),
     pytest.param("ar", False, id="ar-rtl-nojs"),
@@ -606,14 +620,7 @@ def test_client_journey(
     assert path_of(page.url) == "/login/code"
     if phone is not None:
         expect(page.locator('main input[name="code"]')).to_have_count(0)
-        journey.step(page, "login-passkey")
-        with page.expect_navigation():
-            page.locator('main form[data-passkey="get"] button[type="submit"]').click()
-    else:
-        assert secret is not None
-        page.fill('main input[name="code"]', next_code(live_app, username, secret))
-        journey.step(page, "login-code")
-        submit_to(page, "/login/code")
+    prove_second_factor(page, journey, "login", live_app, username, secret)
     assert path_of(page.url) == "/my/"
 
     # 8. Delete the account: the login's proof has gone stale, so the factor is asked again.
@@ -622,15 +629,7 @@ def test_client_journey(
         page.locator('main a[href$="/my/delete"]').click()
     assert path_of(page.url) == "/step-up"
     assert parse_qs(urlsplit(page.url).query).get("next") == ["/my/delete"]
-    if phone is not None:
-        journey.step(page, "step-up")
-        with page.expect_navigation():
-            page.locator('main form[data-passkey="get"] button[type="submit"]').click()
-    else:
-        assert secret is not None
-        page.fill('main input[name="code"]', next_code(live_app, username, secret))
-        journey.step(page, "step-up")
-        submit(page)
+    prove_second_factor(page, journey, "step-up", live_app, username, secret)
 
     assert path_of(page.url) == "/my/delete"
     expect(page.locator('main form[action$="/my/delete"] button.danger')).to_have_count(1)
