@@ -43,14 +43,18 @@ from tests.quality.scene import Scene, build_scene
 
 QUALITY_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = QUALITY_DIR.parents[1]
-HTML_DIR = PROJECT_ROOT / "test-output" / "html"
+# One folder per parallel worker: a worker that renders the pages too never deletes the
+# files another is checking.
+HTML_DIR = PROJECT_ROOT / "test-output" / "html" / os.environ.get("PYTEST_XDIST_WORKER", "")
 AXE_JS = QUALITY_DIR / "node_modules" / "axe-core" / "axe.min.js"
 VNU_JAR = QUALITY_DIR / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the items
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The page checks share one rendering of every page in every language (minutes of
-    work): on a parallel run they all go to one worker, which renders once."""
+    work, written to test-output/html/): on a parallel run they all go to one worker, which
+    renders once; two would delete each other's files."""
     for item in items:
         if QUALITY_DIR in Path(item.path).parents:
             item.add_marker(pytest.mark.xdist_group("pages"))
