@@ -60,6 +60,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("pages"))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """pytest-xdist writes an item's group into its id; a pytest that no longer reads it
+    (9.2 did not) scatters the group, and every worker would render all pages again."""
+    if not session.config.getoption("loadgroup", default=False):
+        return
+    for item in session.items:
+        if QUALITY_DIR in Path(item.path).parents and not item.nodeid.endswith("@pages"):
+            raise pytest.UsageError(f"{item.nodeid} lost its worker group (--dist loadgroup)")
+
+
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_RUN = """
 async (tags) => {
