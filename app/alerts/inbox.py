@@ -30,10 +30,9 @@ def alerts_for(
     return list(db.session.scalars(query.order_by(Alert.created_at.desc()).limit(limit)))
 
 
-def unread_counts(user: User) -> dict[AlertKind, int]:
-    rows = db.session.execute(
-        sa.select(Alert.kind, sa.func.count(Alert.id))
-        .where(_visible(user), Alert.read_at.is_(None))
-        .group_by(Alert.kind)
-    ).all()
-    return {kind: count for kind, count in rows}
+def count_unread(user: User, kind: AlertKind | None = None) -> sa.ScalarSelect[int]:
+    """The user's unread alerts that they may still see (of one kind, or all)."""
+    query = sa.select(sa.func.count(Alert.id)).where(_visible(user), Alert.read_at.is_(None))
+    if kind is not None:
+        query = query.where(Alert.kind == kind)
+    return query.scalar_subquery()

@@ -316,15 +316,16 @@ def use_recovery_code(user_session: UserSession, code: str) -> str:
     return _complete_login(user_session, "recovery_code")
 
 
-def remaining_recovery_codes(user: User) -> int:
+def count_remaining_recovery_codes(user: User) -> sa.ScalarSelect[int]:
     return (
-        db.session.scalar(
-            sa.select(sa.func.count(RecoveryCode.id)).where(
-                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
-            )
-        )
-        or 0
+        sa.select(sa.func.count(RecoveryCode.id))
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        .scalar_subquery()
     )
+
+
+def remaining_recovery_codes(user: User) -> int:
+    return db.session.scalar(sa.select(count_remaining_recovery_codes(user))) or 0
 
 
 def _issue_recovery_codes(user: User) -> list[str]:

@@ -18,7 +18,7 @@ from app.cases.services import case_deadlines, latest_threat_assessment
 from app.core.clock import utcnow
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestStatus
-from app.rules import LOCAL_TIME, rule
+from app.rules import LOCAL_TIME, first_day_ending_at_or_after, rule
 from app.rules.models import Deadline
 
 
@@ -113,7 +113,8 @@ def open_deadlines(organisation_id: object) -> list[DueItem]:
             case_is_open(),
             ThreatAssessment.next_review_on.is_not(None),
         )
-        .order_by(ThreatAssessment.assessed_on)
+        # The last one wins below; created_at and id settle a tie as count_due() does.
+        .order_by(ThreatAssessment.assessed_on, ThreatAssessment.created_at, ThreatAssessment.id)
     ).all()
     waiting = db.session.execute(
         sa.select(
@@ -247,3 +248,149 @@ def case_clocks(case: Case) -> list[DueItem]:
             )
         )
     return sorted(items, key=lambda item: item.due_at)
+
+
+@dataclass(frozen=True)
+class DueCounts:
+    """Counts of unmet clocks, as scalar subqueries for one statement with other counts."""
+
+    overdue: sa.ColumnElement[int]
+    this_week: sa.ColumnElement[int]
+
+
+def count_due(organisation_id: object, now: datetime, *, owner_id: uuid.UUID | None) -> DueCounts:
+    """What open_deadlines() and pick_due() would count, without loading a row: the team's
+    (or, given `owner_id`, one person's) clocks past due at `now`, and those due from `now`
+    to a week later. The start page counts this way at any size of the team; the lists load
+    open_deadlines(). tests/home/test_due_counts.py holds the two to the same answers."""
+    week_end = now + WEEK
+    overdue = _legal(organisation_id, owner_id, Deadline.due_at < now)
+    this_week = _legal(organisation_id, owner_id, Deadline.due_at.between(now, week_end))
+
+    # A review is due at the end of its day: compare days, not instants.
+    first_not_overdue = first_day_ending_at_or_after(now)
+    first_after_week = first_day_ending_at_or_after(week_end + timedelta(microseconds=1))
+    overdue += _reviews(
+        organisation_id, owner_id, ThreatAssessment.next_review_on < first_not_overdue
+    )
+    this_week += _reviews(
+        organisation_id,
+        owner_id,
+        ThreatAssessment.next_review_on >= first_not_overdue,
+        ThreatAssessment.next_review_on < first_after_week,
+    )
+
+    for urgent, key in ((True, "first_contact_acute"), (False, "first_contact_other")):
+        late_from = rule(key).runs_out_before(now)
+        later_from = rule(key).runs_out_before(week_end + timedelta(microseconds=1))
+        overdue += _waiting(
+            organisation_id, owner_id, urgent, ClientRequest.submitted_at < late_from
+        )
+        this_week += _waiting(
+            organisation_id,
+            owner_id,
+            urgent,
+            ClientRequest.submitted_at >= late_from,
+            ClientRequest.submitted_at < later_from,
+        )
+    return DueCounts(_sum(overdue), _sum(this_week))
+
+
+WEEK = timedelta(days=7)
+
+
+def _sum(counts: list[sa.ScalarSelect[int]]) -> sa.ColumnElement[int]:
+    total: sa.ColumnElement[int] = counts[0]
+    for count in counts[1:]:
+        total = total + count
+    return total
+
+
+def _count(query: sa.Select[Any]) -> list[sa.ScalarSelect[int]]:
+    return [query.with_only_columns(sa.func.count()).scalar_subquery()]
+
+
+def _assigned_open_cases(owner_id: uuid.UUID) -> sa.Select[uuid.UUID]:
+    return (
+        sa.select(CaseAssignment.case_id)
+        .join(Case, Case.id == CaseAssignment.case_id)
+        .where(CaseAssignment.user_id == owner_id, case_is_open())
+    )
+
+
+def _legal(
+    organisation_id: object, owner_id: uuid.UUID | None, *when: sa.ColumnElement[bool]
+) -> list[sa.ScalarSelect[int]]:
+    case_of = sa.func.coalesce(Deadline.case_id, ClientRequest.case_id)
+    open_cases = sa.select(Case.id).where(case_is_open())
+    if owner_id is None:
+        # On a case: while it is open. On a request alone: always.
+        owned = sa.or_(case_of.is_(None), case_of.in_(open_cases))
+    else:
+        owned = sa.or_(
+            case_of.in_(_assigned_open_cases(owner_id)),
+            sa.and_(case_of.is_(None), ClientRequest.assigned_to_id == owner_id),
+        )
+    team_cases = sa.select(Case.id).where(Case.organisation_id == organisation_id)
+    return _count(
+        sa.select(Deadline.id)
+        .outerjoin(ClientRequest, ClientRequest.id == Deadline.request_id)
+        .where(
+            Deadline.met_at.is_(None),
+            sa.or_(
+                ClientRequest.organisation_id == organisation_id,
+                Deadline.case_id.in_(team_cases),
+            ),
+            owned,
+            *when,
+        )
+    )
+
+
+def _reviews(
+    organisation_id: object, owner_id: uuid.UUID | None, *when: sa.ColumnElement[bool]
+) -> list[sa.ScalarSelect[int]]:
+    """The next review of each open case's latest assessment that names one."""
+    later = sa.orm.aliased(ThreatAssessment)
+    latest = (
+        sa.select(later.id)
+        .where(later.case_id == ThreatAssessment.case_id, later.next_review_on.is_not(None))
+        .order_by(later.assessed_on.desc(), later.created_at.desc(), later.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(ThreatAssessment.id)
+        .join(Case, Case.id == ThreatAssessment.case_id)
+        .where(
+            Case.organisation_id == organisation_id,
+            case_is_open(),
+            ThreatAssessment.next_review_on.is_not(None),
+            ThreatAssessment.id == latest,
+            *when,
+        )
+    )
+    if owner_id is not None:
+        query = query.where(Case.id.in_(_assigned_open_cases(owner_id)))
+    return _count(query)
+
+
+def _waiting(
+    organisation_id: object,
+    owner_id: uuid.UUID | None,
+    urgent: bool,
+    *when: sa.ColumnElement[bool],
+) -> list[sa.ScalarSelect[int]]:
+    """First contacts not yet made; one answers for it only while no case has taken it."""
+    query = sa.select(ClientRequest.id).where(
+        ClientRequest.organisation_id == organisation_id,
+        ClientRequest.first_contact_at.is_(None),
+        ClientRequest.status == RequestStatus.RECEIVED,
+        ClientRequest.urgent.is_(urgent),
+        *when,
+    )
+    if owner_id is not None:
+        query = query.where(
+            ClientRequest.case_id.is_(None), ClientRequest.assigned_to_id == owner_id
+        )
+    return _count(query)

@@ -79,20 +79,50 @@ def first_contact_due(request: ClientRequest) -> datetime:
     return rule(key).due(request.submitted_at)
 
 
+def _waiting_for(organisation_id: object) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        ClientRequest.organisation_id == organisation_id,
+        ClientRequest.status.in_([RequestStatus.RECEIVED, RequestStatus.CONTACTED]),
+        ClientRequest.case_id.is_(None),
+    )
+
+
 def triage_queue(organisation_id: object) -> list[ClientRequest]:
     """Requests still waiting for the team: urgent first, then the longest waiting."""
     return list(
         db.session.scalars(
             sa.select(ClientRequest)
-            .where(
-                ClientRequest.organisation_id == organisation_id,
-                ClientRequest.status.in_([RequestStatus.RECEIVED, RequestStatus.CONTACTED]),
-                ClientRequest.case_id.is_(None),
-            )
+            .where(_waiting_for(organisation_id))
             .order_by(ClientRequest.urgent.desc(), ClientRequest.submitted_at)
             .limit(500)
         )
     )
+
+
+def count_triage(organisation_id: object, show: str | None, now: datetime) -> sa.ScalarSelect[int]:
+    """How many requests filter_triage(triage_queue(...), show) would hold at `now`, counted
+    by the database (for the start page, in one statement with its other counts)."""
+    query = sa.select(sa.func.count(ClientRequest.id)).where(_waiting_for(organisation_id))
+    if show == "acute":
+        query = query.where(ClientRequest.urgent.is_(True))
+    elif show == "unassigned":
+        query = query.where(ClientRequest.assigned_to_id.is_(None))
+    elif show == "late":
+        acute = ClientRequest.urgency == Urgency.ACUTE
+        query = query.where(
+            ClientRequest.first_contact_at.is_(None),
+            sa.or_(
+                sa.and_(
+                    acute,
+                    ClientRequest.submitted_at < rule("first_contact_acute").runs_out_before(now),
+                ),
+                sa.and_(
+                    ~acute,
+                    ClientRequest.submitted_at < rule("first_contact_other").runs_out_before(now),
+                ),
+            ),
+        )
+    return query.scalar_subquery()
 
 
 def is_past_target(request: ClientRequest, now: datetime) -> bool:

@@ -95,9 +95,7 @@ def withdraw(consent_id: str) -> Any:
         abort(409)
     if form.validate_on_submit():
         try:
-            auth_services.confirm_with_code(
-                require_session(), code_of(form), "consent_withdrawal"
-            )
+            auth_services.confirm_with_code(require_session(), code_of(form), "consent_withdrawal")
         except auth_services.FactorLocked:
             code_refused(form, locked_message())
         except auth_services.CodeRejected:

@@ -147,16 +147,18 @@ def on_my_work(user: User) -> sa.ColumnElement[bool]:
     )
 
 
-def unread_on_my_work(user: User) -> int:
+def count_unread_on_my_work(user: User) -> sa.ScalarSelect[int]:
     """Unread client messages on the user's own requests and cases."""
     return (
-        db.session.scalar(
-            sa.select(sa.func.count(Message.id))
-            .join(ClientRequest, ClientRequest.id == Message.request_id)
-            .where(on_my_work(user), Message.from_client.is_(True), Message.read_at.is_(None))
-        )
-        or 0
+        sa.select(sa.func.count(Message.id))
+        .join(ClientRequest, ClientRequest.id == Message.request_id)
+        .where(on_my_work(user), Message.from_client.is_(True), Message.read_at.is_(None))
+        .scalar_subquery()
     )
+
+
+def unread_on_my_work(user: User) -> int:
+    return db.session.scalar(sa.select(count_unread_on_my_work(user))) or 0
 
 
 def unread_threads_of(user: User) -> list[tuple[ClientRequest, int]]:

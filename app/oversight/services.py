@@ -234,14 +234,22 @@ def previous_month(today: date | None = None) -> str:
     return f"{last_month.year:04d}-{last_month.month:02d}"
 
 
-def unreviewed_previous_month(organisation_id: uuid.UUID) -> str | None:
-    period = previous_month()
-    done = db.session.scalar(
-        sa.select(AccessReview.id).where(
-            AccessReview.organisation_id == organisation_id, AccessReview.period == period
-        )
+def count_unreviewed_previous_month(organisation_id: uuid.UUID) -> sa.ScalarSelect[int]:
+    """1 while last month's access log waits for the team's review, else 0."""
+    return sa.select(
+        sa.case((sa.exists().where(_review_of(organisation_id)), 0), else_=1)
+    ).scalar_subquery()
+
+
+def _review_of(organisation_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        AccessReview.organisation_id == organisation_id, AccessReview.period == previous_month()
     )
-    return None if done else period
+
+
+def unreviewed_previous_month(organisation_id: uuid.UUID) -> str | None:
+    done = db.session.scalar(sa.select(AccessReview.id).where(_review_of(organisation_id)))
+    return None if done else previous_month()
 
 
 def record_review(

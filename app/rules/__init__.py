@@ -50,6 +50,34 @@ class Rule:
                 day += timedelta(days=1)
         return datetime.combine(day, time(23, 59, 59), tzinfo=LOCAL_TIME)
 
+    def runs_out_before(self, limit: datetime) -> datetime:
+        """The instant dividing the clocks that run out before `limit` (started before it)
+        from those that do not (started at or after it).
+
+        due() depends only on the local day a clock starts and never moves back as that day
+        moves on, so one instant divides them: a database can count what due() would find
+        by comparing a start column with it, without loading a row.
+        """
+        day = limit.astimezone(LOCAL_TIME).date()
+        while self.due(local_midnight(day)) < limit:
+            day += timedelta(days=1)
+        while self.due(local_midnight(day - timedelta(days=1))) >= limit:
+            day -= timedelta(days=1)
+        return local_midnight(day)
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=LOCAL_TIME)
+
+
+def first_day_ending_at_or_after(limit: datetime) -> date:
+    """The first local day whose end (23:59:59, as every day-long clock ends) is not before
+    `limit`: a clock due at the end of an earlier day has run out by then."""
+    day = limit.astimezone(LOCAL_TIME).date()
+    if datetime.combine(day, time(23, 59, 59), tzinfo=LOCAL_TIME) < limit:
+        day += timedelta(days=1)
+    return day
+
 
 @dataclass(frozen=True)
 class ClockStart:
