@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from app.alerts.models import Alert, AlertKind
-from app.auth.models import User
+from app.auth.models import Asker, User
 from app.cases.permissions import case_viewable
 from app.extensions import db
 
 
-def _visible(user: User) -> sa.ColumnElement[bool]:
+def _visible(user: Asker, now: Any = None) -> sa.ColumnElement[bool]:
     """The user's own alerts, and of those about a case only while they may still see it
     (unassigned since, or the break-glass ran out: the alert goes quiet)."""
     return sa.and_(
         Alert.user_id == user.id,
-        sa.or_(Alert.case_id.is_(None), case_viewable(user, Alert.case_id)),
+        sa.or_(Alert.case_id.is_(None), case_viewable(user, Alert.case_id, now)),
     )
 
 
@@ -30,9 +32,11 @@ def alerts_for(
     return list(db.session.scalars(query.order_by(Alert.created_at.desc()).limit(limit)))
 
 
-def count_unread(user: User, kind: AlertKind | None = None) -> sa.ScalarSelect[int]:
+def count_unread(
+    user: Asker, kind: AlertKind | None = None, now: Any = None
+) -> sa.ScalarSelect[int]:
     """The user's unread alerts that they may still see (of one kind, or all)."""
-    query = sa.select(sa.func.count(Alert.id)).where(_visible(user), Alert.read_at.is_(None))
+    query = sa.select(sa.func.count(Alert.id)).where(_visible(user, now), Alert.read_at.is_(None))
     if kind is not None:
         query = query.where(Alert.kind == kind)
     return query.scalar_subquery()

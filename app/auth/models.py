@@ -1,6 +1,7 @@
 import enum
 import uuid
 from datetime import datetime
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
@@ -21,6 +22,20 @@ class Role(enum.StrEnum):
     @property
     def is_staff(self) -> bool:
         return self is not Role.CLIENT
+
+
+class Asker(Protocol):
+    """Who is asking, as the SQL that decides what they may count needs them: a User, or
+    the placeholders of a statement built once and run for each user (app/home/counts.py)."""
+
+    @property
+    def id(self) -> Any: ...
+    @property
+    def organisation_id(self) -> Any: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def is_authenticated(self) -> bool: ...
 
 
 class User(PublicIdMixin, TimestampMixin, Base):

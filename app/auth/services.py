@@ -16,7 +16,15 @@ from flask_babel import gettext as _
 
 from app.audit.services import record, tally
 from app.auth import passkeys, passwords, totp
-from app.auth.models import Passkey, PasskeyPurpose, RecoveryCode, Role, User, UserSession
+from app.auth.models import (
+    Asker,
+    Passkey,
+    PasskeyPurpose,
+    RecoveryCode,
+    Role,
+    User,
+    UserSession,
+)
 from app.auth.passkeys import PasskeyRejected
 from app.auth.sessions import revoke, revoke_all, rotate_token, start_session
 from app.core.clock import as_utc, utcnow
@@ -316,7 +324,7 @@ def use_recovery_code(user_session: UserSession, code: str) -> str:
     return _complete_login(user_session, "recovery_code")
 
 
-def count_remaining_recovery_codes(user: User) -> sa.ScalarSelect[int]:
+def count_remaining_recovery_codes(user: Asker) -> sa.ScalarSelect[int]:
     return (
         sa.select(sa.func.count(RecoveryCode.id))
         .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))

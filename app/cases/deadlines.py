@@ -6,7 +6,7 @@ due soon, for a team or for one person)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 
@@ -16,6 +16,7 @@ from app.auth.models import User
 from app.cases.models import Case, CaseAssignment, CaseStatus, ThreatAssessment, case_is_open
 from app.cases.services import case_deadlines, latest_threat_assessment
 from app.core.clock import utcnow
+from app.core.db import UtcDateTime
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestStatus
 from app.rules import LOCAL_TIME, first_day_ending_at_or_after, rule
@@ -258,40 +259,81 @@ class DueCounts:
     this_week: sa.ColumnElement[int]
 
 
-def count_due(organisation_id: object, now: datetime, *, owner_id: uuid.UUID | None) -> DueCounts:
-    """What open_deadlines() and pick_due() would count, without loading a row: the team's
-    (or, given `owner_id`, one person's) clocks past due at `now`, and those due from `now`
-    to a week later. The start page counts this way at any size of the team; the lists load
-    open_deadlines(). tests/home/test_due_counts.py holds the two to the same answers."""
-    week_end = now + WEEK
-    overdue = _legal(organisation_id, owner_id, Deadline.due_at < now)
-    this_week = _legal(organisation_id, owner_id, Deadline.due_at.between(now, week_end))
+@dataclass(frozen=True)
+class DueEdges:
+    """What divides overdue from due this week from later, at one moment: instants for
+    clocks stored with their time, days for reviews (due at the end of their day), and the
+    start before which a first contact has run out, per rule (Rule.runs_out_before)."""
 
-    # A review is due at the end of its day: compare days, not instants.
-    first_not_overdue = first_day_ending_at_or_after(now)
-    first_after_week = first_day_ending_at_or_after(week_end + timedelta(microseconds=1))
-    overdue += _reviews(
-        organisation_id, owner_id, ThreatAssessment.next_review_on < first_not_overdue
+    now: Any
+    week_end: Any
+    first_not_overdue: Any
+    first_after_week: Any
+    acute_late: Any
+    acute_later: Any
+    other_late: Any
+    other_later: Any
+
+    @classmethod
+    def at(cls, now: datetime) -> DueEdges:
+        week_end = now + WEEK
+        # "Due by the week's end" includes the end itself: before the next microsecond.
+        past_week = week_end + timedelta(microseconds=1)
+        acute, other = rule("first_contact_acute"), rule("first_contact_other")
+        return cls(
+            now=now,
+            week_end=week_end,
+            first_not_overdue=first_day_ending_at_or_after(now),
+            first_after_week=first_day_ending_at_or_after(past_week),
+            acute_late=acute.runs_out_before(now),
+            acute_later=acute.runs_out_before(past_week),
+            other_late=other.runs_out_before(now),
+            other_later=other.runs_out_before(past_week),
+        )
+
+    @classmethod
+    def placeholders(cls) -> DueEdges:
+        """Bind parameters in place of the values, for a statement built once and run with
+        as_params() of each moment."""
+        days = {"first_not_overdue", "first_after_week"}
+        return cls(
+            **{
+                field.name: sa.bindparam(
+                    f"edge_{field.name}", type_=sa.Date() if field.name in days else UtcDateTime()
+                )
+                for field in fields(cls)
+            }
+        )
+
+    def as_params(self) -> dict[str, Any]:
+        return {f"edge_{field.name}": getattr(self, field.name) for field in fields(self)}
+
+
+def count_due(organisation_id: object, edges: DueEdges, *, owner_id: Any) -> DueCounts:
+    """What open_deadlines() and pick_due() would count, without loading a row: the team's
+    (or, given `owner_id`, one person's) clocks past due at `edges.now`, and those due from
+    then to a week later. The start page counts this way at any size of the team; the lists
+    load open_deadlines(). tests/home/test_due_counts.py holds the two to the same answers."""
+    overdue = _legal(organisation_id, owner_id, Deadline.due_at < edges.now)
+    this_week = _legal(
+        organisation_id, owner_id, Deadline.due_at.between(edges.now, edges.week_end)
     )
+    review_day = ThreatAssessment.next_review_on
+    overdue += _reviews(organisation_id, owner_id, review_day < edges.first_not_overdue)
     this_week += _reviews(
         organisation_id,
         owner_id,
-        ThreatAssessment.next_review_on >= first_not_overdue,
-        ThreatAssessment.next_review_on < first_after_week,
+        review_day >= edges.first_not_overdue,
+        review_day < edges.first_after_week,
     )
-
-    for urgent, key in ((True, "first_contact_acute"), (False, "first_contact_other")):
-        late_from = rule(key).runs_out_before(now)
-        later_from = rule(key).runs_out_before(week_end + timedelta(microseconds=1))
-        overdue += _waiting(
-            organisation_id, owner_id, urgent, ClientRequest.submitted_at < late_from
-        )
+    submitted = ClientRequest.submitted_at
+    for urgent, late, later in (
+        (True, edges.acute_late, edges.acute_later),
+        (False, edges.other_late, edges.other_later),
+    ):
+        overdue += _waiting(organisation_id, owner_id, urgent, submitted < late)
         this_week += _waiting(
-            organisation_id,
-            owner_id,
-            urgent,
-            ClientRequest.submitted_at >= late_from,
-            ClientRequest.submitted_at < later_from,
+            organisation_id, owner_id, urgent, submitted >= late, submitted < later
         )
     return DueCounts(_sum(overdue), _sum(this_week))
 
@@ -310,7 +352,7 @@ def _count(query: sa.Select[Any]) -> list[sa.ScalarSelect[int]]:
     return [query.with_only_columns(sa.func.count()).scalar_subquery()]
 
 
-def _assigned_open_cases(owner_id: uuid.UUID) -> sa.Select[uuid.UUID]:
+def _assigned_open_cases(owner_id: Any) -> sa.Select[uuid.UUID]:
     return (
         sa.select(CaseAssignment.case_id)
         .join(Case, Case.id == CaseAssignment.case_id)
@@ -319,7 +361,7 @@ def _assigned_open_cases(owner_id: uuid.UUID) -> sa.Select[uuid.UUID]:
 
 
 def _legal(
-    organisation_id: object, owner_id: uuid.UUID | None, *when: sa.ColumnElement[bool]
+    organisation_id: object, owner_id: Any, *when: sa.ColumnElement[bool]
 ) -> list[sa.ScalarSelect[int]]:
     case_of = sa.func.coalesce(Deadline.case_id, ClientRequest.case_id)
     open_cases = sa.select(Case.id).where(case_is_open())
@@ -348,7 +390,7 @@ def _legal(
 
 
 def _reviews(
-    organisation_id: object, owner_id: uuid.UUID | None, *when: sa.ColumnElement[bool]
+    organisation_id: object, owner_id: Any, *when: sa.ColumnElement[bool]
 ) -> list[sa.ScalarSelect[int]]:
     """The next review of each open case's latest assessment that names one."""
     later = sa.orm.aliased(ThreatAssessment)
@@ -377,7 +419,7 @@ def _reviews(
 
 def _waiting(
     organisation_id: object,
-    owner_id: uuid.UUID | None,
+    owner_id: Any,
     urgent: bool,
     *when: sa.ColumnElement[bool],
 ) -> list[sa.ScalarSelect[int]]:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -48,6 +49,9 @@ from app.orgs.models import Organisation, OrgKind
 from app.rules import LOCAL_TIME, clocks_for, rule
 from app.rules.models import AgeBand, Deadline
 from app.rules.municipalities import require_code
+
+if TYPE_CHECKING:  # deadlines.py reads this module
+    from app.cases.deadlines import DueEdges
 
 GRANT_VALIDITY = timedelta(hours=8)
 CONTACT_CHANNELS = ("phone", "sms", "message", "meeting", "other")
@@ -99,9 +103,11 @@ def triage_queue(organisation_id: object) -> list[ClientRequest]:
     )
 
 
-def count_triage(organisation_id: object, show: str | None, now: datetime) -> sa.ScalarSelect[int]:
-    """How many requests filter_triage(triage_queue(...), show) would hold at `now`, counted
-    by the database (for the start page, in one statement with its other counts)."""
+def count_triage(
+    organisation_id: object, show: str | None, edges: DueEdges
+) -> sa.ScalarSelect[int]:
+    """How many requests filter_triage(triage_queue(...), show) would hold at `edges.now`,
+    counted by the database (for the start page, in one statement with its other counts)."""
     query = sa.select(sa.func.count(ClientRequest.id)).where(_waiting_for(organisation_id))
     if show == "acute":
         query = query.where(ClientRequest.urgent.is_(True))
@@ -112,14 +118,8 @@ def count_triage(organisation_id: object, show: str | None, now: datetime) -> sa
         query = query.where(
             ClientRequest.first_contact_at.is_(None),
             sa.or_(
-                sa.and_(
-                    acute,
-                    ClientRequest.submitted_at < rule("first_contact_acute").runs_out_before(now),
-                ),
-                sa.and_(
-                    ~acute,
-                    ClientRequest.submitted_at < rule("first_contact_other").runs_out_before(now),
-                ),
+                sa.and_(acute, ClientRequest.submitted_at < edges.acute_late),
+                sa.and_(~acute, ClientRequest.submitted_at < edges.other_late),
             ),
         )
     return query.scalar_subquery()

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from app.alerts.models import AlertKind
 from app.alerts.services import case_team, notify
 from app.audit.services import record
-from app.auth.models import Role, User, UserSession
+from app.auth.models import Asker, Role, User, UserSession
 from app.auth.services import AccountError, WeakPassword, create_user
 from app.auth.sessions import hash_token, start_session
 from app.cases.models import Case, CaseAssignment, NeedsAssessment
@@ -509,7 +509,7 @@ ACTION_HORIZON = timedelta(days=7)
 
 def action_due_soon(action: Action) -> bool:
     """Overdue, or due within the week (the team's calendar)."""
-    return action.due_on <= utcnow().astimezone(LOCAL_TIME).date() + ACTION_HORIZON
+    return action.due_on <= action_horizon()
 
 
 def actions_due_on_my_cases(user: User) -> list[tuple[Action, str]]:
@@ -517,23 +517,30 @@ def actions_due_on_my_cases(user: User) -> list[tuple[Action, str]]:
     user, with each case's reference: the start page's count and the list it links to.
     Only cases the user is assigned to, so each one is a case they may view."""
     rows = db.session.execute(
-        _actions_due_on_my_cases(user, sa.select(Action, Case.reference))
+        _actions_due_on_my_cases(user, sa.select(Action, Case.reference), action_horizon())
         .order_by(Action.due_on)
         .limit(500)
     ).all()
     return [(row[0], row[1]) for row in rows]
 
 
-def count_actions_due_on_my_cases(user: User) -> sa.ScalarSelect[int]:
-    """What actions_due_on_my_cases() lists, counted by the database (nothing decrypted)."""
-    return _actions_due_on_my_cases(user, sa.select(sa.func.count(Action.id))).scalar_subquery()
+def count_actions_due_on_my_cases(user: Asker, horizon: Any) -> sa.ScalarSelect[int]:
+    """What actions_due_on_my_cases() lists (`horizon`: action_horizon()), counted by the
+    database (nothing decrypted)."""
+    return _actions_due_on_my_cases(
+        user, sa.select(sa.func.count(Action.id)), horizon
+    ).scalar_subquery()
+
+
+def action_horizon() -> date:
+    """The last day of the week ahead: an action due by then is due soon."""
+    return utcnow().astimezone(LOCAL_TIME).date() + ACTION_HORIZON
 
 
 AnySelect = TypeVar("AnySelect", bound=sa.Select[*tuple[Any, ...]])
 
 
-def _actions_due_on_my_cases(user: User, query: AnySelect) -> AnySelect:
-    horizon = utcnow().astimezone(LOCAL_TIME).date() + ACTION_HORIZON
+def _actions_due_on_my_cases(user: Asker, query: AnySelect, horizon: Any) -> AnySelect:
     return (
         query.select_from(Action)
         .join(Case, Case.id == Action.case_id)

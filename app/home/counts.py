@@ -7,8 +7,9 @@ and alerts, and for a team lead the team's overdue items and the access-log revi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from flask import url_for
@@ -19,22 +20,17 @@ from app.alerts import inbox
 from app.alerts.models import AlertKind
 from app.auth.models import Role, User
 from app.auth.services import count_remaining_recovery_codes
-from app.cases.deadlines import count_due
+from app.cases.deadlines import DueEdges, count_due
 from app.cases.permissions import is_team_lead_of, is_team_member
 from app.cases.services import count_triage
 from app.consultations import services as consultation_services
 from app.consultations.permissions import can_attend_as_representative
 from app.core.clock import utcnow
+from app.core.db import UtcDateTime
 from app.extensions import db
 from app.messages.services import count_unread_on_my_work
-from app.oversight.services import count_unreviewed_previous_month
+from app.oversight.services import count_unreviewed, previous_month
 from app.placements.services import waiting_count
-
-
-def count_at_once(counts: Mapping[str, sa.ColumnElement[int]]) -> dict[str, int]:
-    """Several counts in one round trip: each is a column of one SELECT."""
-    row = db.session.execute(sa.select(*(count.label(name) for name, count in counts.items())))
-    return {name: value or 0 for name, value in row.one()._mapping.items()}
 
 
 @dataclass(frozen=True)
@@ -62,6 +58,55 @@ ALERT_TALLIES = (
 )
 
 
+@dataclass(frozen=True)
+class Placeholders:
+    """The reader, as bind parameters of a statement built once per kind of reader (an
+    Asker); the statement is run with the values of each reader and moment."""
+
+    role: Role
+    id: sa.BindParameter[Any] = field(default_factory=lambda: sa.bindparam("me", type_=sa.Uuid()))
+    organisation_id: sa.BindParameter[Any] = field(
+        default_factory=lambda: sa.bindparam("org", type_=sa.Uuid())
+    )
+    is_authenticated: bool = True
+
+
+@functools.cache
+def counting_statement(role: Role, lead: bool) -> sa.Select[*tuple[Any, ...]]:
+    """Every count of a team member's start page in one SELECT of scalar subqueries.
+
+    Built once per kind of reader and kept: building it is most of the work (some thirty
+    subqueries), and each run only binds who asks and when. Nothing about anyone's cases is
+    kept, only the shape of the question.
+    """
+    me = Placeholders(role)
+    team = me.organisation_id
+    edges = DueEdges.placeholders()
+    now = sa.bindparam("now", type_=UtcDateTime())
+    mine = count_due(team, edges, owner_id=me.id)
+    counts: dict[str, sa.ColumnElement[int]] = {
+        "waiting": count_triage(team, None, edges),
+        "acute": count_triage(team, "acute", edges),
+        "late": count_triage(team, "late", edges),
+        "overdue": mine.overdue,
+        "week": mine.this_week,
+        "messages": count_unread_on_my_work(me),
+        "actions": consultation_services.count_actions_due_on_my_cases(
+            me, sa.bindparam("horizon", type_=sa.Date())
+        ),
+        "alerts": inbox.count_unread(me, now=now),
+        "codes": count_remaining_recovery_codes(me),
+        **{kind.value: inbox.count_unread(me, kind, now) for kind, _label in ALERT_TALLIES},
+    }
+    if lead:
+        counts |= {
+            "unassigned": count_triage(team, "unassigned", edges),
+            "team_overdue": count_due(team, edges, owner_id=None).overdue,
+            "unreviewed": count_unreviewed(team, sa.bindparam("period", type_=sa.String())),
+        }
+    return sa.select(*(count.label(name) for name, count in counts.items()))
+
+
 def team_counts(user: User) -> StartCounts:
     """Today's work of a member of a team, every count in one statement.
 
@@ -69,30 +114,20 @@ def team_counts(user: User) -> StartCounts:
     or filter, counted: tests/home/test_due_counts.py holds the clocks to their lists), so
     the page costs the same at 1,000 cases as at 100,000.
     """
-    assert user.organisation_id is not None
-    team = user.organisation_id
+    lead = is_team_lead_of(user, user.organisation_id)
     now = utcnow()
-    mine = count_due(team, now, owner_id=user.id)
-    queries: dict[str, sa.ColumnElement[int]] = {
-        "waiting": count_triage(team, None, now),
-        "acute": count_triage(team, "acute", now),
-        "late": count_triage(team, "late", now),
-        "overdue": mine.overdue,
-        "week": mine.this_week,
-        "messages": count_unread_on_my_work(user),
-        "actions": consultation_services.count_actions_due_on_my_cases(user),
-        "alerts": inbox.count_unread(user),
-        "codes": count_remaining_recovery_codes(user),
-        **{kind.value: inbox.count_unread(user, kind) for kind, _label in ALERT_TALLIES},
-    }
-    lead = is_team_lead_of(user, team)
-    if lead:
-        queries |= {
-            "unassigned": count_triage(team, "unassigned", now),
-            "team_overdue": count_due(team, now, owner_id=None).overdue,
-            "unreviewed": count_unreviewed_previous_month(team),
-        }
-    counted = count_at_once(queries)
+    row = db.session.execute(
+        counting_statement(user.role, lead),
+        {
+            "me": user.id,
+            "org": user.organisation_id,
+            "now": now,
+            "horizon": consultation_services.action_horizon(),
+            "period": previous_month(),
+            **DueEdges.at(now).as_params(),
+        },
+    ).one()
+    counted: dict[str, int] = {name: value or 0 for name, value in row._mapping.items()}
     tallies = [
         Tally(_("Waiting requests"), counted["waiting"], url_for("cases.triage")),
         Tally(
@@ -206,7 +241,7 @@ def start_counts(user: User) -> StartCounts:
         tallies = partner_tallies(user)
     else:
         tallies = []
-    counted = count_at_once(
-        {"alerts": inbox.count_unread(user), "codes": count_remaining_recovery_codes(user)}
-    )
-    return StartCounts(tallies, counted["alerts"], counted["codes"])
+    alerts, codes = db.session.execute(
+        sa.select(inbox.count_unread(user), count_remaining_recovery_codes(user))
+    ).one()
+    return StartCounts(tallies, alerts or 0, codes or 0)

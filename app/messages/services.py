@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from app.alerts.models import AlertKind
 from app.alerts.services import notify, request_team
 from app.audit.services import record
-from app.auth.models import User
+from app.auth.models import Asker, User
 from app.cases.models import CaseAssignment
 from app.core.clock import utcnow
 from app.core.outbox import enqueue_email
@@ -133,7 +133,7 @@ def team_inbox(organisation_id: object) -> list[tuple[ClientRequest, int]]:
     return [(row[0], row[1]) for row in rows]
 
 
-def on_my_work(user: User) -> sa.ColumnElement[bool]:
+def on_my_work(user: Asker) -> sa.ColumnElement[bool]:
     """Requests that are the user's own work: of a case assigned to them, or claimed by
     them while not yet a case. Every one of them is one can_message_about lets them answer
     (an assigned caseworker may view the case), so the count shows nothing hidden."""
@@ -147,7 +147,7 @@ def on_my_work(user: User) -> sa.ColumnElement[bool]:
     )
 
 
-def count_unread_on_my_work(user: User) -> sa.ScalarSelect[int]:
+def count_unread_on_my_work(user: Asker) -> sa.ScalarSelect[int]:
     """Unread client messages on the user's own requests and cases."""
     return (
         sa.select(sa.func.count(Message.id))

@@ -6,6 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -234,22 +235,22 @@ def previous_month(today: date | None = None) -> str:
     return f"{last_month.year:04d}-{last_month.month:02d}"
 
 
-def count_unreviewed_previous_month(organisation_id: uuid.UUID) -> sa.ScalarSelect[int]:
-    """1 while last month's access log waits for the team's review, else 0."""
+def count_unreviewed(organisation_id: Any, period: Any) -> sa.ScalarSelect[int]:
+    """1 while a month's access log (`period`: previous_month()) waits for the team's
+    review, else 0."""
     return sa.select(
-        sa.case((sa.exists().where(_review_of(organisation_id)), 0), else_=1)
+        sa.case((sa.exists().where(_review_of(organisation_id, period)), 0), else_=1)
     ).scalar_subquery()
 
 
-def _review_of(organisation_id: uuid.UUID) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        AccessReview.organisation_id == organisation_id, AccessReview.period == previous_month()
-    )
+def _review_of(organisation_id: Any, period: Any) -> sa.ColumnElement[bool]:
+    return sa.and_(AccessReview.organisation_id == organisation_id, AccessReview.period == period)
 
 
 def unreviewed_previous_month(organisation_id: uuid.UUID) -> str | None:
-    done = db.session.scalar(sa.select(AccessReview.id).where(_review_of(organisation_id)))
-    return None if done else previous_month()
+    period = previous_month()
+    done = db.session.scalar(sa.select(AccessReview.id).where(_review_of(organisation_id, period)))
+    return None if done else period
 
 
 def record_review(
