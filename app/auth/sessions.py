@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -122,6 +123,14 @@ def expiry_reason(user_session: UserSession) -> str | None:
     return None
 
 
+@functools.cache  # built once; each request binds its token's hash
+def _session_query() -> sa.Select[UserSession, str | None]:
+    # The site settings come in the same round trip: every page draws its layout with them.
+    return sa.select(UserSession, settings_snapshot()).where(
+        UserSession.token_hash == sa.bindparam("token_hash", type_=sa.String())
+    )
+
+
 def current_session() -> UserSession | None:
     """The browser's session if it is open, loaded once per request.
 
@@ -135,12 +144,7 @@ def current_session() -> UserSession | None:
     token = session.get(SESSION_KEY)
     if not isinstance(token, str):
         return None
-    # The site settings come in the same round trip: every page draws its layout with them.
-    found = db.session.execute(
-        sa.select(UserSession, settings_snapshot()).where(
-            UserSession.token_hash == hash_token(token)
-        )
-    ).first()
+    found = db.session.execute(_session_query(), {"token_hash": hash_token(token)}).first()
     if found is None:
         forget_in_browser()
         return None

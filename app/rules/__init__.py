@@ -6,7 +6,7 @@ import calendar
 import tomllib
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -58,12 +58,20 @@ class Rule:
         moves on, so one instant divides them: a database can count what due() would find
         by comparing a start column with it, without loading a row.
         """
-        day = limit.astimezone(LOCAL_TIME).date()
-        while self.due(local_midnight(day)) < limit:
-            day += timedelta(days=1)
-        while self.due(local_midnight(day - timedelta(days=1))) >= limit:
-            day -= timedelta(days=1)
-        return local_midnight(day)
+        # A due() is always the end of a day, so only the first day ending at or after
+        # `limit` matters: a clock runs out before `limit` when its day is earlier.
+        return _first_start_due_on_or_after(self, first_day_ending_at_or_after(limit))
+
+
+@lru_cache(maxsize=256)
+def _first_start_due_on_or_after(rule: Rule, day: date) -> datetime:
+    """The first local midnight from which a clock of `rule` is due on `day` or later."""
+    start = day
+    while rule.due(local_midnight(start)).date() < day:
+        start += timedelta(days=1)
+    while rule.due(local_midnight(start - timedelta(days=1))).date() >= day:
+        start -= timedelta(days=1)
+    return local_midnight(start)
 
 
 def local_midnight(day: date) -> datetime:

@@ -1,3 +1,4 @@
+import functools
 import uuid
 from datetime import datetime
 
@@ -32,6 +33,7 @@ KEY_END = "\x1f"
 SETTING_END = "\x1e"
 
 
+@functools.cache  # an expression, the same for every request: built once
 def settings_snapshot() -> sa.ScalarSelect[str | None]:
     """Every saved setting as one text value (None when there are none), to be read in the
     same query as something else: the session of a request reads the settings with it, so
