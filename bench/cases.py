@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import signal
 import statistics
@@ -76,6 +77,9 @@ START_PAGE = "/start/"
 # no template): how close to the bare page any page that reads data can come.
 HEALTH_PAGE = "/healthz"
 STATISTICS = "/team/statistics"
+# The case file of the caseworker's newest case (found on their list): a read that is
+# audited, so every request writes an audit event too.
+CASE_LINK = re.compile(r'<td><a href="(/team/cases/[0-9a-f-]{36})">')
 
 GUNICORN_LOG = Path(tempfile.gettempdir()) / "bench-cases-gunicorn.log"
 # This run's secrets and logins, for bench/profile_page.py; the database is a scratch one.
@@ -88,6 +92,9 @@ TARGET_THROUGHPUT_RATIO = 0.6
 TARGET_FLOOR_VS_HEALTH = 2.0
 TARGET_GROWTH_RATIO = 1.3
 TARGET_STATISTICS_MS = 300.0
+# The start page and the case file against the case list (their throughput as a share of
+# the list's, measured in the same run), and their own growth with the history.
+TARGET_VS_LIST = 0.5
 
 
 @dataclass
@@ -98,6 +105,7 @@ class Phase:
     hello_rps: list[float] = field(default_factory=list)
     list_rps: list[float] = field(default_factory=list)
     floor_rps: list[float] = field(default_factory=list)
+    file_rps: list[float] = field(default_factory=list)
     health_rps: list[float] = field(default_factory=list)
     lean_rps: list[float] = field(default_factory=list)
     hello_ms: list[float] = field(default_factory=list)
@@ -105,6 +113,7 @@ class Phase:
     lead_list_ms: list[float] = field(default_factory=list)
     all_list_ms: list[float] = field(default_factory=list)
     floor_ms: list[float] = field(default_factory=list)
+    file_ms: list[float] = field(default_factory=list)
     health_ms: list[float] = field(default_factory=list)
     lean_ms: list[float] = field(default_factory=list)
     stats_ms: list[float] = field(default_factory=list)
@@ -180,13 +189,22 @@ def measure_phase(
         lead = session_of(site, world.team_lead)
         if "K-" not in load.fetch(site, CASE_LIST, worker):
             raise load.BenchError("the caseworker's case list shows no case")
-        if _rows(load.fetch(lean, CASE_LIST, worker)) != _rows(load.fetch(site, CASE_LIST, worker)):
+        listed = load.fetch(site, CASE_LIST, worker)
+        if _rows(load.fetch(lean, CASE_LIST, worker)) != _rows(listed):
             raise load.BenchError("the reference does not show the portal's rows")
+        newest = CASE_LINK.search(listed)
+        if newest is None:
+            raise load.BenchError("the caseworker's case list links to no case file")
+        case_file = newest.group(1)
+        if "<h1" not in load.fetch(site, case_file, worker):
+            raise load.BenchError(f"the case file {case_file} does not open")
         # Warm up: templates compiled, connections pooled, pages in PostgreSQL's cache.
         for host, path, cookie in (
             (hello, "/", ""),
             (lean, CASE_LIST, worker),
             (site, CASE_LIST, worker),
+            (site, case_file, worker),
+            (site, START_PAGE, worker),
             (site, STATISTICS, lead),
         ):
             load.wrk(host, path, cookie, connections=2, seconds=timing.warm_up)
@@ -195,6 +213,7 @@ def measure_phase(
             phase.lean_rps.append(throughput(lean, CASE_LIST, worker, timing.load))
             phase.list_rps.append(throughput(site, CASE_LIST, worker, timing.load))
             phase.floor_rps.append(throughput(site, START_PAGE, worker, timing.load))
+            phase.file_rps.append(throughput(site, case_file, worker, timing.load))
             phase.health_rps.append(throughput(site, HEALTH_PAGE, "", timing.load))
             short = timing.latency
             phase.hello_ms.append(load.sequential_ms(hello, "/", "", seconds=short))
@@ -202,6 +221,7 @@ def measure_phase(
             phase.health_ms.append(load.sequential_ms(site, HEALTH_PAGE, "", seconds=short))
             phase.list_ms.append(load.sequential_ms(site, CASE_LIST, worker, seconds=short))
             phase.floor_ms.append(load.sequential_ms(site, START_PAGE, worker, seconds=short))
+            phase.file_ms.append(load.sequential_ms(site, case_file, worker, seconds=short))
             phase.lead_list_ms.append(load.sequential_ms(site, CASE_LIST, lead, seconds=short))
             phase.all_list_ms.append(load.sequential_ms(site, CASE_LIST_ALL, worker, seconds=short))
             phase.stats_ms.append(load.sequential_ms(site, STATISTICS, lead, seconds=short))
@@ -290,6 +310,10 @@ def report(
             large.list_ms, large.floor_ms, small.list_ms, small.floor_ms, strict=True
         )
     ]
+    start_vs_list = [f / c for f, c in zip(large.floor_rps, large.list_rps, strict=True)]
+    file_vs_list = [f / c for f, c in zip(large.file_rps, large.list_rps, strict=True)]
+    start_growth = [b / s for b, s in zip(large.floor_ms, small.floor_ms, strict=True)]
+    file_growth = [b / s for b, s in zip(large.file_ms, small.file_ms, strict=True)]
     rows = [
         (
             f"case-list throughput vs the lean reference ({big} cases)",
@@ -309,6 +333,30 @@ def report(
             f"{mean(growth):.2f}x (runs {runs_text(growth, '.2f')})",
             f"<= {TARGET_GROWTH_RATIO}x",
             mean(growth) <= TARGET_GROWTH_RATIO,
+        ),
+        (
+            f"start page throughput vs the case list ({big} cases)",
+            f"{mean(start_vs_list):.2f} (runs {runs_text(start_vs_list, '.2f')})",
+            f">= {TARGET_VS_LIST:.1f}",
+            mean(start_vs_list) >= TARGET_VS_LIST,
+        ),
+        (
+            f"case file throughput vs the case list ({big} cases)",
+            f"{mean(file_vs_list):.2f} (runs {runs_text(file_vs_list, '.2f')})",
+            f">= {TARGET_VS_LIST:.1f}",
+            mean(file_vs_list) >= TARGET_VS_LIST,
+        ),
+        (
+            f"start page latency, {big} vs {little} cases",
+            f"{mean(start_growth):.2f}x (runs {runs_text(start_growth, '.2f')})",
+            f"<= {TARGET_GROWTH_RATIO}x",
+            mean(start_growth) <= TARGET_GROWTH_RATIO,
+        ),
+        (
+            f"case file latency, {big} vs {little} cases",
+            f"{mean(file_growth):.2f}x (runs {runs_text(file_growth, '.2f')})",
+            f"<= {TARGET_GROWTH_RATIO}x",
+            mean(file_growth) <= TARGET_GROWTH_RATIO,
         ),
         (
             f"(for scale) case list with closed cases (?status=all), {big} vs {little}",
@@ -362,12 +410,14 @@ def report(
             f"reference {runs_text(phase.lean_rps, '.0f')} req/s, "
             f"case list {runs_text(phase.list_rps, '.0f')} req/s, "
             f"start page {runs_text(phase.floor_rps, '.0f')} req/s, "
+            f"case file {runs_text(phase.file_rps, '.0f')} req/s, "
             f"/healthz {runs_text(phase.health_rps, '.0f')} req/s; one at a time: "
             f"bare {runs_text(phase.hello_ms, '.2f')} ms, "
             f"reference {runs_text(phase.lean_ms, '.2f')} ms, "
             f"/healthz {runs_text(phase.health_ms, '.2f')} ms, "
             f"case list {runs_text(phase.list_ms, '.1f')} ms, "
             f"start page {runs_text(phase.floor_ms, '.1f')} ms, "
+            f"case file {runs_text(phase.file_ms, '.1f')} ms, "
             f"team lead's list {runs_text(phase.lead_list_ms, '.1f')} ms, "
             f"list with closed cases {runs_text(phase.all_list_ms, '.1f')} ms, "
             f"statistics {runs_text(phase.stats_ms, '.1f')} ms"
@@ -383,6 +433,7 @@ def report(
         ("lean reference: the case list's database work", large.lean_rps),
         ("staff start page", large.floor_rps),
         ("case list", large.list_rps),
+        ("case file (an audited read)", large.file_rps),
     ):
         ratio_lean, ratio_bare = large.vs_lean(rps), large.vs_bare(rps)
         print(
