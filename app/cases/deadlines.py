@@ -318,13 +318,9 @@ def count_due(organisation_id: object, edges: DueEdges, *, owner_id: Any) -> Due
     this_week = _legal(
         organisation_id, owner_id, Deadline.due_at.between(edges.now, edges.week_end)
     )
-    review_day = ThreatAssessment.next_review_on
-    overdue += _reviews(organisation_id, owner_id, review_day < edges.first_not_overdue)
+    overdue += _reviews(organisation_id, owner_id, before=edges.first_not_overdue)
     this_week += _reviews(
-        organisation_id,
-        owner_id,
-        review_day >= edges.first_not_overdue,
-        review_day < edges.first_after_week,
+        organisation_id, owner_id, since=edges.first_not_overdue, before=edges.first_after_week
     )
     submitted = ClientRequest.submitted_at
     for urgent, late, later in (
@@ -373,16 +369,16 @@ def _legal(
             case_of.in_(_assigned_open_cases(owner_id)),
             sa.and_(case_of.is_(None), ClientRequest.assigned_to_id == owner_id),
         )
-    team_cases = sa.select(Case.id).where(Case.organisation_id == organisation_id)
+    # A lookup by key per deadline, where an IN list would read every case of the team.
+    on_team_case = sa.exists().where(
+        Case.id == Deadline.case_id, Case.organisation_id == organisation_id
+    )
     return _count(
         sa.select(Deadline.id)
         .outerjoin(ClientRequest, ClientRequest.id == Deadline.request_id)
         .where(
             Deadline.met_at.is_(None),
-            sa.or_(
-                ClientRequest.organisation_id == organisation_id,
-                Deadline.case_id.in_(team_cases),
-            ),
+            sa.or_(ClientRequest.organisation_id == organisation_id, on_team_case),
             owned,
             *when,
         )
@@ -390,28 +386,27 @@ def _legal(
 
 
 def _reviews(
-    organisation_id: object, owner_id: Any, *when: sa.ColumnElement[bool]
+    organisation_id: object, owner_id: Any, *, since: Any = None, before: Any
 ) -> list[sa.ScalarSelect[int]]:
-    """The next review of each open case's latest assessment that names one."""
-    later = sa.orm.aliased(ThreatAssessment)
-    latest = (
-        sa.select(later.id)
-        .where(later.case_id == ThreatAssessment.case_id, later.next_review_on.is_not(None))
-        .order_by(later.assessed_on.desc(), later.created_at.desc(), later.id.desc())
+    """Open cases whose latest assessment naming a review names one on a day in
+    [since, before): read case by case from the cases in scope (a few hundred open ones),
+    not from every review of the history."""
+    next_review = (
+        sa.select(ThreatAssessment.next_review_on)
+        .where(ThreatAssessment.case_id == Case.id, ThreatAssessment.next_review_on.is_not(None))
+        .order_by(
+            ThreatAssessment.assessed_on.desc(),
+            ThreatAssessment.created_at.desc(),
+            ThreatAssessment.id.desc(),
+        )
         .limit(1)
         .scalar_subquery()
     )
-    query = (
-        sa.select(ThreatAssessment.id)
-        .join(Case, Case.id == ThreatAssessment.case_id)
-        .where(
-            Case.organisation_id == organisation_id,
-            case_is_open(),
-            ThreatAssessment.next_review_on.is_not(None),
-            ThreatAssessment.id == latest,
-            *when,
-        )
+    query = sa.select(Case.id).where(
+        Case.organisation_id == organisation_id, case_is_open(), next_review < before
     )
+    if since is not None:
+        query = query.where(next_review >= since)
     if owner_id is not None:
         query = query.where(Case.id.in_(_assigned_open_cases(owner_id)))
     return _count(query)

@@ -518,6 +518,7 @@ def actions_due_on_my_cases(user: User) -> list[tuple[Action, str]]:
     Only cases the user is assigned to, so each one is a case they may view."""
     rows = db.session.execute(
         _actions_due_on_my_cases(user, sa.select(Action, Case.reference), action_horizon())
+        .join(Case, Case.id == Action.case_id)
         .order_by(Action.due_on)
         .limit(500)
     ).all()
@@ -541,13 +542,19 @@ AnySelect = TypeVar("AnySelect", bound=sa.Select[*tuple[Any, ...]])
 
 
 def _actions_due_on_my_cases(user: Asker, query: AnySelect, horizon: Any) -> AnySelect:
+    # The team of each action's case is looked up by key, in a subquery the planner cannot
+    # turn into a join: as a join it read every case of a large team first.
+    owning = sa.orm.aliased(Case)  # the list joins Case too: not to be correlated with it
+    of_the_team = (
+        sa.select(owning.organisation_id).where(owning.id == Action.case_id).scalar_subquery()
+        == user.organisation_id
+    )
     return (
         query.select_from(Action)
-        .join(Case, Case.id == Action.case_id)
         .join(CaseAssignment, CaseAssignment.case_id == Action.case_id)
         .where(
             CaseAssignment.user_id == user.id,
-            Case.organisation_id == user.organisation_id,
+            of_the_team,
             Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]),
             Action.due_on <= horizon,
         )
