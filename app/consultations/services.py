@@ -21,7 +21,7 @@ from app.audit.services import record
 from app.auth.models import Asker, Role, User, UserSession
 from app.auth.services import AccountError, WeakPassword, create_user
 from app.auth.sessions import hash_token, start_session
-from app.cases.models import Case, CaseAssignment, NeedsAssessment
+from app.cases.models import Case, CaseAssignment, NeedsAssessment, case_is_open
 from app.cases.services import latest_threat_assessment
 from app.consent.models import Disclosure, Purpose
 from app.consent.services import (
@@ -513,8 +513,8 @@ def action_due_soon(action: Action) -> bool:
 
 
 def actions_due_on_my_cases(user: User) -> list[tuple[Action, str]]:
-    """Open actions due within the week (overdue included) on the cases assigned to the
-    user, with each case's reference: the start page's count and the list it links to.
+    """Open actions due within the week (overdue included) on the open cases assigned to
+    the user, with each case's reference: the start page's count and the list it links to.
     Only cases the user is assigned to, so each one is a case they may view."""
     rows = db.session.execute(
         _actions_due_on_my_cases(user, sa.select(Action, Case.reference), action_horizon())
@@ -542,19 +542,18 @@ AnySelect = TypeVar("AnySelect", bound=sa.Select[*tuple[Any, ...]])
 
 
 def _actions_due_on_my_cases(user: Asker, query: AnySelect, horizon: Any) -> AnySelect:
-    # The team of each action's case is looked up by key, in a subquery the planner cannot
-    # turn into a join: as a join it read every case of a large team first.
-    owning = sa.orm.aliased(Case)  # the list joins Case too: not to be correlated with it
-    of_the_team = (
-        sa.select(owning.organisation_id).where(owning.id == Action.case_id).scalar_subquery()
-        == user.organisation_id
+    # The team's open cases (a few hundred, from their own index): a closed case's
+    # actions are no one's work any more, and reading them from every case the person was
+    # ever given would make the count grow with their history.
+    open_team_cases = sa.select(Case.id).where(
+        Case.organisation_id == user.organisation_id, case_is_open()
     )
     return (
         query.select_from(Action)
         .join(CaseAssignment, CaseAssignment.case_id == Action.case_id)
         .where(
             CaseAssignment.user_id == user.id,
-            of_the_team,
+            Action.case_id.in_(open_team_cases),
             Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]),
             Action.due_on <= horizon,
         )

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from app.alerts.models import Alert, AlertKind
 from app.auth.models import Role
-from app.cases.models import Case
+from app.cases.models import Case, CaseStatus
 from app.core.clock import utcnow
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
@@ -254,3 +254,18 @@ def test_actions_due_count_on_the_caseworker_s_own_cases_only(app, scene, day):
     colleague = people["colleague"][1]
     assert tallies(colleague)["Actions due on my cases"][0] == 0
     assert reference not in colleague.get("/team/actions").get_data(as_text=True)
+
+
+def test_a_closed_case_s_actions_are_no_one_s_work(app, scene, day):
+    from tests.alerts.test_alerts import overdue_action
+
+    overdue_action(app, scene)
+    with app.app_context():
+        case = db.session.get(Case, scene.case_id)
+        reference = case.reference
+        case.status = CaseStatus.CLOSED
+        db.session.commit()
+    counts = tallies(scene.owner_browser)
+    assert counts["Actions due on my cases"][0] == 0
+    listed = scene.owner_browser.get(counts["Actions due on my cases"][1]).get_data(as_text=True)
+    assert reference not in listed
