@@ -25,14 +25,7 @@ from app.i18n import (
     text_direction,
 )
 from app.intake.answers import draft_answers, request_answers
-from app.intake.choices import (
-    AGE_BAND_LABELS,
-    HELP_LABELS,
-    KIND_LABELS,
-    STATUS_LABELS,
-    STEP_NAMES,
-    URGENCY_LABELS,
-)
+from app.intake.choices import HELP_LABELS, STEP_NAMES
 from app.intake.models import AgeBand, RequestKind, RequestStatus, Urgency
 from app.settings import services as site_settings
 
@@ -50,25 +43,15 @@ def role_label(role: Role) -> str:
     return str(ROLE_LABELS[role])
 
 
-def _label(labels: dict[Any, Any], kind: type[Any]) -> Any:
-    def label(code: object) -> str:
-        try:
-            return str(labels[kind(code)])
-        except ValueError:
-            return "–"
-
-    return label
-
-
 def intervention_labels(codes: list[str]) -> str:
     return local_list(HELP_LABELS[code] for code in codes if code in HELP_LABELS)
 
 
-LABEL_HELPERS = {
-    "kind_label": _label(KIND_LABELS, RequestKind),
-    "age_band_label": _label(AGE_BAND_LABELS, AgeBand),
-    "urgency_label": _label(URGENCY_LABELS, Urgency),
-    "status_label": _label(STATUS_LABELS, RequestStatus),
+LABEL_HELPERS: dict[str, Any] = {
+    "kind_label": lambda code: RequestKind.label_of(code, client=True),
+    "age_band_label": lambda code: AgeBand.label_of(code, client=True),
+    "urgency_label": lambda code: Urgency.label_of(code, client=True),
+    "status_label": lambda code: RequestStatus.label_of(code, client=True),
     "intervention_labels": intervention_labels,
     "step_name": lambda step: str(STEP_NAMES[step]),
     "draft_answers": draft_answers,

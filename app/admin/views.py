@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from app.admin import bp
 from app.admin import services as admin_services
-from app.admin.forms import KIND_LABELS, InviteForm, OrganisationForm, SettingsForm
+from app.admin.forms import InviteForm, OrganisationForm, SettingsForm
 from app.admin.permissions import needs_approval
 from app.auth import services
 from app.auth.forms import ConfirmForm
@@ -54,7 +54,7 @@ def only_administrators() -> None:
 def administration_context() -> dict[str, Any]:
     return {
         "can_manage_organisations": can_manage_organisations(current_user),
-        "org_kind_label": lambda kind: KIND_LABELS[kind],
+        "org_kind_label": lambda kind: OrgKind(kind).label,
         "needs_team_lead": needs_approval,
     }
 

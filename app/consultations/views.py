@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,7 +14,6 @@ from app.auth.guard import public
 from app.auth.models import User
 from app.auth.services import AccountError, WeakPassword
 from app.auth.sessions import bind_to_browser
-from app.cases.forms import THREAT_LABELS
 from app.cases.identity import identity_of
 from app.cases.models import Case, ThreatLevel
 from app.cases.permissions import can_edit_case, can_see_identity, is_team_member
@@ -23,8 +21,6 @@ from app.consent.models import Purpose
 from app.consent.services import NotCovered, disclosures_of
 from app.consultations import agency_bp, bp, join_bp, services
 from app.consultations.forms import (
-    ACTION_STATUS_LABELS,
-    RESPONSE_LABELS,
     ActionForm,
     ActionUpdateForm,
     ConveneForm,
@@ -33,7 +29,7 @@ from app.consultations.forms import (
     RescheduleForm,
     RespondForm,
 )
-from app.consultations.models import Action, ActionStatus, Consultation
+from app.consultations.models import Action, ActionStatus, Consultation, ConsultationStatus
 from app.consultations.models import Response as Answer
 from app.consultations.permissions import (
     can_attend_as_representative,
@@ -421,31 +417,25 @@ def update_action(action_id: str) -> Response:
 
 # Names for the templates ------------------------------------------------------------------
 
-CONSULTATION_STATUS_LABELS = {
-    "planned": _l("Planned"),
-    "held": _l("Held"),
-    "cancelled": _l("Cancelled"),
-}
-
 
 @bp.app_template_global()
 def consultation_status_label(status: Any) -> str:
-    return str(CONSULTATION_STATUS_LABELS[status.value])
+    return str(ConsultationStatus(status).label)
 
 
 @bp.app_template_global()
 def response_label(response: Answer) -> str:
-    return str(RESPONSE_LABELS[response])
+    return str(Answer(response).label)
 
 
 @bp.app_template_global()
 def action_status_label(status: ActionStatus) -> str:
-    return str(ACTION_STATUS_LABELS[status])
+    return str(ActionStatus(status).label)
 
 
 @bp.app_template_global()
 def threat_label_code(code: str) -> str:
-    return str(THREAT_LABELS[ThreatLevel(code)])
+    return str(ThreatLevel(code).label)
 
 
 @bp.app_template_global()

@@ -14,13 +14,10 @@ from flask_babel import gettext as _
 
 from app.i18n import language_name, local_list
 from app.intake.choices import (
-    AGE_BAND_LABELS,
     HELP_LABELS,
-    KIND_LABELS,
     RELATIONSHIPS,
     RELATIVE_URGENCY_LABELS,
     SAFE_TIMES,
-    URGENCY_LABELS,
 )
 from app.intake.models import AgeBand, RequestKind, Urgency
 
@@ -59,7 +56,11 @@ def _given(step: str, question: str, value: Any, style: Style = "plain") -> Answ
 def draft_answers(draft: Mapping[str, Any]) -> list[Answer]:
     """Every answer of a request (a draft, or a sent request in the draft's words)."""
     relative = draft.get("kind") == RequestKind.RELATIVE.value
-    answers = [Answer("kind", _("Your situation"), _coded(KIND_LABELS, RequestKind, draft))]
+    answers = [
+        Answer(
+            "kind", _("Your situation"), _coded(RequestKind.labels(client=True), RequestKind, draft)
+        )
+    ]
     if relative:
         answers += [
             Answer(
@@ -70,11 +71,11 @@ def draft_answers(draft: Mapping[str, Any]) -> list[Answer]:
             Answer(
                 "person",
                 _("How old is the person?"),
-                _coded(AGE_BAND_LABELS, AgeBand, draft, "age_band"),
+                _coded(AgeBand.labels(client=True), AgeBand, draft, "age_band"),
             ),
         ]
     help_codes = draft.get("help_wanted") or []
-    urgency_labels = RELATIVE_URGENCY_LABELS if relative else URGENCY_LABELS
+    urgency_labels = RELATIVE_URGENCY_LABELS if relative else Urgency.labels(client=True)
     answers += [
         _given(
             "help",

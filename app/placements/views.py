@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -22,7 +21,6 @@ from app.core.http import form_status
 from app.extensions import db
 from app.placements import bp, partner_bp, services
 from app.placements.forms import (
-    FOLLOW_UP_LABELS,
     SERVICE_LABELS,
     DeclineForm,
     FollowUpForm,
@@ -338,29 +336,15 @@ def profile() -> Any:
 
 # Names for the templates ------------------------------------------------------------------------
 
-PLACEMENT_STATUS_LABELS = {
-    PlacementStatus.OPEN: _l("Open"),
-    PlacementStatus.CONFIRMED: _l("Confirmed"),
-    PlacementStatus.CANCELLED: _l("Cancelled"),
-}
-REQUEST_STATUS_LABELS = {
-    RequestStatus.SENT: _l("Waiting for an answer"),
-    RequestStatus.ACCEPTED: _l("Offer made"),
-    RequestStatus.DECLINED: _l("Declined"),
-    RequestStatus.EXPIRED: _l("Expired"),
-    RequestStatus.CLOSED: _l("Closed: another offer was chosen"),
-    RequestStatus.CONFIRMED: _l("Confirmed"),
-}
-
 
 @bp.app_template_global()
 def placement_status_label(status: PlacementStatus) -> str:
-    return str(PLACEMENT_STATUS_LABELS[status])
+    return str(PlacementStatus(status).label)
 
 
 @bp.app_template_global()
 def request_status_label(status: RequestStatus) -> str:
-    return str(REQUEST_STATUS_LABELS[status])
+    return str(RequestStatus(status).label)
 
 
 @bp.app_template_global()
@@ -375,4 +359,4 @@ def disclosed_field_label(name: str) -> str:
 
 @bp.app_template_global()
 def follow_up_label(stage: FollowUp) -> str:
-    return str(FOLLOW_UP_LABELS[stage])
+    return str(FollowUp(stage).label)
