@@ -253,7 +253,6 @@ def register_blueprints(app: Flask) -> None:
     from app.alerts import bp as alerts_bp
     from app.auth import bp as auth_bp
     from app.cases import bp as cases_bp
-    from app.cases.labels import init_labels
     from app.consent import bp as consent_bp
     from app.consultations import agency_bp, join_bp
     from app.consultations import bp as consultations_bp
@@ -287,7 +286,6 @@ def register_blueprints(app: Flask) -> None:
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    init_labels(app)
 
 
 def register_commands(app: Flask) -> None:

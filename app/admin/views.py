@@ -50,15 +50,6 @@ def only_administrators() -> None:
         abort(403)
 
 
-@bp.context_processor
-def administration_context() -> dict[str, Any]:
-    return {
-        "can_manage_organisations": can_manage_organisations(current_user),
-        "org_kind_label": lambda kind: OrgKind(kind).label,
-        "needs_team_lead": needs_approval,
-    }
-
-
 def _managed_user(user_id: str) -> User:
     return get_or_404(User, user_id, for_user=current_user, allowed=can_manage_user)
 

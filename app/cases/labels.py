@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from babel import dates
-from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -34,7 +32,7 @@ from app.core.clock import as_utc
 from app.core.fields import choices_in
 from app.i18n import DATE_FORMAT, local_date, local_list
 from app.intake.choices import INTERVENTIONS, SAFE_TIMES
-from app.rules import LOCAL_TIME, municipalities
+from app.rules import LOCAL_TIME
 from app.rules.models import AgeBand
 
 TIMELINE_LABELS = {
@@ -219,27 +217,5 @@ RELATIONSHIP_LABELS = {
 }
 
 
-def init_labels(app: Flask) -> None:
-    app.jinja_env.globals.update(
-        case_status_label=case_status_label,
-        case_outcome_label=case_outcome_label,
-        case_source_label=case_source_label,
-        case_age_label=case_age_label,
-        protection_label=protection_label,
-        threat_label=threat_label,
-        case_list_labels=case_list_labels,
-        case_filter_choices=case_filter_choices,
-        purpose_labels=purpose_labels,
-        timeline_label=timeline_label,
-        deadline_label=deadline_label,
-        timeline_detail=timeline_detail,
-        need_label=need_label,
-        intervention_status_label=intervention_status_label,
-        safe_time_labels=safe_time_labels,
-        contact_label=contact_label,
-        client_purpose_label=client_purpose_label,
-        relationship_label=lambda code: str(RELATIONSHIP_LABELS.get(code, code)),
-        municipality_name=municipalities.display,
-        municipality_names=municipalities.display_all,
-    )
-    app.jinja_env.filters["from_json"] = json.loads
+def relationship_label(code: str) -> str:
+    return str(RELATIONSHIP_LABELS.get(code, code))

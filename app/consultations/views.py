@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -15,7 +15,7 @@ from app.auth.models import User
 from app.auth.services import AccountError, WeakPassword
 from app.auth.sessions import bind_to_browser
 from app.cases.identity import identity_of
-from app.cases.models import Case, ThreatLevel
+from app.cases.models import Case
 from app.cases.permissions import can_edit_case, can_see_identity, is_team_member
 from app.consent.models import Purpose
 from app.consent.services import NotCovered, disclosures_of
@@ -29,7 +29,7 @@ from app.consultations.forms import (
     RescheduleForm,
     RespondForm,
 )
-from app.consultations.models import Action, ActionStatus, Consultation, ConsultationStatus
+from app.consultations.models import Action, ActionStatus, Consultation
 from app.consultations.models import Response as Answer
 from app.consultations.permissions import (
     can_attend_as_representative,
@@ -39,7 +39,6 @@ from app.consultations.permissions import (
     is_representative,
 )
 from app.core.access import get_or_404, parse_public_id
-from app.core.clock import utcnow
 from app.core.http import form_status
 from app.core.urls import external_url
 from app.extensions import db, limiter
@@ -413,34 +412,6 @@ def update_action(action_id: str) -> Response:
     services.update_action(action, ActionStatus(form.status.data), form.outcome.data)
     flash(_("The action is updated."), "success")
     return redirect(url_for("agency.overview"))
-
-
-# Names for the templates ------------------------------------------------------------------
-
-
-@bp.app_template_global()
-def consultation_status_label(status: Any) -> str:
-    return str(ConsultationStatus(status).label)
-
-
-@bp.app_template_global()
-def response_label(response: Answer) -> str:
-    return str(Answer(response).label)
-
-
-@bp.app_template_global()
-def action_status_label(status: ActionStatus) -> str:
-    return str(ActionStatus(status).label)
-
-
-@bp.app_template_global()
-def threat_label_code(code: str) -> str:
-    return str(ThreatLevel(code).label)
-
-
-@bp.app_template_global()
-def today() -> date:
-    return utcnow().astimezone(LOCAL_TIME).date()
 
 
 # Joining through an e-mailed invitation ------------------------------------------------------

@@ -13,7 +13,6 @@ from app.cases.forms import parse_ages
 from app.cases.identity import identity_of
 from app.cases.models import Case
 from app.cases.permissions import can_edit_case, is_team_lead_of, is_team_member
-from app.consent.labels import field_label
 from app.consent.models import Purpose
 from app.consent.services import NotCovered, disclosures_of
 from app.core.access import get_or_404, parse_public_id
@@ -21,7 +20,6 @@ from app.core.http import form_status
 from app.extensions import db
 from app.placements import bp, partner_bp, services
 from app.placements.forms import (
-    SERVICE_LABELS,
     DeclineForm,
     FollowUpForm,
     OfferForm,
@@ -34,7 +32,6 @@ from app.placements.models import (
     PartnerProfile,
     Placement,
     PlacementRequest,
-    PlacementStatus,
     RequestStatus,
 )
 from app.placements.permissions import (
@@ -332,31 +329,3 @@ def profile() -> Any:
         flash(_("Saved."), "success")
         return redirect(url_for("partner.inbox"))
     return render_template("placements/profile.html", form=form, profile=found), form_status()
-
-
-# Names for the templates ------------------------------------------------------------------------
-
-
-@bp.app_template_global()
-def placement_status_label(status: PlacementStatus) -> str:
-    return str(PlacementStatus(status).label)
-
-
-@bp.app_template_global()
-def request_status_label(status: RequestStatus) -> str:
-    return str(RequestStatus(status).label)
-
-
-@bp.app_template_global()
-def service_labels(codes: list[str]) -> list[str]:
-    return [str(SERVICE_LABELS[c]) for c in codes if c in SERVICE_LABELS]
-
-
-@bp.app_template_global()
-def disclosed_field_label(name: str) -> str:
-    return field_label(name)
-
-
-@bp.app_template_global()
-def follow_up_label(stage: FollowUp) -> str:
-    return str(FollowUp(stage).label)
