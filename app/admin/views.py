@@ -19,7 +19,7 @@ from app.admin.forms import InviteForm, OrganisationForm, SettingsForm
 from app.admin.permissions import needs_approval
 from app.auth import services
 from app.auth.forms import ConfirmForm
-from app.auth.models import Passkey, Role, User
+from app.auth.models import Role, User
 from app.auth.permissions import (
     can_change_settings,
     can_edit_organisation,
@@ -69,15 +69,11 @@ def users() -> str:
         .where(User.organisation_id == current_user.organisation_id)
         .order_by(User.username)
     ).all()
-    # Codes from an app, or a passkey: one query for the whole list.
-    with_passkeys = set(
-        db.session.scalars(
-            sa.select(Passkey.user_id).where(Passkey.user_id.in_([u.id for u in staff]))
-        )
-    )
-    with_second_factor = {u.id for u in staff if u.has_totp} | with_passkeys
     return render_template(
-        "admin/users.html", users=staff, form=ConfirmForm(), with_second_factor=with_second_factor
+        "admin/users.html",
+        users=staff,
+        form=ConfirmForm(),
+        with_second_factor=services.with_second_factor(staff),
     )
 
 

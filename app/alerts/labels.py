@@ -24,11 +24,11 @@ def alert_link(alert: Alert) -> str:
         case AlertKind.PARTNER_ANSWER:
             return url_for("placements.placement", placement_id=subject)
         case AlertKind.CASE_ACCESSED:
-            return url_for("cases.case", case_id=subject)
+            return url_for("workspace.case", case_id=subject)
         case AlertKind.ACTION_OVERDUE:
             # The team follows actions on the case; a representative reports on them.
             if alert.case_id is not None:
-                return url_for("cases.case", case_id=str(alert.case_id))
+                return url_for("workspace.case", case_id=str(alert.case_id))
             return url_for("agency.overview", show="due")
         case AlertKind.CONSULTATION_INVITATION | AlertKind.MINUTES_SHARED:
             return url_for("agency.attend", consultation_id=subject)

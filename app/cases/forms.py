@@ -27,7 +27,6 @@ from app.cases.models import (
 )
 from app.cases.services import CONTACT_CHANNELS, CONTACT_OUTCOMES, REQUEST_CLOSE_REASONS
 from app.consent.forms import code_field
-from app.consent.models import ConsentMethod, Purpose
 from app.core.digits import digits_filter
 from app.core.fields import CheckboxesField, DateField, FastSelect, SelectField
 from app.core.validators import PlainText, SingleLine
@@ -244,35 +243,6 @@ class NeedsForm(FlaskForm):
 
     def notes(self) -> dict[str, str]:
         return {need: self[need].data or "" for need in NEEDS}
-
-
-class ConsentForm(FlaskForm):
-    agencies = CheckboxesField(_l("Agencies"), choices=[], validators=[REQUIRED])
-    purposes = CheckboxesField(_l("Purposes"), choices=Purpose.choices(), validators=[REQUIRED])
-    method = RadioField(
-        _l("How"),
-        choices=[
-            (ConsentMethod.PAPER.value, _l("On paper, recorded by me")),
-            (ConsentMethod.DIGITAL.value, _l("Digitally: the client confirms in their portal")),
-        ],
-        validators=[REQUIRED],
-    )
-    # Nothing is pre-selected: a consent recorded on paper is the client's answer, which the
-    # caseworker must choose; a digital one is answered by the client and ignores it.
-    given = RadioField(
-        _l("On paper, the client"),
-        choices=[("yes", _l("gave consent")), ("no", _l("refused"))],
-        validators=[Optional()],
-    )
-    valid_from = DateField(_l("Valid from"), validators=[REQUIRED])
-    valid_until = DateField(_l("Valid until"), validators=[Optional()])
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        valid: bool = super().validate(extra_validators)
-        if self.method.data == ConsentMethod.PAPER.value and self.given.data not in ("yes", "no"):
-            self.given.errors = [_l("Choose whether the client gave or refused consent.")]
-            return False
-        return valid
 
 
 class InterventionForm(FlaskForm):

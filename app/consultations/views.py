@@ -241,7 +241,7 @@ def cancel(consultation_id: str) -> Response:
     except services.ConsultationError:
         abort(409)
     flash(_("The consultation is cancelled and everyone is told."), "success")
-    return redirect(url_for("cases.case", case_id=case.id))
+    return redirect(url_for("workspace.case", case_id=case.id))
 
 
 @bp.route("/consultations/<consultation_id>/minutes", methods=["POST"])

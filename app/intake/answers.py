@@ -6,6 +6,7 @@ answers this way, so a person sees the same words wherever their request is show
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from app.intake.choices import (
     RELATIVE_URGENCY_LABELS,
     SAFE_TIMES,
 )
-from app.intake.models import AgeBand, RequestKind, Urgency
+from app.intake.models import AgeBand, ClientRequest, RequestKind, Urgency
 
 # plain text; "ltr": a number or code, isolated so a right-to-left page cannot reorder it;
 # "word": a word the person typed, in any script, isolated in its own direction;
@@ -154,3 +155,25 @@ def request_answers(exported: Mapping[str, Any]) -> list[Answer]:
         "account_text": exported.get("account"),
     }
     return draft_answers(as_draft)
+
+
+@dataclass(frozen=True)
+class ChosenCodes:
+    """What a sent request's client chose from the lists, as codes (decrypted, decoded)."""
+
+    help_wanted: list[str]
+    safe_times: list[str]
+
+
+NOTHING_CHOSEN = ChosenCodes(help_wanted=[], safe_times=[])
+
+
+def chosen_codes(client_request: ClientRequest | None) -> ChosenCodes:
+    """The help a request asks for and the times it is safe to call, for triage and the
+    case file alike (nothing for a case no request brought)."""
+    if client_request is None:
+        return NOTHING_CHOSEN
+    return ChosenCodes(
+        help_wanted=json.loads(client_request.help_wanted),
+        safe_times=json.loads(client_request.safe_times or "[]"),
+    )

@@ -145,7 +145,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "cases.groups": TEAM,
     "cases.overview": LEAD,
     "cases.review_grant": LEAD_OWN,
-    "cases.case": CASE,
+    "workspace.case": CASE,
     "cases.register_extract": CASE,
     "cases.register_extract_json": CASE,
     "cases.identity": CASE,
@@ -162,8 +162,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "cases.journal": CASE,
     "cases.threat": CASE,
     "cases.needs": CASE,
-    "cases.add_consent": CASE,
-    "cases.withdraw_consent": CASE,
+    "case_consent.add_consent": CASE,
+    "case_consent.withdraw_consent": CASE,
     "cases.add_intervention": CASE,
     "cases.update_intervention": CASE,
     "cases.meet_deadline": CASE,
@@ -242,7 +242,7 @@ CHILD_ARGS = {"consent_id", "intervention_id", "deadline_id", "request_id", "cha
 # the session come from a fresh session, so one cell's success cannot change the next's answer.
 FRESH: dict[str, Callable[[World], dict[str, str]]] = {
     "cases.open_case": lambda w: {"request_id": w.new_request("client2")},
-    "cases.withdraw_consent": lambda w: {"consent_id": w.new_consent()},
+    "case_consent.withdraw_consent": lambda w: {"consent_id": w.new_consent()},
     "consultations.cancel": lambda w: {"consultation_id": w.new_consultation()},
     "intake.withdraw": lambda w: {"request_id": w.new_request("client")},
     "oversight.approve_role_grant": lambda w: {"invitation_id": w.new_role_grant()},
