@@ -16,7 +16,7 @@ from flask_login import current_user
 from app.cases.access import editable_case
 from app.cases.permissions import belongs_to_case, is_team_member
 from app.consent import services, team_bp
-from app.consent.forms import ConsentForm
+from app.consent.case_forms import ConsentForm
 from app.consent.models import Consent, ConsentMethod, Purpose
 from app.consent.panels import agency_choices
 from app.core.access import get_or_404, parse_public_id

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.cases.identity import IdentityView
 from app.cases.models import Case
-from app.consent.forms import ConsentForm
+from app.consent.case_forms import ConsentForm
 from app.consent.services import consents_of
 from app.extensions import db
 from app.orgs.models import Organisation, OrgKind
