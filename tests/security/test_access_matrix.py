@@ -216,7 +216,7 @@ OBJECTS: dict[tuple[str, str], tuple[str, str]] = {
     ("messages", "request_id"): ("triage_request", "other_request"),
     ("placements", "request_id"): ("placement_request", "other_placement_request"),
     ("partner", "request_id"): ("placement_request", "other_placement_request"),
-    ("cases", "consent_id"): ("consent", "other_consent"),
+    ("case_consent", "consent_id"): ("consent", "other_consent"),
     ("consent", "consent_id"): ("client_consent", "other_consent"),
     ("*", "case_id"): ("case", "other_case"),
     ("*", "intervention_id"): ("intervention", "other_intervention"),
