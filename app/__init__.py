@@ -237,10 +237,12 @@ VIEW_MODULES = (
     "app.messages.views",
     "app.cases.views",
     "app.consent.views",
+    "app.consent.case_views",
     "app.consultations.views",
     "app.placements.views",
     "app.oversight.views",
     "app.oversight.grants",
+    "app.workspace.views",
 )
 
 
@@ -253,8 +255,8 @@ def register_blueprints(app: Flask) -> None:
     from app.alerts import bp as alerts_bp
     from app.auth import bp as auth_bp
     from app.cases import bp as cases_bp
-    from app.cases.labels import init_labels
     from app.consent import bp as consent_bp
+    from app.consent import team_bp as consent_team_bp
     from app.consultations import agency_bp, join_bp
     from app.consultations import bp as consultations_bp
     from app.feedback import bp as feedback_bp
@@ -265,6 +267,7 @@ def register_blueprints(app: Flask) -> None:
     from app.placements import bp as placements_bp
     from app.placements import partner_bp
     from app.public import bp as public_bp
+    from app.workspace import bp as workspace_bp
 
     blueprints = (
         public_bp,
@@ -278,6 +281,8 @@ def register_blueprints(app: Flask) -> None:
         messages_bp,
         cases_bp,
         consent_bp,
+        consent_team_bp,
+        workspace_bp,
         consultations_bp,
         agency_bp,
         join_bp,
@@ -287,7 +292,6 @@ def register_blueprints(app: Flask) -> None:
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    init_labels(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,8 +1,14 @@
-"""What every template may use: locale, direction, languages, the quick-exit target."""
+"""Everything templates may use, registered here and nowhere else.
+
+Each feature exports plain functions (its labels module: `app.cases.labels`,
+`app.consultations.labels`, …); this module decides which of them the templates see, under
+which name. A feature's views never register template helpers.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, current_app, request, session
@@ -11,13 +17,20 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
+from app.admin.permissions import needs_approval
 from app.auth import totp
 from app.auth.forms import ConfirmForm
 from app.auth.models import Role
+from app.auth.permissions import can_manage_organisations
 from app.auth.sessions import current_session
+from app.cases import labels as case_labels
+from app.consent.labels import field_label
+from app.consultations import labels as consultation_labels
+from app.core.clock import utcnow
 from app.core.headers import allow_form_redirect_to
 from app.i18n import (
     available_languages,
+    language_name,
     local_date,
     local_datetime,
     local_list,
@@ -25,15 +38,11 @@ from app.i18n import (
     text_direction,
 )
 from app.intake.answers import draft_answers, request_answers
-from app.intake.choices import (
-    AGE_BAND_LABELS,
-    HELP_LABELS,
-    KIND_LABELS,
-    STATUS_LABELS,
-    STEP_NAMES,
-    URGENCY_LABELS,
-)
+from app.intake.choices import HELP_LABELS, STEP_NAMES
 from app.intake.models import AgeBand, RequestKind, RequestStatus, Urgency
+from app.orgs.models import OrgKind
+from app.placements import labels as placement_labels
+from app.rules import LOCAL_TIME, municipalities
 from app.settings import services as site_settings
 
 ROLE_LABELS = {
@@ -50,30 +59,60 @@ def role_label(role: Role) -> str:
     return str(ROLE_LABELS[role])
 
 
-def _label(labels: dict[Any, Any], kind: type[Any]) -> Any:
-    def label(code: object) -> str:
-        try:
-            return str(labels[kind(code)])
-        except ValueError:
-            return "–"
-
-    return label
-
-
 def intervention_labels(codes: list[str]) -> str:
     return local_list(HELP_LABELS[code] for code in codes if code in HELP_LABELS)
 
 
-LABEL_HELPERS = {
-    "kind_label": _label(KIND_LABELS, RequestKind),
-    "age_band_label": _label(AGE_BAND_LABELS, AgeBand),
-    "urgency_label": _label(URGENCY_LABELS, Urgency),
-    "status_label": _label(STATUS_LABELS, RequestStatus),
+LABEL_HELPERS: dict[str, Any] = {
+    "kind_label": lambda code: RequestKind.label_of(code, client=True),
+    "age_band_label": lambda code: AgeBand.label_of(code, client=True),
+    "urgency_label": lambda code: Urgency.label_of(code, client=True),
+    "status_label": lambda code: RequestStatus.label_of(code, client=True),
     "intervention_labels": intervention_labels,
     "step_name": lambda step: str(STEP_NAMES[step]),
     "draft_answers": draft_answers,
     "request_answers": request_answers,
 }
+
+
+# The workspace's words: cases, consent, consultations, placements.
+FEATURE_HELPERS: dict[str, Any] = {
+    "case_status_label": case_labels.case_status_label,
+    "case_outcome_label": case_labels.case_outcome_label,
+    "case_source_label": case_labels.case_source_label,
+    "case_age_label": case_labels.case_age_label,
+    "protection_label": case_labels.protection_label,
+    "threat_label": case_labels.threat_label,
+    "threat_label_code": case_labels.threat_label_code,
+    "case_list_labels": case_labels.case_list_labels,
+    "case_filter_choices": case_labels.case_filter_choices,
+    "purpose_labels": case_labels.purpose_labels,
+    "timeline_label": case_labels.timeline_label,
+    "deadline_label": case_labels.deadline_label,
+    "timeline_detail": case_labels.timeline_detail,
+    "need_label": case_labels.need_label,
+    "intervention_status_label": case_labels.intervention_status_label,
+    "safe_time_labels": case_labels.safe_time_labels,
+    "contact_label": case_labels.contact_label,
+    "client_purpose_label": case_labels.client_purpose_label,
+    "relationship_label": case_labels.relationship_label,
+    "municipality_name": municipalities.display,
+    "municipality_names": municipalities.display_all,
+    "disclosed_field_label": field_label,
+    "consultation_status_label": consultation_labels.consultation_status_label,
+    "response_label": consultation_labels.response_label,
+    "action_status_label": consultation_labels.action_status_label,
+    "placement_status_label": placement_labels.placement_status_label,
+    "request_status_label": placement_labels.request_status_label,
+    "service_labels": placement_labels.service_labels,
+    "follow_up_label": placement_labels.follow_up_label,
+    "org_kind_label": lambda kind: OrgKind(kind).label,
+}
+
+
+def today() -> date:
+    """Today in the team's time zone (what "overdue" is measured against)."""
+    return utcnow().astimezone(LOCAL_TIME).date()
 
 
 def moment(value: str | datetime | None, format: str = "short") -> str:
@@ -136,9 +175,24 @@ def template_context() -> dict[str, Any]:
     }
 
 
+def administration_context() -> dict[str, Any]:
+    """What the administration's pages (only theirs) show or hide per administrator."""
+    return {
+        "can_manage_organisations": can_manage_organisations(current_user),
+        "needs_team_lead": needs_approval,
+    }
+
+
 def init_templating(app: Flask) -> None:
     app.context_processor(template_context)
+    # Scoped to the administration blueprint, as a blueprint's own processor would be: no
+    # other page pays for the permission check.
+    app.template_context_processors["admin"].append(administration_context)
     app.jinja_env.globals.update(LABEL_HELPERS)
+    app.jinja_env.globals.update(FEATURE_HELPERS)
+    app.jinja_env.globals.update(
+        text_direction=text_direction, language_name=language_name, today=today
+    )
     # Dates and lists in the page's language: `{{ when|local_datetime }}`,
     # `{{ day|local_date }}`, `{{ names|local_list }}`.
     app.jinja_env.filters.update(
@@ -148,6 +202,7 @@ def init_templating(app: Flask) -> None:
         local_number=local_number,
     )
     app.jinja_env.filters["moment"] = moment
+    app.jinja_env.filters["from_json"] = json.loads
     app.jinja_env.globals.update(authenticator_uri=authenticator_uri, qr_svg=qr_svg)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -24,11 +24,6 @@ EMAIL = Regexp(
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This does not look like an e-mail address.")
 )
 NUMBER = InputRequired(message=_l("Write a whole number."))
-KIND_LABELS = {
-    OrgKind.EXIT_TEAM: _l("Exit team"),
-    OrgKind.AGENCY: _l("Agency"),
-    OrgKind.PARTNER: _l("Relocation partner"),
-}
 
 
 def email_field(label: object, *, required: bool) -> StringField:
@@ -42,7 +37,7 @@ def email_field(label: object, *, required: bool) -> StringField:
 
 class OrganisationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[REQUIRED, Length(max=200), SingleLine()])
-    kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in KIND_LABELS.items()])
+    kind = SelectField(_l("Kind"), choices=OrgKind.choices())
     mailbox = email_field(_l("Functional mailbox (for invitations)"), required=False)
     active = BooleanField(_l("Active"), default=True)
 

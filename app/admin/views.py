@@ -15,11 +15,11 @@ from werkzeug.wrappers import Response
 
 from app.admin import bp
 from app.admin import services as admin_services
-from app.admin.forms import KIND_LABELS, InviteForm, OrganisationForm, SettingsForm
+from app.admin.forms import InviteForm, OrganisationForm, SettingsForm
 from app.admin.permissions import needs_approval
 from app.auth import services
 from app.auth.forms import ConfirmForm
-from app.auth.models import Passkey, Role, User
+from app.auth.models import Role, User
 from app.auth.permissions import (
     can_change_settings,
     can_edit_organisation,
@@ -50,15 +50,6 @@ def only_administrators() -> None:
         abort(403)
 
 
-@bp.context_processor
-def administration_context() -> dict[str, Any]:
-    return {
-        "can_manage_organisations": can_manage_organisations(current_user),
-        "org_kind_label": lambda kind: KIND_LABELS[kind],
-        "needs_team_lead": needs_approval,
-    }
-
-
 def _managed_user(user_id: str) -> User:
     return get_or_404(User, user_id, for_user=current_user, allowed=can_manage_user)
 
@@ -78,15 +69,11 @@ def users() -> str:
         .where(User.organisation_id == current_user.organisation_id)
         .order_by(User.username)
     ).all()
-    # Codes from an app, or a passkey: one query for the whole list.
-    with_passkeys = set(
-        db.session.scalars(
-            sa.select(Passkey.user_id).where(Passkey.user_id.in_([u.id for u in staff]))
-        )
-    )
-    with_second_factor = {u.id for u in staff if u.has_totp} | with_passkeys
     return render_template(
-        "admin/users.html", users=staff, form=ConfirmForm(), with_second_factor=with_second_factor
+        "admin/users.html",
+        users=staff,
+        form=ConfirmForm(),
+        with_second_factor=services.with_second_factor(staff),
     )
 
 

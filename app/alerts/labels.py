@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 
 from app.alerts.models import Alert, AlertKind
 
-LABELS = {
-    AlertKind.ACUTE_REQUEST: _l("New acute request"),
-    AlertKind.REQUEST_LATE: _l("Request past its first-contact target"),
-    AlertKind.CLIENT_MESSAGE: _l("New message from a client"),
-    AlertKind.AGENCY_ANSWER: _l("An agency answered a consultation invitation"),
-    AlertKind.PARTNER_ANSWER: _l("A partner answered a placement request"),
-    AlertKind.ACTION_OVERDUE: _l("An action is overdue"),
-    AlertKind.CASE_ACCESSED: _l("Someone opened your case with an emergency access"),
-    AlertKind.CONSULTATION_INVITATION: _l("You are invited to a consultation"),
-    AlertKind.PLACEMENT_REQUEST: _l("A new placement request waits for your answer"),
-    AlertKind.ACTION_ASSIGNED: _l("A consultation gave your agency an action"),
-    AlertKind.MINUTES_SHARED: _l("The minutes of a consultation are shared with you"),
-}
-
 
 def alert_label(kind: AlertKind) -> str:
-    return str(LABELS[kind])
+    return str(AlertKind(kind).label)
 
 
 def alert_link(alert: Alert) -> str:
@@ -39,11 +24,11 @@ def alert_link(alert: Alert) -> str:
         case AlertKind.PARTNER_ANSWER:
             return url_for("placements.placement", placement_id=subject)
         case AlertKind.CASE_ACCESSED:
-            return url_for("cases.case", case_id=subject)
+            return url_for("workspace.case", case_id=subject)
         case AlertKind.ACTION_OVERDUE:
             # The team follows actions on the case; a representative reports on them.
             if alert.case_id is not None:
-                return url_for("cases.case", case_id=str(alert.case_id))
+                return url_for("workspace.case", case_id=str(alert.case_id))
             return url_for("agency.overview", show="due")
         case AlertKind.CONSULTATION_INVITATION | AlertKind.MINUTES_SHARED:
             return url_for("agency.attend", consultation_id=subject)

@@ -1,16 +1,17 @@
 """Alerts: what happened on someone's cases and requests, to be seen in the portal."""
 
-import enum
 import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+from app.core.labels import LabelledEnum, labelled
 
 
-class AlertKind(enum.StrEnum):
+class AlertKind(LabelledEnum):
     """What happened. The kind also says what the alert's subject is (see SUBJECTS)."""
 
     ACUTE_REQUEST = "acute_request"
@@ -25,6 +26,22 @@ class AlertKind(enum.StrEnum):
     PLACEMENT_REQUEST = "placement_request"
     ACTION_ASSIGNED = "action_assigned"
     MINUTES_SHARED = "minutes_shared"
+
+    __labels__ = labelled(
+        {
+            ACUTE_REQUEST: _l("New acute request"),
+            REQUEST_LATE: _l("Request past its first-contact target"),
+            CLIENT_MESSAGE: _l("New message from a client"),
+            AGENCY_ANSWER: _l("An agency answered a consultation invitation"),
+            PARTNER_ANSWER: _l("A partner answered a placement request"),
+            ACTION_OVERDUE: _l("An action is overdue"),
+            CASE_ACCESSED: _l("Someone opened your case with an emergency access"),
+            CONSULTATION_INVITATION: _l("You are invited to a consultation"),
+            PLACEMENT_REQUEST: _l("A new placement request waits for your answer"),
+            ACTION_ASSIGNED: _l("A consultation gave your agency an action"),
+            MINUTES_SHARED: _l("The minutes of a consultation are shared with you"),
+        }
+    )
 
 
 class Alert(PublicIdMixin, TimestampMixin, Base):

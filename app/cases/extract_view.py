@@ -16,22 +16,23 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.cases.forms import (
-    CASE_OUTCOME_LABELS,
-    INTERVENTION_STATUS_LABELS,
-    NEED_LABELS,
-    PROTECTION_LABELS,
-    PURPOSE_LABELS,
-    SOURCE_LABELS,
-    STATUS_LABELS,
-    THREAT_LABELS,
+from app.cases.forms import NEED_LABELS
+from app.cases.models import (
+    CaseOutcome,
+    CaseSource,
+    CaseStatus,
+    InterventionStatus,
+    ProtectionLevel,
+    ThreatLevel,
 )
 from app.consent.labels import field_label
-from app.consultations.forms import ACTION_STATUS_LABELS
-from app.consultations.views import CONSULTATION_STATUS_LABELS
+from app.consent.models import Purpose
+from app.consultations.models import ActionStatus, ConsultationStatus
+from app.core.labels import LabelledEnum
 from app.i18n import local_list
-from app.intake.choices import HELP_LABELS, KIND_LABELS
-from app.placements.views import PLACEMENT_STATUS_LABELS
+from app.intake.choices import HELP_LABELS
+from app.intake.models import RequestKind
+from app.placements.models import PlacementStatus
 from app.templating import moment
 
 Style = Literal["plain", "ltr", "story"]
@@ -51,9 +52,11 @@ class Section:
     items: list[list[Row]] = field(default_factory=list)
 
 
-def _name(labels: Mapping[Any, Any], code: Any) -> str:
+def _name(labels: Mapping[Any, Any] | type[LabelledEnum], code: Any) -> str:
     if code is None:
         return str(_("Not given"))
+    if isinstance(labels, type):
+        labels = labels.labels()
     # The label sets are keyed by StrEnum members, which equal their values.
     return str(labels.get(code, code))
 
@@ -88,12 +91,12 @@ def _case_rows(case: Mapping[str, Any]) -> list[Row]:
     household = case.get("household")
     return [
         _row(_l("Reference"), case["reference"], "ltr"),
-        _row(_l("Status"), _name(STATUS_LABELS, case["status"])),
-        _row(_l("Outcome"), _name(CASE_OUTCOME_LABELS, case["outcome"])),
-        _row(_l("Source"), _name(SOURCE_LABELS, case["source"])),
+        _row(_l("Status"), _name(CaseStatus, case["status"])),
+        _row(_l("Outcome"), _name(CaseOutcome, case["outcome"])),
+        _row(_l("Source"), _name(CaseSource, case["source"])),
         _row(_l("Opened"), _when(case["opened_at"])),
         _row(_l("Closed"), _when(case["closed_at"])),
-        _row(_l("Protected identity"), _name(PROTECTION_LABELS, case["protection_level"])),
+        _row(_l("Protected identity"), _name(ProtectionLevel, case["protection_level"])),
         _row(_l("Name"), _text(case["name"])),
         _row(_l("Personal identity number"), _text(case["personal_number"]), "ltr"),
         _row(_l("Phone"), _text(case["phone"]), "ltr"),
@@ -111,7 +114,7 @@ ITEMS: dict[str, tuple[Any, ItemRows]] = {
         _l("What others told the team"),
         lambda r: [
             _row(_l("Reference"), r["reference"], "ltr"),
-            _row(_l("Kind"), _name(KIND_LABELS, r["kind"])),
+            _row(_l("Kind"), _name(RequestKind, r["kind"])),
             _row(_l("Sent"), _when(r["submitted_at"])),
             _row(_l("Help wanted"), _text([_name(HELP_LABELS, c) for c in r["help_wanted"]])),
             _row(_l("In their own words"), _text(r["account"]), "story"),
@@ -125,7 +128,7 @@ ITEMS: dict[str, tuple[Any, ItemRows]] = {
         _l("Threat assessments"),
         lambda t: [
             _row(_l("Date"), _when(t["on"])),
-            _row(_l("Threat level"), _name(THREAT_LABELS, t["level"])),
+            _row(_l("Threat level"), _name(ThreatLevel, t["level"])),
             _row(_l("Assessed by the police"), _yes_no(t["by_police"])),
             _row(_l("Sources of threat"), _text(t["sources"]), "story"),
             _row(_l("Areas to avoid"), _text(t["areas_to_avoid"])),
@@ -149,14 +152,14 @@ ITEMS: dict[str, tuple[Any, ItemRows]] = {
             _row(_l("Provider"), _text(i["provider"])),
             _row(_l("From"), _when(i["from"])),
             _row(_l("To"), _when(i["to"])),
-            _row(_l("Status"), _name(INTERVENTION_STATUS_LABELS, i["status"])),
+            _row(_l("Status"), _name(InterventionStatus, i["status"])),
             _row(_l("Outcome"), _text(i["outcome"]), "story"),
         ],
     ),
     "consents": (
         _l("Consents"),
         lambda c: [
-            _row(_l("Purposes"), _text([_name(PURPOSE_LABELS, p) for p in c["purposes"]])),
+            _row(_l("Purposes"), _text([_name(Purpose, p) for p in c["purposes"]])),
             _row(_l("Agencies"), _text(c["agencies"])),
             _row(_l("Given"), _yes_no(c["given"])),
             _row(_l("Valid from"), _when(c["valid_from"])),
@@ -171,7 +174,7 @@ ITEMS: dict[str, tuple[Any, ItemRows]] = {
             _row(_l("To"), _text(d["to"])),
             # "what" in the file is the same field codes joined; here they are named.
             _row(_l("Fields"), _text([field_label(f) for f in d["fields"]])),
-            _row(_l("Purpose"), _name(PURPOSE_LABELS, d["purpose"])),
+            _row(_l("Purpose"), _name(Purpose, d["purpose"])),
             _row(_l("Consent given on"), _when(d["consent_given_on"])),
             _row(_l("Legal ground"), _text(d["legal_ground"])),
         ],
@@ -180,7 +183,7 @@ ITEMS: dict[str, tuple[Any, ItemRows]] = {
         _l("Consultations"),
         lambda c: [
             _row(_l("Date"), _when(c["at"])),
-            _row(_l("Status"), _name(CONSULTATION_STATUS_LABELS, c["status"])),
+            _row(_l("Status"), _name(ConsultationStatus, c["status"])),
             _row(_l("Agencies"), _text(c["agencies"])),
             _row(_l("Minutes"), _text(c["minutes"]), "story"),
         ],
@@ -191,7 +194,7 @@ ITEMS: dict[str, tuple[Any, ItemRows]] = {
             _row(_l("Agency"), _text(a["by"])),
             _row(_l("What"), _text(a["what"]), "story"),
             _row(_l("Due"), _when(a["due_on"])),
-            _row(_l("Status"), _name(ACTION_STATUS_LABELS, a["status"])),
+            _row(_l("Status"), _name(ActionStatus, a["status"])),
             _row(_l("Done"), _when(a["done_at"])),
             _row(_l("Outcome"), _text(a["outcome"]), "story"),
         ],
@@ -200,7 +203,7 @@ ITEMS: dict[str, tuple[Any, ItemRows]] = {
         _l("Placements"),
         lambda p: [
             _row(_l("Date"), _when(p["created_at"])),
-            _row(_l("Status"), _name(PLACEMENT_STATUS_LABELS, p["status"])),
+            _row(_l("Status"), _name(PlacementStatus, p["status"])),
             _row(_l("Partners asked"), _text(p["partners_asked"])),
         ],
     ),

@@ -27,7 +27,6 @@ from app.cases.models import (
 )
 from app.cases.services import CONTACT_CHANNELS, CONTACT_OUTCOMES, REQUEST_CLOSE_REASONS
 from app.consent.forms import code_field
-from app.consent.models import ConsentMethod, Purpose
 from app.core.digits import digits_filter
 from app.core.fields import CheckboxesField, DateField, FastSelect, SelectField
 from app.core.validators import PlainText, SingleLine
@@ -57,33 +56,6 @@ CLOSE_REASON_LABELS = {
     "duplicate": _l("Duplicate"),
     "other": _l("Other"),
 }
-STATUS_LABELS = {
-    CaseStatus.NEW: _l("New"),
-    CaseStatus.ASSESSMENT: _l("Assessment"),
-    CaseStatus.CONSENT: _l("Consent"),
-    CaseStatus.CONSULTATION: _l("Consultation"),
-    CaseStatus.INTERVENTION: _l("Intervention"),
-    CaseStatus.FOLLOW_UP: _l("Follow-up"),
-    CaseStatus.CLOSED: _l("Closed"),
-}
-CASE_OUTCOME_LABELS = {
-    CaseOutcome.ESTABLISHED: _l("Established"),
-    CaseOutcome.WITHDREW: _l("Withdrew"),
-    CaseOutcome.PLAN_BROKEN: _l("Plan broken"),
-    CaseOutcome.REFERRED: _l("Referred elsewhere"),
-}
-PROTECTION_LABELS = {
-    ProtectionLevel.NONE: _l("None"),
-    ProtectionLevel.CONFIDENTIALITY_MARKING: _l("Confidentiality marking (sekretessmarkering)"),
-    ProtectionLevel.PROTECTED_REGISTRATION: _l("Protected registration (skyddad folkbokföring)"),
-    ProtectionLevel.FICTITIOUS_IDENTITY: _l("Fictitious identity (fingerade personuppgifter)"),
-}
-THREAT_LABELS = {
-    ThreatLevel.LOW: _l("Low"),
-    ThreatLevel.MEDIUM: _l("Medium"),
-    ThreatLevel.HIGH: _l("High"),
-    ThreatLevel.ACUTE: _l("Acute"),
-}
 NEED_LABELS = {
     "housing": _l("Housing"),
     "income": _l("Income"),
@@ -93,18 +65,6 @@ NEED_LABELS = {
     "health": _l("Health"),
     "family": _l("Family and children"),
     "protection": _l("Protection"),
-}
-PURPOSE_LABELS = {
-    Purpose.CONSULTATION: _l("Consultation"),
-    Purpose.PLACEMENT: _l("Placement"),
-    Purpose.INFORMATION_EXCHANGE: _l("Information exchange"),
-    Purpose.REOFFENDING_FOLLOW_UP: _l("Follow-up of reoffending"),
-}
-INTERVENTION_STATUS_LABELS = {
-    InterventionStatus.PLANNED: _l("Planned"),
-    InterventionStatus.ONGOING: _l("Ongoing"),
-    InterventionStatus.DONE: _l("Done"),
-    InterventionStatus.CANCELLED: _l("Cancelled"),
 }
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
 
@@ -225,13 +185,13 @@ class IdentityForm(FlaskForm):
 
 
 class ProtectionForm(FlaskForm):
-    level = SelectField(_l("Protected identity"), choices=list(PROTECTION_LABELS.items()))
+    level = SelectField(_l("Protected identity"), choices=ProtectionLevel.choices())
 
 
 class LowerProtectionForm(FlaskForm):
     """Lowering a level shows the identity to more people: a reason and a fresh code."""
 
-    level = SelectField(_l("New level"), choices=list(PROTECTION_LABELS.items()))
+    level = SelectField(_l("New level"), choices=ProtectionLevel.choices())
     reason = note(_l("Reason"), 500, required=True)
     code = code_field()
 
@@ -243,14 +203,12 @@ class ApproveLoweringForm(FlaskForm):
 class StatusForm(FlaskForm):
     status = SelectField(
         _l("Status"),
-        choices=[(s, STATUS_LABELS[s]) for s in CaseStatus if s is not CaseStatus.CLOSED],
+        choices=CaseStatus.choices(without=[CaseStatus.CLOSED]),
     )
 
 
 class CloseCaseForm(FlaskForm):
-    outcome = RadioField(
-        _l("Outcome"), choices=list(CASE_OUTCOME_LABELS.items()), validators=[REQUIRED]
-    )
+    outcome = RadioField(_l("Outcome"), choices=CaseOutcome.choices(), validators=[REQUIRED])
     # Set only by the confirmation page's button: closing ends the clocks and the
     # agencies' access, so the first press asks again instead of closing.
     confirmed = HiddenField()
@@ -262,9 +220,7 @@ class JournalForm(FlaskForm):
 
 
 class ThreatForm(FlaskForm):
-    level = RadioField(
-        _l("Threat level"), choices=list(THREAT_LABELS.items()), validators=[REQUIRED]
-    )
+    level = RadioField(_l("Threat level"), choices=ThreatLevel.choices(), validators=[REQUIRED])
     by_police = RadioField(
         _l("Assessed by the team's police officer?"), choices=YES_NO, validators=[REQUIRED]
     )
@@ -289,37 +245,6 @@ class NeedsForm(FlaskForm):
         return {need: self[need].data or "" for need in NEEDS}
 
 
-class ConsentForm(FlaskForm):
-    agencies = CheckboxesField(_l("Agencies"), choices=[], validators=[REQUIRED])
-    purposes = CheckboxesField(
-        _l("Purposes"), choices=list(PURPOSE_LABELS.items()), validators=[REQUIRED]
-    )
-    method = RadioField(
-        _l("How"),
-        choices=[
-            (ConsentMethod.PAPER.value, _l("On paper, recorded by me")),
-            (ConsentMethod.DIGITAL.value, _l("Digitally: the client confirms in their portal")),
-        ],
-        validators=[REQUIRED],
-    )
-    # Nothing is pre-selected: a consent recorded on paper is the client's answer, which the
-    # caseworker must choose; a digital one is answered by the client and ignores it.
-    given = RadioField(
-        _l("On paper, the client"),
-        choices=[("yes", _l("gave consent")), ("no", _l("refused"))],
-        validators=[Optional()],
-    )
-    valid_from = DateField(_l("Valid from"), validators=[REQUIRED])
-    valid_until = DateField(_l("Valid until"), validators=[Optional()])
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        valid: bool = super().validate(extra_validators)
-        if self.method.data == ConsentMethod.PAPER.value and self.given.data not in ("yes", "no"):
-            self.given.errors = [_l("Choose whether the client gave or refused consent.")]
-            return False
-        return valid
-
-
 class InterventionForm(FlaskForm):
     kind = SelectField(_l("Intervention"))
     provider = single_line(_l("Provider"), 200)
@@ -328,28 +253,10 @@ class InterventionForm(FlaskForm):
 
 
 class InterventionUpdateForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=list(INTERVENTION_STATUS_LABELS.items()))
+    status = SelectField(_l("Status"), choices=InterventionStatus.choices())
     outcome = note(_l("Outcome"), 2000)
 
 
-SOURCE_LABELS = {
-    CaseSource.SELF_SERVICE: _l("Self-service"),
-    CaseSource.PHONE: _l("Phone"),
-    CaseSource.POLICE: _l("Police"),
-    CaseSource.PROBATION: _l("Probation service"),
-    CaseSource.CALL_IN: _l("Call-in"),
-    CaseSource.CUSTOM_NOTIFICATION: _l("Custom notification"),
-    CaseSource.RELATIVE: _l("Relative"),
-    CaseSource.OTHER_AGENCY: _l("Another agency (report of concern)"),
-}
-# How old the person is: with the source it decides which statutory clocks run.
-CASE_AGE_LABELS = {
-    AgeBand.UNDER_15: _l("Under 15"),
-    AgeBand.FROM_15_TO_17: _l("15 to 17"),
-    AgeBand.FROM_18_TO_20: _l("18 to 20"),
-    AgeBand.FROM_21: _l("21 or older"),
-    AgeBand.UNKNOWN: _l("Not known yet"),
-}
 ALL_CASES = "all"
 DEADLINE_FILTERS = {"overdue": _l("Overdue"), "week": _l("Due within 7 days")}
 
@@ -357,7 +264,7 @@ DEADLINE_FILTERS = {"overdue": _l("Overdue"), "week": _l("Due within 7 days")}
 class NewCaseForm(FlaskForm):
     source = SelectField(
         _l("Where the request came from"),
-        choices=[(k, v) for k, v in SOURCE_LABELS.items() if k is not CaseSource.SELF_SERVICE],
+        choices=CaseSource.choices(without=[CaseSource.SELF_SERVICE]),
     )
     # Choices are the active agencies, set by the view; "" is "none, or not an agency".
     reporting_organisation = SelectField(
@@ -365,20 +272,20 @@ class NewCaseForm(FlaskForm):
     )
     age_band = SelectField(
         _l("Age of the person"),
-        choices=list(CASE_AGE_LABELS.items()),
+        choices=AgeBand.choices(),
         default=AgeBand.UNKNOWN.value,
     )
     full_name = single_line(_l("Name"), 200)
 
 
 class AgeForm(FlaskForm):
-    age_band = SelectField(_l("Age of the person"), choices=list(CASE_AGE_LABELS.items()))
+    age_band = SelectField(_l("Age of the person"), choices=AgeBand.choices())
 
 
 # The filter bar's choices, module constants so that their words are translated once per
 # language (core.fields.choices_in) when the bar is drawn without its widgets.
-STATUS_FILTERS = (("", _l("Open cases")), *STATUS_LABELS.items(), (ALL_CASES, _l("All cases")))
-PROTECTION_FILTERS = (("", _l("All")), *PROTECTION_LABELS.items())
+STATUS_FILTERS = (("", _l("Open cases")), *CaseStatus.choices(), (ALL_CASES, _l("All cases")))
+PROTECTION_FILTERS = (("", _l("All")), *ProtectionLevel.choices())
 DEADLINE_FILTER_CHOICES = (("", _l("All")), *DEADLINE_FILTERS.items())
 
 

@@ -3,41 +3,36 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from babel import dates
-from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.cases.forms import (
-    CASE_AGE_LABELS,
-    CASE_OUTCOME_LABELS,
     CHANNEL_LABELS,
     DEADLINE_FILTER_CHOICES,
-    INTERVENTION_STATUS_LABELS,
     NEED_LABELS,
     OUTCOME_LABELS,
     PROTECTION_FILTERS,
-    PROTECTION_LABELS,
-    PURPOSE_LABELS,
-    SOURCE_LABELS,
     STATUS_FILTERS,
-    STATUS_LABELS,
-    THREAT_LABELS,
 )
-from app.cases.models import CaseOutcome, CaseSource, CaseStatus, ProtectionLevel, ThreatLevel
-from app.consent.forms import CLIENT_PURPOSE_LABELS
-from app.consent.models import Purpose
+from app.cases.models import (
+    CaseOutcome,
+    CaseSource,
+    CaseStatus,
+    InterventionStatus,
+    ProtectionLevel,
+    ThreatLevel,
+)
+from app.consent.models import ConsentMethod, Purpose
 from app.core.clock import as_utc
 from app.core.fields import choices_in
 from app.i18n import DATE_FORMAT, local_date, local_list
 from app.intake.choices import INTERVENTIONS, SAFE_TIMES
-from app.rules import LOCAL_TIME, municipalities
+from app.rules import LOCAL_TIME
 from app.rules.models import AgeBand
 
 TIMELINE_LABELS = {
@@ -78,46 +73,48 @@ DEADLINE_LABELS = {
 }
 
 
-# Every set of labels, translated once per language and worker: the label sets are
-# module constants (hence keyed by identity) and the catalogues do not change while the
-# application runs.
-_NAMES: dict[tuple[int, str], dict[Any, str]] = {}
-
-
-def _names_in(labels: Mapping[Any, Any], locale: str) -> Mapping[Any, str]:
-    key = (id(labels), locale)
-    if key not in _NAMES:
-        _NAMES[key] = {code: str(label) for code, label in labels.items()}
-    return _NAMES[key]
-
-
-def _translated(labels: Mapping[Any, Any], code: Any) -> str:
-    # The language is looked up on every call, not kept: mail is written under force_locale.
-    return _names_in(labels, str(get_locale()))[code]
-
-
 def case_status_label(status: CaseStatus) -> str:
-    return _translated(STATUS_LABELS, status)
+    return CaseStatus(status).translated()
 
 
 def case_source_label(source: CaseSource) -> str:
-    return _translated(SOURCE_LABELS, source)
+    return CaseSource(source).translated()
 
 
 def case_age_label(age_band: AgeBand | None) -> str:
-    return _translated(CASE_AGE_LABELS, age_band or AgeBand.UNKNOWN)
+    return AgeBand(age_band or AgeBand.UNKNOWN).translated()
 
 
 def case_outcome_label(outcome: CaseOutcome) -> str:
-    return _translated(CASE_OUTCOME_LABELS, outcome)
+    return CaseOutcome(outcome).translated()
 
 
 def protection_label(level: ProtectionLevel) -> str:
-    return _translated(PROTECTION_LABELS, level)
+    return ProtectionLevel(level).translated()
 
 
 def threat_label(level: ThreatLevel) -> str:
-    return _translated(THREAT_LABELS, level)
+    return ThreatLevel(level).translated()
+
+
+def threat_label_code(code: str) -> str:
+    return str(ThreatLevel(code).label)
+
+
+def need_label(need: str) -> str:
+    return str(NEED_LABELS.get(need, need))
+
+
+def intervention_status_label(status: InterventionStatus) -> str:
+    return str(InterventionStatus(status).label)
+
+
+def client_purpose_label(purpose: Purpose) -> str:
+    return str(Purpose(purpose).client_label)
+
+
+def safe_time_labels(codes: Iterable[str]) -> str:
+    return local_list(SAFE_TIMES.get(c, c) for c in codes)
 
 
 def _local_day(moment: datetime) -> date:
@@ -145,8 +142,8 @@ class CaseListLabels:
 def case_list_labels() -> CaseListLabels:
     locale = str(get_locale())
     return CaseListLabels(
-        status=_names_in(STATUS_LABELS, locale),
-        protection=_names_in(PROTECTION_LABELS, locale),
+        status=CaseStatus.names(locale),
+        protection=ProtectionLevel.names(locale),
         locale=locale,
     )
 
@@ -162,7 +159,7 @@ def case_filter_choices() -> dict[str, tuple[tuple[str, str], ...]]:
 
 
 def purpose_labels(purposes: Iterable[Purpose]) -> str:
-    return local_list(PURPOSE_LABELS[p] for p in sorted(purposes))
+    return local_list(Purpose(p).label for p in sorted(purposes))
 
 
 def timeline_label(kind: str) -> str:
@@ -173,32 +170,29 @@ def deadline_label(key: str) -> str:
     return str(DEADLINE_LABELS.get(key, key))
 
 
-METHOD_LABELS = {"paper": _l("on paper"), "digital": _l("digitally")}
-
-
 def timeline_detail(kind: str, detail: str | None) -> str:
     """The detail of a timeline entry in words, not codes."""
     if not detail:
         return ""
     try:
         if kind == "case.status_changed":
-            return str(STATUS_LABELS[CaseStatus(detail)])
+            return str(CaseStatus(detail).label)
         if kind == "case.closed":
-            return str(CASE_OUTCOME_LABELS[CaseOutcome(detail)])
+            return str(CaseOutcome(detail).label)
         if kind == "case.protection_changed":
-            return str(PROTECTION_LABELS[ProtectionLevel(detail)])
+            return str(ProtectionLevel(detail).label)
         if kind == "threat":
-            return str(THREAT_LABELS[ThreatLevel(detail)])
+            return str(ThreatLevel(detail).label)
         if kind == "journal":
             return local_date(date.fromisoformat(detail))
         if kind == "case.age_recorded":
-            return str(CASE_AGE_LABELS[AgeBand(detail)])
+            return str(AgeBand(detail).label)
+        if kind == "consent":
+            return str(ConsentMethod(detail).label)
     except ValueError:
         return detail
     if kind in ("case.clock_started", "case.deadline_met"):
         return deadline_label(detail)
-    if kind == "consent":
-        return str(METHOD_LABELS.get(detail, detail))
     if kind == "intervention":
         return str(INTERVENTIONS.get(detail, detail))
     if kind == "contact_attempt":
@@ -223,27 +217,5 @@ RELATIONSHIP_LABELS = {
 }
 
 
-def init_labels(app: Flask) -> None:
-    app.jinja_env.globals.update(
-        case_status_label=case_status_label,
-        case_outcome_label=case_outcome_label,
-        case_source_label=case_source_label,
-        case_age_label=case_age_label,
-        protection_label=protection_label,
-        threat_label=threat_label,
-        case_list_labels=case_list_labels,
-        case_filter_choices=case_filter_choices,
-        purpose_labels=purpose_labels,
-        timeline_label=timeline_label,
-        deadline_label=deadline_label,
-        timeline_detail=timeline_detail,
-        need_label=lambda need: str(NEED_LABELS.get(need, need)),
-        intervention_status_label=lambda status: str(INTERVENTION_STATUS_LABELS[status]),
-        safe_time_labels=lambda codes: local_list(SAFE_TIMES.get(c, c) for c in codes),
-        contact_label=contact_label,
-        client_purpose_label=lambda purpose: str(CLIENT_PURPOSE_LABELS[purpose]),
-        relationship_label=lambda code: str(RELATIONSHIP_LABELS.get(code, code)),
-        municipality_name=municipalities.display,
-        municipality_names=municipalities.display_all,
-    )
-    app.jinja_env.filters["from_json"] = json.loads
+def relationship_label(code: str) -> str:
+    return str(RELATIONSHIP_LABELS.get(code, code))

@@ -5,15 +5,17 @@ import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.crypto import EncryptedText, blind_index_info
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+from app.core.labels import LabelledEnum, labelled
 from app.rules.models import AgeBand
 
 
-class CaseStatus(enum.StrEnum):
+class CaseStatus(LabelledEnum):
     NEW = "new"
     ASSESSMENT = "assessment"
     CONSENT = "consent"
@@ -22,15 +24,36 @@ class CaseStatus(enum.StrEnum):
     FOLLOW_UP = "follow_up"
     CLOSED = "closed"
 
+    __labels__ = labelled(
+        {
+            NEW: _l("New"),
+            ASSESSMENT: _l("Assessment"),
+            CONSENT: _l("Consent"),
+            CONSULTATION: _l("Consultation"),
+            INTERVENTION: _l("Intervention"),
+            FOLLOW_UP: _l("Follow-up"),
+            CLOSED: _l("Closed"),
+        }
+    )
 
-class CaseOutcome(enum.StrEnum):
+
+class CaseOutcome(LabelledEnum):
     ESTABLISHED = "established"
     WITHDREW = "withdrew"
     PLAN_BROKEN = "plan_broken"
     REFERRED = "referred"
 
+    __labels__ = labelled(
+        {
+            ESTABLISHED: _l("Established"),
+            WITHDREW: _l("Withdrew"),
+            PLAN_BROKEN: _l("Plan broken"),
+            REFERRED: _l("Referred elsewhere"),
+        }
+    )
 
-class CaseSource(enum.StrEnum):
+
+class CaseSource(LabelledEnum):
     SELF_SERVICE = "self_service"
     PHONE = "phone"
     POLICE = "police"
@@ -40,12 +63,34 @@ class CaseSource(enum.StrEnum):
     RELATIVE = "relative"
     OTHER_AGENCY = "other_agency"  # a report of concern from school, health care, another team
 
+    __labels__ = labelled(
+        {
+            SELF_SERVICE: _l("Self-service"),
+            PHONE: _l("Phone"),
+            POLICE: _l("Police"),
+            PROBATION: _l("Probation service"),
+            CALL_IN: _l("Call-in"),
+            CUSTOM_NOTIFICATION: _l("Custom notification"),
+            RELATIVE: _l("Relative"),
+            OTHER_AGENCY: _l("Another agency (report of concern)"),
+        }
+    )
 
-class ProtectionLevel(enum.StrEnum):
+
+class ProtectionLevel(LabelledEnum):
     NONE = "none"
     CONFIDENTIALITY_MARKING = "sekretessmarkering"
     PROTECTED_REGISTRATION = "skyddad_folkbokforing"
     FICTITIOUS_IDENTITY = "fingerade_personuppgifter"
+
+    __labels__ = labelled(
+        {
+            NONE: _l("None"),
+            CONFIDENTIALITY_MARKING: _l("Confidentiality marking (sekretessmarkering)"),
+            PROTECTED_REGISTRATION: _l("Protected registration (skyddad folkbokföring)"),
+            FICTITIOUS_IDENTITY: _l("Fictitious identity (fingerade personuppgifter)"),
+        }
+    )
 
 
 class Case(PublicIdMixin, TimestampMixin, Base):
@@ -236,11 +281,20 @@ class ContactAttempt(PublicIdMixin, TimestampMixin, Base):
     outcome: Mapped[str] = mapped_column(sa.String(20))
 
 
-class ThreatLevel(enum.StrEnum):
+class ThreatLevel(LabelledEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
     ACUTE = "acute"
+
+    __labels__ = labelled(
+        {
+            LOW: _l("Low"),
+            MEDIUM: _l("Medium"),
+            HIGH: _l("High"),
+            ACUTE: _l("Acute"),
+        }
+    )
 
 
 class ThreatGroup(PublicIdMixin, TimestampMixin, Base):
@@ -312,11 +366,20 @@ class NeedsAssessment(PublicIdMixin, TimestampMixin, Base):
     notes: Mapped[str] = mapped_column(EncryptedText)  # JSON: need -> short note
 
 
-class InterventionStatus(enum.StrEnum):
+class InterventionStatus(LabelledEnum):
     PLANNED = "planned"
     ONGOING = "ongoing"
     DONE = "done"
     CANCELLED = "cancelled"
+
+    __labels__ = labelled(
+        {
+            PLANNED: _l("Planned"),
+            ONGOING: _l("Ongoing"),
+            DONE: _l("Done"),
+            CANCELLED: _l("Cancelled"),
+        }
+    )
 
 
 class Intervention(PublicIdMixin, TimestampMixin, Base):

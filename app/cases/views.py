@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,12 +12,14 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth import services as auth_services
-from app.auth.models import Role, User
+from app.auth.models import User
 from app.auth.sessions import require_session
 from app.auth.stepup import code_of, code_refused, decision_step_up, without_code
 from app.cases import bp, services
+from app.cases import panels as case_panels
 from app.cases import protection as protection_services
-from app.cases.deadlines import case_clocks, deadlines_for, open_deadlines
+from app.cases.access import editable_case, get_case_or_404
+from app.cases.deadlines import deadlines_for, open_deadlines
 from app.cases.due import DUE_CHOICES, pick_due
 from app.cases.forms import (
     ALL_CASES,
@@ -28,7 +29,6 @@ from app.cases.forms import (
     CaseFilterForm,
     CloseCaseForm,
     CloseRequestForm,
-    ConsentForm,
     ContactAttemptForm,
     GrantForm,
     GroupForm,
@@ -45,7 +45,7 @@ from app.cases.forms import (
     ThreatForm,
     parse_ages,
 )
-from app.cases.identity import IdentityView, identity_of, identity_of_request, thread_of
+from app.cases.identity import identity_of, identity_of_request, thread_of
 from app.cases.models import (
     AccessGrant,
     Case,
@@ -58,15 +58,14 @@ from app.cases.models import (
     ProtectionChange,
     ProtectionChangeStatus,
     ProtectionLevel,
-    ThreatGroup,
     ThreatLevel,
     is_lowering,
 )
+from app.cases.panels import assign_choices, group_choices, intervention_choices
 from app.cases.permissions import (
     belongs_to_case,
     can_assign_cases,
     can_decide_protection_change,
-    can_edit_case,
     can_open_or_break_glass,
     can_review_grant,
     can_review_protection_change,
@@ -77,19 +76,14 @@ from app.cases.permissions import (
     is_team_lead_of,
     is_team_member,
 )
-from app.cases.timeline import case_timeline
-from app.consent import services as consent_services
-from app.consent.models import Consent, ConsentMethod, Purpose
-from app.consultations import services as consultation_services
 from app.core.access import get_or_404, parse_public_id
 from app.core.clock import utcnow
 from app.core.http import form_status, page_number
+from app.core.panels import back_to_case_file, case_file
 from app.extensions import db
-from app.intake.choices import INTERVENTIONS
+from app.intake.answers import chosen_codes
 from app.intake.models import ClientRequest
-from app.orgs.models import Organisation, OrgKind
 from app.oversight import services as oversight
-from app.placements import services as placement_services
 from app.rules.models import AgeBand, Deadline
 
 PER_PAGE = 50
@@ -99,26 +93,6 @@ PER_PAGE = 50
 def team_only() -> None:
     if not is_team_member(current_user, current_user.organisation_id):
         abort(403)
-
-
-def _team_members() -> tuple[sa.ColumnElement[bool], ...]:
-    return (
-        User.organisation_id == current_user.organisation_id,
-        User.role.in_([Role.CASEWORKER, Role.TEAM_LEAD]),
-        User.active.is_(True),
-    )
-
-
-def _team() -> list[User]:
-    return list(db.session.scalars(sa.select(User).where(*_team_members()).order_by(User.username)))
-
-
-def _assign_choices() -> list[tuple[str, str]]:
-    # Two columns, not whole accounts: every case page builds this list.
-    rows = db.session.execute(
-        sa.select(User.id, User.username).where(*_team_members()).order_by(User.username)
-    )
-    return [(str(user_id), username) for user_id, username in rows]
 
 
 # Triage ------------------------------------------------------------------------------
@@ -146,7 +120,7 @@ def triage_request(request_id: str) -> Any:
 
 def _render_triage(client_request: ClientRequest, status: int = 200, **forms: Any) -> Any:
     assign = AssignForm(formdata=None, assignee=str(current_user.id))
-    assign.assignee.choices = _assign_choices()
+    assign.assignee.choices = assign_choices()
     context = {
         "assign_form": assign,
         "contact_form": ContactAttemptForm(formdata=None),
@@ -154,14 +128,15 @@ def _render_triage(client_request: ClientRequest, status: int = 200, **forms: An
         "link_form": LinkForm(formdata=None),
         **forms,
     }
+    chosen = chosen_codes(client_request)
     return (
         render_template(
             "cases/triage_request.html",
             req=client_request,
             attempts=services.contact_attempts(client_request),
             due=services.first_contact_due(client_request),
-            help_wanted=json.loads(client_request.help_wanted),
-            safe_times=json.loads(client_request.safe_times or "[]"),
+            help_wanted=chosen.help_wanted,
+            safe_times=chosen.safe_times,
             identity=identity_of_request(client_request, current_user, purpose="triage"),
             thread=thread_of(client_request, current_user),
             **context,
@@ -174,7 +149,7 @@ def _render_triage(client_request: ClientRequest, status: int = 200, **forms: An
 def assign_request(request_id: str) -> Any:
     client_request = _triage_request(request_id)
     form = AssignForm()
-    form.assignee.choices = _assign_choices()
+    form.assignee.choices = assign_choices()
     if not form.validate_on_submit():
         return _render_triage(client_request, 400, assign_form=form)
     assignee = db.session.get(User, parse_public_id(form.assignee.data))
@@ -223,7 +198,7 @@ def open_case(request_id: str) -> Any:
     flash(
         _("Case %(reference)s is opened and assigned to you.", reference=case.reference), "success"
     )
-    return redirect(url_for("cases.case", case_id=case.id))
+    return back_to_case_file(case)
 
 
 @bp.route("/triage/<request_id>/link", methods=["POST"])
@@ -241,14 +216,10 @@ def link_request(request_id: str) -> Any:
     except services.CaseError:
         abort(409)
     flash(_("The request is linked to case %(reference)s.", reference=case.reference), "success")
-    return redirect(url_for("cases.case", case_id=case.id))
+    return back_to_case_file(case)
 
 
 # Cases -------------------------------------------------------------------------------
-
-
-def get_case_or_404(case_id: str, *, for_user: User) -> Case:
-    return get_or_404(Case, case_id, for_user=for_user, allowed=can_view_case)
 
 
 @bp.route("/cases")
@@ -256,7 +227,7 @@ def cases() -> str | tuple[str, int]:
     form = CaseFilterForm(request.args)
     lead = is_team_lead_of(current_user, current_user.organisation_id)
     if lead:
-        form.caseworker.choices = [("", _("All")), *_assign_choices()]
+        form.caseworker.choices = [("", _("All")), *assign_choices()]
     else:
         del form.caseworker  # a caseworker's list holds only their own cases
     if not form.validate():
@@ -309,137 +280,12 @@ def new_case() -> Any:
             _("Case %(reference)s is opened and assigned to you.", reference=created.reference),
             "success",
         )
-        return redirect(url_for("cases.case", case_id=created.id))
+        return back_to_case_file(created)
     return render_template("cases/new.html", form=form), form_status()
 
 
 def _reporter_choices() -> list[tuple[str, str]]:
     return [(str(agency.id), agency.name) for agency in services.reporting_agencies()]
-
-
-def _render_case(case: Case, status: int = 200, **forms: Any) -> Any:
-    identity = identity_of(case, current_user, purpose="case_page")
-    identity_visible = identity.visible
-    waiting = protection_services.pending_change(case)
-    threat = ThreatForm(formdata=None, level=None, by_police=None)
-    threat.groups.choices = _group_choices()
-    consent = ConsentForm(formdata=None)
-    consent.agencies.choices = _agency_choices()
-    intervention = InterventionForm(formdata=None)
-    intervention.kind.choices = _intervention_choices()
-    assign = AssignForm(formdata=None)
-    assign.assignee.choices = _assign_choices()
-    context = {
-        "identity_form": IdentityForm(
-            formdata=None, stored_municipality=case.municipality, **_identity_defaults(identity)
-        )
-        if identity_visible
-        else None,
-        "protection_form": ProtectionForm(formdata=None, level=case.protection_level.value),
-        "status_form": StatusForm(formdata=None, status=case.status.value),
-        "close_form": CloseCaseForm(formdata=None),
-        "journal_form": JournalForm(formdata=None, occurred_on=utcnow().date()),
-        "threat_form": threat,
-        "needs_form": NeedsForm(formdata=None),
-        "consent_form": consent,
-        "intervention_form": intervention,
-        "update_form": InterventionUpdateForm(formdata=None),
-        "assign_form": assign,
-        "reveal_form": GrantForm(formdata=None),
-        "approve_form": without_code(ApproveLoweringForm(formdata=None)),
-        "age_form": AgeForm(formdata=None, age_band=(case.age_band or AgeBand.UNKNOWN).value),
-        **forms,
-    }
-    services.view_case(case, identity_shown=identity_visible)
-    origin = services.originating_request(case)
-    return (
-        render_template(
-            "cases/case.html",
-            # How to reach the person safely and what they asked for, at the head of the
-            # case: through the request's own identity decision (audited when shown).
-            origin_identity=identity_of_request(origin, current_user, purpose="case_page")
-            if origin is not None
-            else None,
-            origin_help=json.loads(origin.help_wanted) if origin is not None else [],
-            origin_safe_times=json.loads(origin.safe_times or "[]") if origin is not None else [],
-            case=case,
-            identity=identity,
-            identity_visible=identity_visible,
-            threat=services.latest_threat_assessment(case),
-            needs=services.latest_needs_assessment(case),
-            consultations=consultation_services.consultations_of_case(case.id),
-            case_actions=consultation_services.actions_of_case(case.id),
-            placements=placement_services.placements_of_case(case.id),
-            consents=consent_services.consents_of(case),
-            interventions=_interventions(case),
-            timeline=case_timeline(case, identity),
-            deadlines=services.case_deadlines(case),
-            clocks=case_clocks(case),
-            reporter=db.session.get(Organisation, case.reporting_organisation_id)
-            if case.reporting_organisation_id
-            else None,
-            origin=origin,
-            can_assign=can_assign_cases(current_user, case),
-            waiting_change=waiting,
-            may_decide_waiting=waiting is not None
-            and can_decide_protection_change(current_user, case, waiting),
-            team=_team(),
-            **context,
-        ),
-        status,
-    )
-
-
-def _identity_defaults(identity: IdentityView) -> dict[str, Any]:
-    return {
-        "full_name": identity.full_name,
-        "personal_number": identity.personal_number,
-        "phone": identity.phone,
-        "address": identity.address,
-        "municipality": identity.municipality,
-        "adults": identity.adults if identity.adults is not None else 1,
-        "children_ages": ", ".join(str(a) for a in identity.children_ages),
-    }
-
-
-def _group_choices() -> list[tuple[str, str]]:
-    groups = db.session.scalars(
-        sa.select(ThreatGroup)
-        .where(ThreatGroup.organisation_id == current_user.organisation_id)
-        .order_by(ThreatGroup.name)
-    )
-    return [(str(g.id), g.name) for g in groups]
-
-
-def _agency_choices() -> list[tuple[str, str]]:
-    agencies = db.session.scalars(
-        sa.select(Organisation)
-        .where(
-            Organisation.kind.in_([OrgKind.AGENCY, OrgKind.PARTNER]), Organisation.active.is_(True)
-        )
-        .order_by(Organisation.name)
-    )
-    return [(str(a.id), a.name) for a in agencies]
-
-
-def _intervention_choices() -> list[tuple[str, str]]:
-    return [(code, str(label)) for code, label in INTERVENTIONS.items() if code != "unsure"]
-
-
-def _interventions(case: Case) -> list[Intervention]:
-    return list(
-        db.session.scalars(
-            sa.select(Intervention)
-            .where(Intervention.case_id == case.id)
-            .order_by(Intervention.created_at)
-        )
-    )
-
-
-@bp.route("/cases/<case_id>")
-def case(case_id: str) -> Any:
-    found = get_case_or_404(case_id, for_user=current_user)
-    return _render_case(found)
 
 
 @bp.route("/cases/<case_id>/extract")
@@ -473,27 +319,14 @@ def register_extract_json(case_id: str) -> Response:
     return response
 
 
-def _editable(case_id: str) -> Case:
-    found = get_or_404(Case, case_id, for_user=current_user, allowed=can_edit_case)
-    # A closed case still takes journal notes and a recorded withdrawal of consent.
-    still_open = ("cases.journal", "cases.withdraw_consent")
-    if found.status is CaseStatus.CLOSED and request.endpoint not in still_open:
-        abort(409)
-    return found
-
-
-def _back(case: Case, anchor: str = "") -> Response:
-    return redirect(url_for("cases.case", case_id=case.id) + anchor)
-
-
 @bp.route("/cases/<case_id>/identity", methods=["POST"])
 def identity(case_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     if not can_see_identity(current_user, found):
         abort(403)
     form = IdentityForm(stored_municipality=found.municipality)
     if not form.validate_on_submit():
-        return _render_case(found, 400, identity_form=form)
+        return case_file(found, 400, identity_form=form)
     ages = parse_ages(form.children_ages.data)
     try:
         duplicates = services.update_identity(
@@ -511,7 +344,7 @@ def identity(case_id: str) -> Any:
         )
     except services.CaseError:
         form.personal_number.errors = [_("This is not a valid personal identity number.")]
-        return _render_case(found, 400, identity_form=form)
+        return case_file(found, 400, identity_form=form)
     if duplicates.visible:
         flash(
             _(
@@ -529,15 +362,15 @@ def identity(case_id: str) -> Any:
             "warning",
         )
     flash(_("Identity and household saved."), "success")
-    return _back(found, "#identity")
+    return back_to_case_file(found, "#identity")
 
 
 @bp.route("/cases/<case_id>/protection", methods=["POST"])
 def protection(case_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     form = ProtectionForm()
     if not form.validate_on_submit():
-        return _render_case(found, 400, protection_form=form)
+        return case_file(found, 400, protection_form=form)
     level = ProtectionLevel(form.level.data)
     if is_lowering(found.protection_level, level):
         # Lowering asks again on a page of its own, for a reason and a fresh code.
@@ -546,7 +379,7 @@ def protection(case_id: str) -> Any:
         )
     protection_services.change_protection(found, level, current_user)
     flash(_("Protected identity level saved."), "success")
-    return _back(found, "#identity")
+    return back_to_case_file(found, "#identity")
 
 
 def _render_lowering(case: Case, form: LowerProtectionForm, status: int = 200) -> Any:
@@ -567,14 +400,14 @@ def _render_lowering(case: Case, form: LowerProtectionForm, status: int = 200) -
 @bp.route("/cases/<case_id>/protection/lower", methods=["POST"])
 @decision_step_up
 def lower_protection(case_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     form = without_code(LowerProtectionForm())
     if not form.validate_on_submit():
         return _render_lowering(found, form, 400)
     level = ProtectionLevel(form.level.data)
     if not is_lowering(found.protection_level, level):
         flash(_("The level has changed in the meantime. Choose again."), "error")
-        return _back(found, "#identity")
+        return back_to_case_file(found, "#identity")
     try:
         auth_services.confirm_with_code(require_session(), code_of(form), "protection_lowering")
     except auth_services.CodeRejected:
@@ -584,7 +417,7 @@ def lower_protection(case_id: str) -> Any:
         change = protection_services.change_protection(found, level, current_user, form.reason.data)
     except services.CaseError:
         flash(_("A lowering of this level is already waiting for approval."), "error")
-        return _back(found, "#identity")
+        return back_to_case_file(found, "#identity")
     if change is not None and change.status is ProtectionChangeStatus.PENDING:
         flash(
             _(
@@ -595,7 +428,7 @@ def lower_protection(case_id: str) -> Any:
         )
     else:
         flash(_("The level is lowered. This is recorded and reviewed by the team lead."), "warning")
-    return _back(found, "#identity")
+    return back_to_case_file(found, "#identity")
 
 
 def _waiting_change(case: Case, change_id: str) -> ProtectionChange:
@@ -605,29 +438,29 @@ def _waiting_change(case: Case, change_id: str) -> ProtectionChange:
 @bp.route("/cases/<case_id>/protection/<change_id>/approve", methods=["POST"])
 @decision_step_up
 def approve_lowering(case_id: str, change_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     change = _waiting_change(found, change_id)
     if not can_decide_protection_change(current_user, found, change):
         abort(403)
     form = without_code(ApproveLoweringForm())
     if not form.validate_on_submit():
-        return _render_case(found, 400, approve_form=form)
+        return case_file(found, 400, approve_form=form)
     try:
         auth_services.confirm_with_code(require_session(), code_of(form), "protection_lowering")
     except auth_services.CodeRejected:
         code_refused(form, _("That code did not work. Wait for a new code and try again."))
-        return _render_case(found, 401, approve_form=form)
+        return case_file(found, 401, approve_form=form)
     try:
         protection_services.approve_change(change, found, current_user)
     except services.CaseError:
         abort(409)
     flash(_("The level is lowered. This is recorded and reviewed by the team lead."), "warning")
-    return _back(found, "#identity")
+    return back_to_case_file(found, "#identity")
 
 
 @bp.route("/cases/<case_id>/protection/<change_id>/reject", methods=["POST"])
 def reject_lowering(case_id: str, change_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     change = _waiting_change(found, change_id)
     if not can_decide_protection_change(current_user, found, change):
         abort(403)
@@ -636,7 +469,7 @@ def reject_lowering(case_id: str, change_id: str) -> Any:
     except services.CaseError:
         abort(409)
     flash(_("The lowering is refused; the level stays."), "success")
-    return _back(found, "#identity")
+    return back_to_case_file(found, "#identity")
 
 
 @bp.route("/cases/<case_id>/reveal", methods=["POST"])
@@ -644,21 +477,21 @@ def reveal(case_id: str) -> Any:
     found = get_case_or_404(case_id, for_user=current_user)
     form = GrantForm()
     if not form.validate_on_submit():
-        return _render_case(found, 400, reveal_form=form)
+        return case_file(found, 400, reveal_form=form)
     services.grant_access(found, current_user, GrantKind.REVEAL_IDENTITY, form.reason.data)
     flash(_("Identity revealed. This is recorded and reviewed by the team lead."), "warning")
-    return _back(found, "#identity")
+    return back_to_case_file(found, "#identity")
 
 
 @bp.route("/cases/<case_id>/break-glass", methods=["GET", "POST"])
 def break_glass(case_id: str) -> Any:
     found = get_or_404(Case, case_id, for_user=current_user, allowed=can_open_or_break_glass)
     if can_view_case(current_user, found):
-        return _back(found)
+        return back_to_case_file(found)
     form = GrantForm()
     if form.validate_on_submit():
         services.grant_access(found, current_user, GrantKind.BREAK_GLASS, form.reason.data)
-        return _back(found)
+        return back_to_case_file(found)
     return render_template(
         "cases/break_glass.html", case=found, form=form
     ), 400 if request.method == "POST" else 200
@@ -666,21 +499,21 @@ def break_glass(case_id: str) -> Any:
 
 @bp.route("/cases/<case_id>/status", methods=["POST"])
 def status(case_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     form = StatusForm()
     if not form.validate_on_submit():
-        return _render_case(found, 400, status_form=form)
+        return case_file(found, 400, status_form=form)
     services.change_status(found, CaseStatus(form.status.data))
     flash(_("Status saved."), "success")
-    return _back(found)
+    return back_to_case_file(found)
 
 
 @bp.route("/cases/<case_id>/close", methods=["POST"])
 def close(case_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     form = CloseCaseForm()
     if not form.validate_on_submit():
-        return _render_case(found, 400, close_form=form)
+        return case_file(found, 400, close_form=form)
     if form.confirmed.data != "yes":
         outcome = CaseOutcome(form.outcome.data)
         return render_template("cases/close_confirm.html", case=found, form=form, outcome=outcome)
@@ -689,27 +522,28 @@ def close(case_id: str) -> Any:
     except services.CaseError:
         abort(409)  # closed meanwhile, by another press
     flash(_("The case is closed."), "success")
-    return _back(found)
+    return back_to_case_file(found)
 
 
 @bp.route("/cases/<case_id>/journal", methods=["POST"])
 def journal(case_id: str) -> Any:
-    found = get_or_404(Case, case_id, for_user=current_user, allowed=can_edit_case)
+    # A closed case still takes journal notes.
+    found = editable_case(case_id, while_closed=True)
     form = JournalForm()
     if not form.validate_on_submit():
-        return _render_case(found, 400, journal_form=form)
+        return case_file(found, 400, journal_form=form)
     services.add_journal_entry(found, current_user, form.occurred_on.data, form.body.data)
     flash(_("The note is saved."), "success")
-    return _back(found, "#timeline")
+    return back_to_case_file(found, "#timeline")
 
 
 @bp.route("/cases/<case_id>/threat", methods=["POST"])
 def threat(case_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     form = ThreatForm()
-    form.groups.choices = _group_choices()
+    form.groups.choices = group_choices()
     if not form.validate_on_submit():
-        return _render_case(found, 400, threat_form=form)
+        return case_file(found, 400, threat_form=form)
     services.record_threat_assessment(
         found,
         current_user,
@@ -722,106 +556,65 @@ def threat(case_id: str) -> Any:
         next_review_on=form.next_review_on.data,
     )
     flash(_("The threat assessment is saved."), "success")
-    return _back(found, "#threat")
+    return back_to_case_file(found, "#threat")
 
 
 @bp.route("/cases/<case_id>/needs", methods=["POST"])
 def needs(case_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     form = NeedsForm()
     if not form.validate_on_submit():
-        return _render_case(found, 400, needs_form=form)
+        return case_file(found, 400, needs_form=form)
     services.record_needs_assessment(found, current_user, utcnow().date(), form.notes())
     flash(_("The needs assessment is saved."), "success")
-    return _back(found, "#needs")
-
-
-@bp.route("/cases/<case_id>/consents", methods=["POST"])
-def add_consent(case_id: str) -> Any:
-    found = _editable(case_id)
-    form = ConsentForm()
-    form.agencies.choices = _agency_choices()
-    if not form.validate_on_submit():
-        return _render_case(found, 400, consent_form=form)
-    agencies = list(
-        db.session.scalars(
-            sa.select(Organisation).where(
-                Organisation.id.in_([parse_public_id(a) for a in form.agencies.data])
-            )
-        )
-    )
-    try:
-        consent_services.record_consent(
-            found,
-            current_user,
-            agencies=agencies,
-            purposes={Purpose(p) for p in form.purposes.data},
-            method=ConsentMethod(form.method.data),
-            given=form.given.data == "yes",
-            valid_from=form.valid_from.data,
-            valid_until=form.valid_until.data,
-        )
-    except ValueError:
-        form.valid_until.errors = [_("The end date is before the start date.")]
-        return _render_case(found, 400, consent_form=form)
-    flash(_("The consent is saved."), "success")
-    return _back(found, "#consent")
-
-
-@bp.route("/cases/<case_id>/consents/<consent_id>/withdraw", methods=["POST"])
-def withdraw_consent(case_id: str, consent_id: str) -> Any:
-    found = _editable(case_id)
-    consent = get_or_404(Consent, consent_id, for_user=found, allowed=belongs_to_case)
-    consent_services.withdraw_consent(consent, found)
-    flash(_("The consent is withdrawn."), "success")
-    return _back(found, "#consent")
+    return back_to_case_file(found, "#needs")
 
 
 @bp.route("/cases/<case_id>/interventions", methods=["POST"])
 def add_intervention(case_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     form = InterventionForm()
-    form.kind.choices = _intervention_choices()
+    form.kind.choices = intervention_choices()
     if not form.validate_on_submit():
-        return _render_case(found, 400, intervention_form=form)
+        return case_file(found, 400, intervention_form=form)
     try:
         services.add_intervention(
             found, form.kind.data, form.provider.data, form.starts_on.data, form.ends_on.data
         )
     except services.CaseError:
         form.ends_on.errors = [_("The end date is before the start date.")]
-        return _render_case(found, 400, intervention_form=form)
+        return case_file(found, 400, intervention_form=form)
     flash(_("The intervention is added."), "success")
-    return _back(found, "#interventions")
+    return back_to_case_file(found, "#interventions")
 
 
 @bp.route("/cases/<case_id>/interventions/<intervention_id>", methods=["POST"])
 def update_intervention(case_id: str, intervention_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     item = get_or_404(Intervention, intervention_id, for_user=found, allowed=belongs_to_case)
     form = InterventionUpdateForm()
     if not form.validate_on_submit():
-        return _render_case(found, 400, update_form=form)
+        return case_file(found, 400, update_form=form)
     services.update_intervention(
         item, found, InterventionStatus(form.status.data), form.outcome.data
     )
     flash(_("The intervention is updated."), "success")
-    return _back(found, "#interventions")
+    return back_to_case_file(found, "#interventions")
 
 
 @bp.route("/cases/<case_id>/assign", methods=["POST"])
 def assign_case(case_id: str) -> Any:
     found = get_or_404(Case, case_id, for_user=current_user, allowed=can_assign_cases)
     form = AssignForm()
-    form.assignee.choices = _assign_choices()
+    form.assignee.choices = assign_choices()
     if not form.validate_on_submit():
-        return _render_case(found, 400, assign_form=form)
+        return case_file(found, 400, assign_form=form)
     assignee = db.session.get(User, parse_public_id(form.assignee.data))
     if assignee is None:
         abort(400)
     services.assign_case(found, assignee)
     flash(_("%(name)s is assigned to the case.", name=assignee.username), "success")
-    return _back(found)
+    return back_to_case_file(found)
 
 
 @bp.route("/cases/<case_id>/unassign/<user_id>", methods=["POST"])
@@ -830,7 +623,7 @@ def unassign_case(case_id: str, user_id: str) -> Any:
     if not services.unassign_case(found, parse_public_id(user_id)):
         abort(404)  # not on this case (perhaps not even on this team)
     flash(_("The assignment is removed."), "success")
-    return _back(found)
+    return back_to_case_file(found)
 
 
 # Deadlines and the team lead's overview -------------------------------------------------
@@ -848,7 +641,7 @@ def my_deadlines() -> str:
 def overview() -> str:
     if not is_team_lead_of(current_user, current_user.organisation_id):
         abort(403)
-    team = _team()
+    team = case_panels.team()
     workload = services.open_case_counts(current_user.organisation_id)
     items = open_deadlines(current_user.organisation_id)
     return render_template(
@@ -921,33 +714,33 @@ def groups() -> Any:
 
 @bp.route("/cases/<case_id>/deadlines/<deadline_id>/met", methods=["POST"])
 def meet_deadline(case_id: str, deadline_id: str) -> Response:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     deadline = get_or_404(Deadline, deadline_id, for_user=found, allowed=deadline_of_case)
     services.meet_deadline(found, deadline)
     flash(_("The deadline is marked as met."), "success")
-    return _back(found, "#deadlines")
+    return back_to_case_file(found, "#deadlines")
 
 
 @bp.route("/cases/<case_id>/age", methods=["POST"])
 def record_age(case_id: str) -> Any:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     form = AgeForm()
     if not form.validate_on_submit():
-        return _render_case(found, 400, age_form=form)
+        return case_file(found, 400, age_form=form)
     started = services.set_age_band(found, AgeBand(form.age_band.data))
     if started:
         flash(_("The age is recorded and the deadlines it calls for have started."), "success")
     else:
         flash(_("The age is recorded."), "success")
-    return _back(found, "#deadlines")
+    return back_to_case_file(found, "#deadlines")
 
 
 @bp.route("/cases/<case_id>/child-investigation", methods=["POST"])
 def open_child_investigation(case_id: str) -> Response:
-    found = _editable(case_id)
+    found = editable_case(case_id)
     try:
         services.open_child_investigation(found)
     except services.CaseError:
         abort(409)
     flash(_("The investigation is opened; it must be finished within four months."), "success")
-    return _back(found, "#deadlines")
+    return back_to_case_file(found, "#deadlines")

@@ -4,15 +4,6 @@ from wtforms import RadioField, StringField
 from wtforms.validators import DataRequired
 
 from app.auth.forms import CODE_FILTERS, CODE_VALIDATORS
-from app.consent.models import Purpose
-
-# What each purpose means, in words for the client.
-CLIENT_PURPOSE_LABELS = {
-    Purpose.CONSULTATION: _l("Meetings where the agencies plan your support together"),
-    Purpose.PLACEMENT: _l("Finding a safe place to live in another municipality"),
-    Purpose.INFORMATION_EXCHANGE: _l("Sharing information between the agencies that help you"),
-    Purpose.REOFFENDING_FOLLOW_UP: _l("Following up whether you are suspected of new crimes"),
-}
 
 
 def code_field() -> StringField:

@@ -1,26 +1,51 @@
-import enum
 import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+from app.core.labels import LabelledEnum, labelled
 from app.orgs.models import Organisation
 
 
-class Purpose(enum.StrEnum):
+class Purpose(LabelledEnum):
     CONSULTATION = "consultation"
     PLACEMENT = "placement"
     INFORMATION_EXCHANGE = "information_exchange"
     REOFFENDING_FOLLOW_UP = "reoffending_follow_up"
 
+    __labels__ = labelled(
+        {
+            CONSULTATION: _l("Consultation"),
+            PLACEMENT: _l("Placement"),
+            INFORMATION_EXCHANGE: _l("Information exchange"),
+            REOFFENDING_FOLLOW_UP: _l("Follow-up of reoffending"),
+        }
+    )
+    __client_labels__ = labelled(
+        {
+            CONSULTATION: _l("Meetings where the agencies plan your support together"),
+            PLACEMENT: _l("Finding a safe place to live in another municipality"),
+            INFORMATION_EXCHANGE: _l("Sharing information between the agencies that help you"),
+            REOFFENDING_FOLLOW_UP: _l("Following up whether you are suspected of new crimes"),
+        }
+    )
 
-class ConsentMethod(enum.StrEnum):
+
+class ConsentMethod(LabelledEnum):
     PAPER = "paper"
     DIGITAL = "digital"
+
+    __labels__ = labelled(
+        {
+            PAPER: _l("on paper"),
+            DIGITAL: _l("digitally"),
+        }
+    )
 
 
 consent_agencies = sa.Table(

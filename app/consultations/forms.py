@@ -19,19 +19,6 @@ from app.core.fields import CheckboxesField, DateField, SelectField
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 
-ACTION_STATUS_LABELS = {
-    ActionStatus.OPEN: _l("Open"),
-    ActionStatus.IN_PROGRESS: _l("In progress"),
-    ActionStatus.DONE: _l("Done"),
-    ActionStatus.CANCELLED: _l("Cancelled"),
-}
-RESPONSE_LABELS = {
-    Response.PENDING: _l("Not answered"),
-    Response.ACCEPTED: _l("Accepted"),
-    Response.DECLINED: _l("Declined"),
-    Response.PROPOSED: _l("Proposed another time"),
-}
-
 
 class PlanFields(FlaskForm):
     starts_on = DateField(_l("Date"), validators=[REQUIRED])
@@ -81,8 +68,7 @@ class RespondForm(FlaskForm):
     response = RadioField(
         _l("Your answer"),
         choices=[
-            (r.value, RESPONSE_LABELS[r])
-            for r in (Response.ACCEPTED, Response.DECLINED, Response.PROPOSED)
+            (r.value, r.label) for r in (Response.ACCEPTED, Response.DECLINED, Response.PROPOSED)
         ],
         validators=[REQUIRED],
     )
@@ -91,7 +77,7 @@ class RespondForm(FlaskForm):
 
 
 class ActionUpdateForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=list(ACTION_STATUS_LABELS.items()))
+    status = SelectField(_l("Status"), choices=ActionStatus.choices())
     outcome = note(_l("Outcome"), 2000)
 
 

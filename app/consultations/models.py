@@ -5,33 +5,61 @@ import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import Role, User
 from app.consent.models import Disclosure
 from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+from app.core.labels import LabelledEnum, labelled
 from app.orgs.models import Organisation
 
 
-class ConsultationStatus(enum.StrEnum):
+class ConsultationStatus(LabelledEnum):
     PLANNED = "planned"
     HELD = "held"
     CANCELLED = "cancelled"
 
+    __labels__ = labelled(
+        {
+            PLANNED: _l("Planned"),
+            HELD: _l("Held"),
+            CANCELLED: _l("Cancelled"),
+        }
+    )
 
-class Response(enum.StrEnum):
+
+class Response(LabelledEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     DECLINED = "declined"
     PROPOSED = "proposed"
 
+    __labels__ = labelled(
+        {
+            PENDING: _l("Not answered"),
+            ACCEPTED: _l("Accepted"),
+            DECLINED: _l("Declined"),
+            PROPOSED: _l("Proposed another time"),
+        }
+    )
 
-class ActionStatus(enum.StrEnum):
+
+class ActionStatus(LabelledEnum):
     OPEN = "open"
     IN_PROGRESS = "in_progress"
     DONE = "done"
     CANCELLED = "cancelled"
+
+    __labels__ = labelled(
+        {
+            OPEN: _l("Open"),
+            IN_PROGRESS: _l("In progress"),
+            DONE: _l("Done"),
+            CANCELLED: _l("Cancelled"),
+        }
+    )
 
 
 class Consultation(PublicIdMixin, TimestampMixin, Base):

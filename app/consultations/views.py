@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,16 +14,13 @@ from app.auth.guard import public
 from app.auth.models import User
 from app.auth.services import AccountError, WeakPassword
 from app.auth.sessions import bind_to_browser
-from app.cases.forms import THREAT_LABELS
 from app.cases.identity import identity_of
-from app.cases.models import Case, ThreatLevel
+from app.cases.models import Case
 from app.cases.permissions import can_edit_case, can_see_identity, is_team_member
 from app.consent.models import Purpose
 from app.consent.services import NotCovered, disclosures_of
 from app.consultations import agency_bp, bp, join_bp, services
 from app.consultations.forms import (
-    ACTION_STATUS_LABELS,
-    RESPONSE_LABELS,
     ActionForm,
     ActionUpdateForm,
     ConveneForm,
@@ -43,7 +39,6 @@ from app.consultations.permissions import (
     is_representative,
 )
 from app.core.access import get_or_404, parse_public_id
-from app.core.clock import utcnow
 from app.core.http import form_status
 from app.core.urls import external_url
 from app.extensions import db, limiter
@@ -246,7 +241,7 @@ def cancel(consultation_id: str) -> Response:
     except services.ConsultationError:
         abort(409)
     flash(_("The consultation is cancelled and everyone is told."), "success")
-    return redirect(url_for("cases.case", case_id=case.id))
+    return redirect(url_for("workspace.case", case_id=case.id))
 
 
 @bp.route("/consultations/<consultation_id>/minutes", methods=["POST"])
@@ -417,40 +412,6 @@ def update_action(action_id: str) -> Response:
     services.update_action(action, ActionStatus(form.status.data), form.outcome.data)
     flash(_("The action is updated."), "success")
     return redirect(url_for("agency.overview"))
-
-
-# Names for the templates ------------------------------------------------------------------
-
-CONSULTATION_STATUS_LABELS = {
-    "planned": _l("Planned"),
-    "held": _l("Held"),
-    "cancelled": _l("Cancelled"),
-}
-
-
-@bp.app_template_global()
-def consultation_status_label(status: Any) -> str:
-    return str(CONSULTATION_STATUS_LABELS[status.value])
-
-
-@bp.app_template_global()
-def response_label(response: Answer) -> str:
-    return str(RESPONSE_LABELS[response])
-
-
-@bp.app_template_global()
-def action_status_label(status: ActionStatus) -> str:
-    return str(ACTION_STATUS_LABELS[status])
-
-
-@bp.app_template_global()
-def threat_label_code(code: str) -> str:
-    return str(THREAT_LABELS[ThreatLevel(code)])
-
-
-@bp.app_template_global()
-def today() -> date:
-    return utcnow().astimezone(LOCAL_TIME).date()
 
 
 # Joining through an e-mailed invitation ------------------------------------------------------

@@ -106,7 +106,6 @@ def local_list(items: Iterable[object]) -> str:
 
 
 def init_i18n(app: Flask) -> None:
-    app.jinja_env.globals.update(text_direction=text_direction, language_name=language_name)
     app.cli.add_command(translate_cli)
 
 

@@ -6,6 +6,7 @@ answers this way, so a person sees the same words wherever their request is show
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -14,15 +15,12 @@ from flask_babel import gettext as _
 
 from app.i18n import language_name, local_list
 from app.intake.choices import (
-    AGE_BAND_LABELS,
     HELP_LABELS,
-    KIND_LABELS,
     RELATIONSHIPS,
     RELATIVE_URGENCY_LABELS,
     SAFE_TIMES,
-    URGENCY_LABELS,
 )
-from app.intake.models import AgeBand, RequestKind, Urgency
+from app.intake.models import AgeBand, ClientRequest, RequestKind, Urgency
 
 # plain text; "ltr": a number or code, isolated so a right-to-left page cannot reorder it;
 # "word": a word the person typed, in any script, isolated in its own direction;
@@ -59,7 +57,11 @@ def _given(step: str, question: str, value: Any, style: Style = "plain") -> Answ
 def draft_answers(draft: Mapping[str, Any]) -> list[Answer]:
     """Every answer of a request (a draft, or a sent request in the draft's words)."""
     relative = draft.get("kind") == RequestKind.RELATIVE.value
-    answers = [Answer("kind", _("Your situation"), _coded(KIND_LABELS, RequestKind, draft))]
+    answers = [
+        Answer(
+            "kind", _("Your situation"), _coded(RequestKind.labels(client=True), RequestKind, draft)
+        )
+    ]
     if relative:
         answers += [
             Answer(
@@ -70,11 +72,11 @@ def draft_answers(draft: Mapping[str, Any]) -> list[Answer]:
             Answer(
                 "person",
                 _("How old is the person?"),
-                _coded(AGE_BAND_LABELS, AgeBand, draft, "age_band"),
+                _coded(AgeBand.labels(client=True), AgeBand, draft, "age_band"),
             ),
         ]
     help_codes = draft.get("help_wanted") or []
-    urgency_labels = RELATIVE_URGENCY_LABELS if relative else URGENCY_LABELS
+    urgency_labels = RELATIVE_URGENCY_LABELS if relative else Urgency.labels(client=True)
     answers += [
         _given(
             "help",
@@ -153,3 +155,25 @@ def request_answers(exported: Mapping[str, Any]) -> list[Answer]:
         "account_text": exported.get("account"),
     }
     return draft_answers(as_draft)
+
+
+@dataclass(frozen=True)
+class ChosenCodes:
+    """What a sent request's client chose from the lists, as codes (decrypted, decoded)."""
+
+    help_wanted: list[str]
+    safe_times: list[str]
+
+
+NOTHING_CHOSEN = ChosenCodes(help_wanted=[], safe_times=[])
+
+
+def chosen_codes(client_request: ClientRequest | None) -> ChosenCodes:
+    """The help a request asks for and the times it is safe to call, for triage and the
+    case file alike (nothing for a case no request brought)."""
+    if client_request is None:
+        return NOTHING_CHOSEN
+    return ChosenCodes(
+        help_wanted=json.loads(client_request.help_wanted),
+        safe_times=json.loads(client_request.safe_times or "[]"),
+    )

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from app.intake.models import AgeBand, RequestKind, RequestStatus, Urgency
-
-KIND_LABELS = {
-    RequestKind.DEFECTOR: _l("I want to leave crime"),
-    RequestKind.RELATIVE: _l("I am worried about someone close to me"),
-    RequestKind.THREATENED: _l("I am being threatened"),
-}
+from app.intake.models import RequestStatus, Urgency
 
 # From the team's interventions (see the product brief), in plain words.
 INTERVENTIONS = {
@@ -42,24 +36,11 @@ RELATIVE_HELP = {
 # Every help code a request may hold, for showing a request whoever wrote it.
 HELP_LABELS = {**INTERVENTIONS, **RELATIVE_HELP}
 
-URGENCY_LABELS = {
-    Urgency.ACUTE: _l("I am in danger right now"),
-    Urgency.SOON: _l("Within a few days"),
-    Urgency.CAN_WAIT: _l("It can wait a little"),
-}
-
+# A relative answers about someone else: the acute choice is worded for them, the others are
+# the enum's own words (a variant for one question, so it stays here rather than on Urgency).
 RELATIVE_URGENCY_LABELS = {
+    **Urgency.labels(),
     Urgency.ACUTE: _l("Someone is in danger right now"),
-    Urgency.SOON: URGENCY_LABELS[Urgency.SOON],
-    Urgency.CAN_WAIT: URGENCY_LABELS[Urgency.CAN_WAIT],
-}
-
-AGE_BAND_LABELS = {
-    AgeBand.UNDER_15: _l("Under 15"),
-    AgeBand.FROM_15_TO_17: _l("15 to 17"),
-    AgeBand.FROM_18_TO_20: _l("18 to 20"),
-    AgeBand.FROM_21: _l("21 or older"),
-    AgeBand.UNKNOWN: _l("I do not know"),
 }
 
 RELATIONSHIPS = {
@@ -87,14 +68,6 @@ STEP_NAMES = {
     "identity": _l("About you"),
     "story": _l("In your own words"),
     "review": _l("Check and send"),
-}
-
-STATUS_LABELS = {
-    RequestStatus.RECEIVED: _l("Received"),
-    RequestStatus.CONTACTED: _l("We have contacted you"),
-    RequestStatus.IN_PROGRESS: _l("In progress"),
-    RequestStatus.CLOSED: _l("Closed"),
-    RequestStatus.WITHDRAWN: _l("Withdrawn"),
 }
 
 STATUS_TIMELINE = [

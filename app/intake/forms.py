@@ -20,17 +20,15 @@ from app.core.digits import digits_filter
 from app.core.fields import CheckboxesField, SelectField
 from app.core.validators import Honeypot, PlainText, SingleLine
 from app.intake.choices import (
-    AGE_BAND_LABELS,
     INTERVENTIONS,
-    KIND_LABELS,
     PHONE_QUESTIONS,
     RELATIONSHIPS,
     RELATIVE_HELP,
     RELATIVE_URGENCY_LABELS,
     SAFE_TIMES,
-    URGENCY_LABELS,
     YES_NO,
 )
+from app.intake.models import AgeBand, RequestKind, Urgency
 
 MAX_STORY = 5000
 MAX_ADDITION = 3000
@@ -69,7 +67,7 @@ class RegisterForm(FlaskForm):
 class KindForm(FlaskForm):
     kind = RadioField(
         _l("What is your situation?"),
-        choices=list(KIND_LABELS.items()),
+        choices=RequestKind.choices(client=True),
         validators=[DataRequired(message=_l("Choose the answer that fits you best."))],
     )
 
@@ -82,7 +80,7 @@ class PersonForm(FlaskForm):
     )
     age_band = RadioField(
         _l("How old is the person?"),
-        choices=list(AGE_BAND_LABELS.items()),
+        choices=AgeBand.choices(client=True),
         validators=[DataRequired(message=_l("Choose one answer."))],
     )
 
@@ -97,7 +95,7 @@ class HelpForm(FlaskForm):
     )
     urgency = RadioField(
         _l("How urgent is it?"),
-        choices=list(URGENCY_LABELS.items()),
+        choices=Urgency.choices(client=True),
         validators=[DataRequired(message=_l("Choose how urgent it is."))],
     )
 

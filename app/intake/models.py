@@ -1,38 +1,65 @@
-import enum
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+from app.core.labels import LabelledEnum, labelled
 from app.rules.models import AgeBand as AgeBand  # re-exported: the intake asks for it
 
 if TYPE_CHECKING:
     from app.cases.models import Case
 
 
-class RequestKind(enum.StrEnum):
+class RequestKind(LabelledEnum):
     DEFECTOR = "defector"
     RELATIVE = "relative"
     THREATENED = "threatened"
 
+    __labels__ = labelled(
+        {
+            DEFECTOR: _l("I want to leave crime"),
+            RELATIVE: _l("I am worried about someone close to me"),
+            THREATENED: _l("I am being threatened"),
+        }
+    )
 
-class RequestStatus(enum.StrEnum):
+
+class RequestStatus(LabelledEnum):
     RECEIVED = "received"
     CONTACTED = "contacted"
     IN_PROGRESS = "in_progress"
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
 
+    __labels__ = labelled(
+        {
+            RECEIVED: _l("Received"),
+            CONTACTED: _l("We have contacted you"),
+            IN_PROGRESS: _l("In progress"),
+            CLOSED: _l("Closed"),
+            WITHDRAWN: _l("Withdrawn"),
+        }
+    )
 
-class Urgency(enum.StrEnum):
+
+class Urgency(LabelledEnum):
     ACUTE = "acute"
     SOON = "soon"
     CAN_WAIT = "can_wait"
+
+    __labels__ = labelled(
+        {
+            ACUTE: _l("I am in danger right now"),
+            SOON: _l("Within a few days"),
+            CAN_WAIT: _l("It can wait a little"),
+        }
+    )
 
 
 class ClientRequest(PublicIdMixin, TimestampMixin, Base):

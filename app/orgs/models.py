@@ -1,15 +1,23 @@
-import enum
-
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+from app.core.labels import LabelledEnum, labelled
 
 
-class OrgKind(enum.StrEnum):
+class OrgKind(LabelledEnum):
     EXIT_TEAM = "exit_team"
     AGENCY = "agency"
     PARTNER = "partner"
+
+    __labels__ = labelled(
+        {
+            EXIT_TEAM: _l("Exit team"),
+            AGENCY: _l("Agency"),
+            PARTNER: _l("Relocation partner"),
+        }
+    )
 
 
 class Organisation(PublicIdMixin, TimestampMixin, Base):

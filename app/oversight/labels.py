@@ -10,25 +10,26 @@ from babel import Locale
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app.cases.forms import CASE_OUTCOME_LABELS, SOURCE_LABELS
-from app.consultations.forms import ACTION_STATUS_LABELS
-from app.intake.choices import INTERVENTIONS, KIND_LABELS
-from app.placements.views import REQUEST_STATUS_LABELS
+from app.cases.models import CaseOutcome, CaseSource
+from app.consultations.models import ActionStatus
+from app.intake.choices import INTERVENTIONS
+from app.intake.models import RequestKind
+from app.placements.models import RequestStatus
 
 CATEGORY_LABELS: dict[str, Mapping[Any, object]] = {
-    "requests_by_kind": KIND_LABELS,
-    "cases_by_source": SOURCE_LABELS,
+    "requests_by_kind": RequestKind.labels(),
+    "cases_by_source": CaseSource.labels(),
     "consent_answers": {"given": _l("Given"), "refused": _l("Refused")},
     "consultations": {"held": _l("Held"), "cancelled": _l("Cancelled")},
-    "actions": ACTION_STATUS_LABELS,
+    "actions": ActionStatus.labels(),
     "actions_on_time": {
         "on_time": _l("Done on time"),
         "late": _l("Done late"),
         "overdue": _l("Overdue, not done"),
     },
     "interventions_by_type": INTERVENTIONS,
-    "placement_answers": REQUEST_STATUS_LABELS,
-    "outcomes": CASE_OUTCOME_LABELS,
+    "placement_answers": RequestStatus.labels(),
+    "outcomes": CaseOutcome.labels(),
 }
 
 

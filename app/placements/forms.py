@@ -23,12 +23,6 @@ SERVICE_LABELS = {
     "school": _l("School places"),
     "support_staff": _l("Support staff"),
 }
-FOLLOW_UP_LABELS = {
-    FollowUp.PLANNED: _l("Planned"),
-    FollowUp.MOVED_IN: _l("Moved in"),
-    FollowUp.ESTABLISHED: _l("Established"),
-    FollowUp.ENDED: _l("Ended"),
-}
 
 
 class PlacementForm(FlaskForm):
@@ -77,7 +71,7 @@ class DeclineForm(FlaskForm):
 
 
 class FollowUpForm(FlaskForm):
-    stage = SelectField(_l("Stage"), choices=list(FOLLOW_UP_LABELS.items()))
+    stage = SelectField(_l("Stage"), choices=FollowUp.choices())
     report = note(_l("Report"), 3000)
 
 

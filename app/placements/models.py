@@ -1,15 +1,16 @@
 """Relocation placements: need-to-know requests to partners, offers, one confirmation."""
 
-import enum
 import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.clock import as_utc, utcnow
 from app.core.crypto import EncryptedText
 from app.core.db import Base, PublicIdMixin, TimestampMixin, text_enum
+from app.core.labels import LabelledEnum, labelled
 from app.orgs.models import Organisation
 
 PARTNER_SERVICES = ("housing", "supported_housing", "addiction_care", "school", "support_staff")
@@ -34,13 +35,21 @@ class PartnerProfile(TimestampMixin, Base):
     updated_at: Mapped[datetime]
 
 
-class PlacementStatus(enum.StrEnum):
+class PlacementStatus(LabelledEnum):
     OPEN = "open"
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
 
+    __labels__ = labelled(
+        {
+            OPEN: _l("Open"),
+            CONFIRMED: _l("Confirmed"),
+            CANCELLED: _l("Cancelled"),
+        }
+    )
 
-class RequestStatus(enum.StrEnum):
+
+class RequestStatus(LabelledEnum):
     SENT = "sent"
     ACCEPTED = "accepted"
     DECLINED = "declined"
@@ -48,12 +57,32 @@ class RequestStatus(enum.StrEnum):
     CLOSED = "closed"
     CONFIRMED = "confirmed"
 
+    __labels__ = labelled(
+        {
+            SENT: _l("Waiting for an answer"),
+            ACCEPTED: _l("Offer made"),
+            DECLINED: _l("Declined"),
+            EXPIRED: _l("Expired"),
+            CLOSED: _l("Closed: another offer was chosen"),
+            CONFIRMED: _l("Confirmed"),
+        }
+    )
 
-class FollowUp(enum.StrEnum):
+
+class FollowUp(LabelledEnum):
     PLANNED = "planned"
     MOVED_IN = "moved_in"
     ESTABLISHED = "established"
     ENDED = "ended"
+
+    __labels__ = labelled(
+        {
+            PLANNED: _l("Planned"),
+            MOVED_IN: _l("Moved in"),
+            ESTABLISHED: _l("Established"),
+            ENDED: _l("Ended"),
+        }
+    )
 
 
 class Placement(PublicIdMixin, TimestampMixin, Base):

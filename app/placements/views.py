@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -14,7 +13,6 @@ from app.cases.forms import parse_ages
 from app.cases.identity import identity_of
 from app.cases.models import Case
 from app.cases.permissions import can_edit_case, is_team_lead_of, is_team_member
-from app.consent.labels import field_label
 from app.consent.models import Purpose
 from app.consent.services import NotCovered, disclosures_of
 from app.core.access import get_or_404, parse_public_id
@@ -22,8 +20,6 @@ from app.core.http import form_status
 from app.extensions import db
 from app.placements import bp, partner_bp, services
 from app.placements.forms import (
-    FOLLOW_UP_LABELS,
-    SERVICE_LABELS,
     DeclineForm,
     FollowUpForm,
     OfferForm,
@@ -36,7 +32,6 @@ from app.placements.models import (
     PartnerProfile,
     Placement,
     PlacementRequest,
-    PlacementStatus,
     RequestStatus,
 )
 from app.placements.permissions import (
@@ -334,45 +329,3 @@ def profile() -> Any:
         flash(_("Saved."), "success")
         return redirect(url_for("partner.inbox"))
     return render_template("placements/profile.html", form=form, profile=found), form_status()
-
-
-# Names for the templates ------------------------------------------------------------------------
-
-PLACEMENT_STATUS_LABELS = {
-    PlacementStatus.OPEN: _l("Open"),
-    PlacementStatus.CONFIRMED: _l("Confirmed"),
-    PlacementStatus.CANCELLED: _l("Cancelled"),
-}
-REQUEST_STATUS_LABELS = {
-    RequestStatus.SENT: _l("Waiting for an answer"),
-    RequestStatus.ACCEPTED: _l("Offer made"),
-    RequestStatus.DECLINED: _l("Declined"),
-    RequestStatus.EXPIRED: _l("Expired"),
-    RequestStatus.CLOSED: _l("Closed: another offer was chosen"),
-    RequestStatus.CONFIRMED: _l("Confirmed"),
-}
-
-
-@bp.app_template_global()
-def placement_status_label(status: PlacementStatus) -> str:
-    return str(PLACEMENT_STATUS_LABELS[status])
-
-
-@bp.app_template_global()
-def request_status_label(status: RequestStatus) -> str:
-    return str(REQUEST_STATUS_LABELS[status])
-
-
-@bp.app_template_global()
-def service_labels(codes: list[str]) -> list[str]:
-    return [str(SERVICE_LABELS[c]) for c in codes if c in SERVICE_LABELS]
-
-
-@bp.app_template_global()
-def disclosed_field_label(name: str) -> str:
-    return field_label(name)
-
-
-@bp.app_template_global()
-def follow_up_label(stage: FollowUp) -> str:
-    return str(FOLLOW_UP_LABELS[stage])

@@ -1,19 +1,35 @@
-import enum
 import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, PublicIdMixin, TimestampMixin
+from app.core.labels import LabelledEnum, labelled
 
 
-class AgeBand(enum.StrEnum):
+class AgeBand(LabelledEnum):
     UNDER_15 = "under_15"
     FROM_15_TO_17 = "15_17"
     FROM_18_TO_20 = "18_20"
     FROM_21 = "21_plus"
     UNKNOWN = "unknown"
+
+    __labels__ = labelled(
+        {
+            UNDER_15: _l("Under 15"),
+            FROM_15_TO_17: _l("15 to 17"),
+            FROM_18_TO_20: _l("18 to 20"),
+            FROM_21: _l("21 or older"),
+            UNKNOWN: _l("Not known yet"),
+        }
+    )
+    __client_labels__ = labelled(
+        {
+            UNKNOWN: _l("I do not know"),
+        }
+    )
 
     @property
     def is_child(self) -> bool:

@@ -38,7 +38,7 @@ from app.extensions import db
 from app.i18n import local_date, local_list
 from app.orgs.models import OrgKind
 from app.orgs.services import create_organisation, get_organisation_by_slug
-from app.placements.forms import FOLLOW_UP_LABELS, SERVICE_LABELS
+from app.placements.forms import SERVICE_LABELS
 from app.placements.models import (
     FollowUp,
     PartnerProfile,
@@ -47,7 +47,6 @@ from app.placements.models import (
     PlacementStatus,
     RequestStatus,
 )
-from app.placements.views import REQUEST_STATUS_LABELS
 from app.rules import LOCAL_TIME
 from tests.browser.conftest import screenshot_folder
 from tests.browser.test_client_journey import (
@@ -250,7 +249,7 @@ def test_placement_journey(
     case_id, case_reference, kalmar_secret, vaxjo_id, kalmar_id = set_up(live_app, today)
     hidden = (*IDENTITY_FORMS, case_reference)
     sent, accepted, declined, confirmed = (
-        label(live_app, REQUEST_STATUS_LABELS[s])
+        label(live_app, s.label)
         for s in (
             RequestStatus.SENT,
             RequestStatus.ACCEPTED,
@@ -258,7 +257,7 @@ def test_placement_journey(
             RequestStatus.CONFIRMED,
         )
     )
-    moved_in = label(live_app, FOLLOW_UP_LABELS[FollowUp.MOVED_IN])
+    moved_in = label(live_app, FollowUp.MOVED_IN.label)
     with live_app.test_request_context(), force_locale(LANG):
         services_asked = local_list(SERVICE_LABELS[s] for s in SERVICES)
         household = ngettext("%(num)d person", "%(num)d people", 3)  # one adult, two children

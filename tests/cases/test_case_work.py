@@ -643,7 +643,7 @@ def test_every_case_route_leaves_an_audit_row_about_the_case(
 
     # Each use: (endpoint, method, who, address or a function giving it, form data).
     uses = [
-        ("cases.case", "GET", owner, case, None),
+        ("workspace.case", "GET", owner, case, None),
         ("cases.register_extract", "GET", owner, f"{case}/extract", None),
         ("cases.register_extract_json", "GET", owner, f"{case}/extract.json", None),
         ("cases.identity", "POST", owner, f"{case}/identity", {"full_name": "X", "adults": "1"}),
@@ -699,7 +699,7 @@ def test_every_case_route_leaves_an_audit_row_about_the_case(
             {"status": "ongoing", "outcome": ""},
         ),
         (
-            "cases.add_consent",
+            "case_consent.add_consent",
             "POST",
             owner,
             f"{case}/consents",
@@ -738,7 +738,7 @@ def test_every_case_route_leaves_an_audit_row_about_the_case(
             },
         ),
         (
-            "cases.withdraw_consent",
+            "case_consent.withdraw_consent",
             "POST",
             owner,
             lambda: f"{case}/consents/{one(Consent, Consent.case_id == case_id)}/withdraw",

@@ -116,7 +116,7 @@ WITH_IDS: dict[str, tuple[str, Urls]] = {
         CASEWORKER,
         lambda sc: [("", f"/team/triage/{sc.waiting_request_id}")],
     ),
-    "cases.case": (CASEWORKER, lambda sc: [("", f"/team/cases/{sc.case_id}")]),
+    "workspace.case": (CASEWORKER, lambda sc: [("", f"/team/cases/{sc.case_id}")]),
     "cases.register_extract": (CASEWORKER, lambda sc: [("", f"/team/cases/{sc.case_id}/extract")]),
     "admin.edit_organisation": (ADMIN, lambda sc: [("", f"/admin/organisations/{sc.agency_id}")]),
     "cases.break_glass": (COLLEAGUE, lambda sc: [("", f"/team/cases/{sc.case_id}/break-glass")]),

@@ -250,7 +250,7 @@ TARGETS: dict[str, Target] = {
     "cases.NeedsForm": Target(
         CASE + "/needs", "caseworker", ("needs_assessments",), prepare=fresh_case
     ),
-    "cases.ConsentForm": Target(
+    "consent.ConsentForm": Target(
         CASE + "/consents", "caseworker", ("consents",), prepare=fresh_case
     ),
     "cases.InterventionForm": Target(
@@ -385,8 +385,10 @@ TARGETS: dict[str, Target] = {
 
 def discovered_forms() -> dict[str, type[FlaskForm]]:
     found = {}
-    for path in sorted((ROOT / "app").glob("*/forms.py")):
-        module = importlib.import_module(f"app.{path.parent.name}.forms")
+    # Every feature's forms.py, and a feature's forms for another audience (case_forms.py).
+    paths = [*(ROOT / "app").glob("*/forms.py"), *(ROOT / "app").glob("*/*_forms.py")]
+    for path in sorted(paths):
+        module = importlib.import_module(f"app.{path.parent.name}.{path.stem}")
         for name, obj in vars(module).items():
             if (
                 isinstance(obj, type)
