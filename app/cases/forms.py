@@ -28,7 +28,7 @@ from app.cases.models import (
 from app.cases.services import CONTACT_CHANNELS, CONTACT_OUTCOMES, REQUEST_CLOSE_REASONS
 from app.consent.forms import code_field
 from app.core.digits import digits_filter
-from app.core.fields import CheckboxesField, DateField, FastSelect, SelectField
+from app.core.fields import CheckboxesField, DateField, NamesSelect, SelectField
 from app.core.validators import PlainText, SingleLine
 from app.rules import municipalities
 from app.rules.models import AgeBand
@@ -95,6 +95,8 @@ class MunicipalityField(SelectField):
     until someone chooses the municipality; nothing else outside the list is accepted.
     """
 
+    widget = NamesSelect()
+
     def __init__(self, label: object, **kwargs: Any) -> None:
         super().__init__(label, validate_choice=False, **kwargs)
         self.choices = [("", "–"), *municipalities.choices()]
@@ -115,7 +117,7 @@ class MunicipalitiesField(CheckboxesField):
     """Several municipalities from the official list, each once (a plain multiple select: no
     script; 290 checkboxes would be a wall)."""
 
-    widget = FastSelect(multiple=True)
+    widget = NamesSelect(multiple=True)
     not_a_choice = UNKNOWN_MUNICIPALITY
 
     def __init__(self, label: object, **kwargs: Any) -> None:

@@ -49,3 +49,30 @@ def test_an_option_with_attributes_of_its_own_goes_the_stock_way() -> None:
     assert FastSelect.render_option(Choice("b", "", True, {})) == (
         '<option value="b" selected>b</option>'
     )
+
+
+def test_a_select_of_names_writes_what_the_fast_widget_writes(app: Flask) -> None:
+    """NamesSelect keeps its options from page to page: the same HTML, only the chosen
+    marked, for one choice, several, none, and a name that needs escaping."""
+    from werkzeug.datastructures import MultiDict
+
+    from app.cases.forms import MunicipalitiesField, MunicipalityField
+    from app.core.fields import NamesSelect
+
+    class Names(wtforms.Form):
+        one = MunicipalityField("One")
+        many = MunicipalitiesField("Many")
+
+    for sent in (
+        MultiDict(),
+        MultiDict([("one", "0180"), ("many", "0180"), ("many", "1480")]),
+        MultiDict([("one", ""), ("many", "9999")]),
+    ):
+        form = Names(sent)
+        form.one.keep('Gamla "<namnet>"')
+        for field, multiple in ((form.one, False), (form.many, True)):
+            fast = str(FastSelect(multiple=multiple)(field))
+            assert str(NamesSelect(multiple=multiple)(field)) == fast
+            assert str(field()) == fast  # the fields draw with NamesSelect
+    chosen = str(Names(MultiDict([("many", "0180"), ("many", "1480")])).many())
+    assert chosen.count(" selected>") == 2
