@@ -314,13 +314,14 @@ def count_due(organisation_id: object, edges: DueEdges, *, owner_id: Any) -> Due
     (or, given `owner_id`, one person's) clocks past due at `edges.now`, and those due from
     then to a week later. The start page counts this way at any size of the team; the lists
     load open_deadlines(). tests/home/test_due_counts.py holds the two to the same answers."""
-    overdue = _legal(organisation_id, owner_id, Deadline.due_at < edges.now)
+    owned = None if owner_id is None else _assigned_open_cases(organisation_id, owner_id)
+    overdue = _legal(organisation_id, owner_id, owned, Deadline.due_at < edges.now)
     this_week = _legal(
-        organisation_id, owner_id, Deadline.due_at.between(edges.now, edges.week_end)
+        organisation_id, owner_id, owned, Deadline.due_at.between(edges.now, edges.week_end)
     )
-    overdue += _reviews(organisation_id, owner_id, before=edges.first_not_overdue)
+    overdue += _reviews(organisation_id, owned, before=edges.first_not_overdue)
     this_week += _reviews(
-        organisation_id, owner_id, since=edges.first_not_overdue, before=edges.first_after_week
+        organisation_id, owned, since=edges.first_not_overdue, before=edges.first_after_week
     )
     submitted = ClientRequest.submitted_at
     for urgent, late, later in (
@@ -348,25 +349,35 @@ def _count(query: sa.Select[Any]) -> list[sa.ScalarSelect[int]]:
     return [query.with_only_columns(sa.func.count()).scalar_subquery()]
 
 
-def _assigned_open_cases(owner_id: Any) -> sa.Select[uuid.UUID]:
+def _assigned_open_cases(organisation_id: object, owner_id: Any) -> sa.CTE:
+    """The owner's open cases of the team, found once for every count that asks (a person
+    may have been given thousands of cases over the years; a few dozen are open)."""
     return (
         sa.select(CaseAssignment.case_id)
         .join(Case, Case.id == CaseAssignment.case_id)
-        .where(CaseAssignment.user_id == owner_id, case_is_open())
+        .where(
+            CaseAssignment.user_id == owner_id,
+            Case.organisation_id == organisation_id,
+            case_is_open(),
+        )
+        .cte("owned_open_cases")
     )
 
 
 def _legal(
-    organisation_id: object, owner_id: Any, *when: sa.ColumnElement[bool]
+    organisation_id: object,
+    owner_id: Any,
+    owned_cases: sa.CTE | None,
+    *when: sa.ColumnElement[bool],
 ) -> list[sa.ScalarSelect[int]]:
     case_of = sa.func.coalesce(Deadline.case_id, ClientRequest.case_id)
     open_cases = sa.select(Case.id).where(case_is_open())
-    if owner_id is None:
+    if owned_cases is None:
         # On a case: while it is open. On a request alone: always.
         owned = sa.or_(case_of.is_(None), case_of.in_(open_cases))
     else:
         owned = sa.or_(
-            case_of.in_(_assigned_open_cases(owner_id)),
+            case_of.in_(sa.select(owned_cases.c.case_id)),
             sa.and_(case_of.is_(None), ClientRequest.assigned_to_id == owner_id),
         )
     # A lookup by key per deadline, where an IN list would read every case of the team.
@@ -386,7 +397,7 @@ def _legal(
 
 
 def _reviews(
-    organisation_id: object, owner_id: Any, *, since: Any = None, before: Any
+    organisation_id: object, owned_cases: sa.CTE | None, *, since: Any = None, before: Any
 ) -> list[sa.ScalarSelect[int]]:
     """Open cases whose latest assessment naming a review names one on a day in
     [since, before): read case by case from the cases in scope (a few hundred open ones),
@@ -407,8 +418,8 @@ def _reviews(
     )
     if since is not None:
         query = query.where(next_review >= since)
-    if owner_id is not None:
-        query = query.where(Case.id.in_(_assigned_open_cases(owner_id)))
+    if owned_cases is not None:
+        query = query.where(Case.id.in_(sa.select(owned_cases.c.case_id)))
     return _count(query)
 
 
