@@ -58,6 +58,8 @@ PORTS = _reserved_ports()
 PASSWORD = "lugna-tallar-vid-havet"
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 REQUEST_PATH = re.compile(r"^/my/requests/([0-9a-f-]{36})$")
+# The link of "You already have a request" (409) to the request the portal holds open.
+OPEN_REQUEST_LINK = re.compile(r'href="/my/requests/([0-9a-f-]{36})"')
 
 
 class HarnessError(RuntimeError):
@@ -426,8 +428,9 @@ class Portal:
 
     def withdraw_open_request(self) -> None:
         if self.open_request is not None:
-            self.post(f"/my/requests/{self.open_request}/withdraw")
-            self.open_request = None
+            response = self.post(f"/my/requests/{self.open_request}/withdraw")
+            if response.status_code == 302:  # refused in an outage: still open, try again
+                self.open_request = None
 
     def close(self) -> None:
         self.http.close()
@@ -526,6 +529,15 @@ class Portal:
         for step, values in request_steps(outcome.marker, child=child):
             outcome.step = step
             response = self.post(f"/my/request/{step}", values)
+            held_open = OPEN_REQUEST_LINK.search(response.text)
+            if response.status_code == 409 and held_open:
+                # The portal holds a request open that this person lost track of: its
+                # answer was lost in an outage, or withdrawing it was refused in one. As a
+                # person would, withdraw it from the page that says so and write the step
+                # again.
+                self.open_request = held_open.group(1)
+                self.withdraw_open_request()
+                response = self.post(f"/my/request/{step}", values)
             if response.status_code != 302:
                 outcome.status, outcome.body = response.status_code, response.text
                 return False
