@@ -22,6 +22,9 @@ from app.intake.models import ClientRequest, RequestStatus
 from app.rules import LOCAL_TIME, first_day_ending_at_or_after, rule
 from app.rules.models import Deadline
 
+# "Due this week": from now to seven days ahead, for every count and list of clocks.
+WEEK = timedelta(days=7)
+
 
 @dataclass(frozen=True)
 class DueItem:
@@ -333,9 +336,6 @@ def count_due(organisation_id: object, edges: DueEdges, *, owner_id: Any) -> Due
             organisation_id, owner_id, urgent, submitted >= late, submitted < later
         )
     return DueCounts(_sum(overdue), _sum(this_week))
-
-
-WEEK = timedelta(days=7)
 
 
 def _sum(counts: list[sa.ScalarSelect[int]]) -> sa.ColumnElement[int]:
