@@ -12,6 +12,7 @@ import click
 import flask_babel
 from babel import Locale, dates
 from babel.lists import format_list
+from babel.support import NullTranslations
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask.cli import AppGroup
 from flask_login import current_user
@@ -105,8 +106,40 @@ def local_list(items: Iterable[object]) -> str:
     return format_list(words, locale=_locale()) if words else ""
 
 
+def page_translations() -> NullTranslations:
+    """The catalogue of the page's language, as flask_babel.get_translations gives it, found
+    once per request and language instead of on each of a page's hundreds of strings.
+
+    flask_babel looks the request's context, domain and locale up again for every string
+    (about 5 µs each). The answer is kept beside flask_babel's own per-request state and
+    tied to the locale it was found for, so force_locale (a mail in its reader's language)
+    and refresh() still change it at once.
+    """
+    try:
+        state = g._flask_babel
+    except (AttributeError, RuntimeError):  # before the first look-up, or no request at all
+        found: NullTranslations = flask_babel.get_translations()
+        return found
+    locale = getattr(state, "babel_locale", None)
+    kept = getattr(state, "page_translations", None)
+    if locale is not None and kept is not None and kept[0] is locale:
+        translations: NullTranslations = kept[1]
+        return translations
+    translations = flask_babel.get_translations()
+    state.page_translations = (getattr(state, "babel_locale", None), translations)
+    return translations
+
+
 def init_i18n(app: Flask) -> None:
     app.cli.add_command(translate_cli)
+    # Templates' _(), gettext and ngettext through the per-request catalogue.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: page_translations().ugettext(s),
+        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
 
 translate_cli = AppGroup("translate", help="Extract, update and compile message catalogues.")
