@@ -11,11 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from app.alerts.models import Alert, AlertKind
-from app.auth.models import Role
+from app.auth.models import Role, User
 from app.cases.models import Case, CaseStatus
+from app.cases.services import GRANT_VALIDITY
 from app.core.clock import utcnow
 from app.extensions import db
-from app.home.counts import counting_statement
+from app.home.counts import counting_statement, start_counts
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
 from app.orgs.models import Organisation
 from tests.conftest import register_client
@@ -288,3 +289,35 @@ def test_the_counting_statement_is_converted_once_per_process(app, scene):
     hits = psycopg._queries._query2pg.cache_info().hits
     scene.owner_browser.get("/start/")
     assert psycopg._queries._query2pg.cache_info().hits > hits
+
+
+def test_an_emergency_opening_stops_counting_when_it_runs_out(app, clock, scene, day):
+    """Breaking the glass lets a colleague see the case for a working day (GRANT_VALIDITY):
+    its alerts count on their start page that long, and not an hour after."""
+    _refs, people = day
+    colleague, browser = people["colleague"]
+    with app.app_context():
+        db.session.add(
+            Alert(
+                user_id=colleague.id,
+                kind=AlertKind.PARTNER_ANSWER,
+                subject_id=scene.case_id,
+                case_id=scene.case_id,
+            )
+        )
+        db.session.commit()
+    browser.post(f"/team/cases/{scene.case_id}/break-glass", {"reason": "Klienten ringde"})
+
+    def placement_answers() -> int:
+        # Counted as the page counts them, for the colleague, at the clock's moment (their
+        # login would have ended long before the grant does).
+        with app.test_request_context("/start/", headers={"Accept-Language": "en"}):
+            user = db.session.get(User, colleague.id)
+            tally = {t.label: t.count for t in start_counts(user).tallies}
+            return tally["Placement answers"]
+
+    assert placement_answers() == 1
+    clock.shift(GRANT_VALIDITY - timedelta(minutes=5))
+    assert placement_answers() == 1
+    clock.shift(timedelta(minutes=10))
+    assert placement_answers() == 0
