@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,3 +41,16 @@ def count_unread(
     if kind is not None:
         query = query.where(Alert.kind == kind)
     return query.scalar_subquery()
+
+
+def unread_counts(user: Asker, kinds: Iterable[AlertKind], now: Any = None) -> sa.Subquery:
+    """count_unread of all the user's alerts ("all") and of each of `kinds` (by its value),
+    in one pass over their unread alerts."""
+    return (
+        sa.select(
+            sa.func.count().label("all"),
+            *(sa.func.count().filter(Alert.kind == kind).label(kind.value) for kind in kinds),
+        )
+        .where(_visible(user, now), Alert.read_at.is_(None))
+        .subquery()
+    )

@@ -5,7 +5,10 @@ due soon, for a team or for one person)."""
 
 from __future__ import annotations
 
+import functools
+import operator
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
 from typing import Any, cast
@@ -256,10 +259,12 @@ def case_clocks(case: Case) -> list[DueItem]:
 
 @dataclass(frozen=True)
 class DueCounts:
-    """Counts of unmet clocks, as scalar subqueries for one statement with other counts."""
+    """Counts of unmet clocks, as columns of one-row aggregates (`sources`), for one
+    statement with other counts (select them from app.core.db.side_by_side(*sources))."""
 
     overdue: sa.ColumnElement[int]
     this_week: sa.ColumnElement[int]
+    sources: tuple[sa.Subquery, ...]
 
 
 @dataclass(frozen=True)
@@ -316,37 +321,35 @@ def count_due(organisation_id: object, edges: DueEdges, *, owner_id: Any) -> Due
     """What open_deadlines() and pick_due() would count, without loading a row: the team's
     (or, given `owner_id`, one person's) clocks past due at `edges.now`, and those due from
     then to a week later. The start page counts this way at any size of the team; the lists
-    load open_deadlines(). tests/home/test_due_counts.py holds the two to the same answers."""
+    load open_deadlines(). tests/home/test_due_counts.py holds the two to the same answers.
+
+    Three kinds of clock, each counted in one pass that sorts it into overdue and this week
+    (FILTER): a statement of few parts is planned faster than one of many.
+    """
     owned = None if owner_id is None else _assigned_open_cases(organisation_id, owner_id)
-    overdue = _legal(organisation_id, owner_id, owned, Deadline.due_at < edges.now)
-    this_week = _legal(
-        organisation_id, owner_id, owned, Deadline.due_at.between(edges.now, edges.week_end)
+    sources = (
+        _legal(organisation_id, owner_id, owned, edges),
+        _reviews(organisation_id, owned, edges),
+        _waiting(organisation_id, owner_id, edges),
     )
-    overdue += _reviews(organisation_id, owned, before=edges.first_not_overdue)
-    this_week += _reviews(
-        organisation_id, owned, since=edges.first_not_overdue, before=edges.first_after_week
+    return DueCounts(
+        overdue=sum_of(source.c.overdue for source in sources),
+        this_week=sum_of(source.c.this_week for source in sources),
+        sources=sources,
     )
-    submitted = ClientRequest.submitted_at
-    for urgent, late, later in (
-        (True, edges.acute_late, edges.acute_later),
-        (False, edges.other_late, edges.other_later),
-    ):
-        overdue += _waiting(organisation_id, owner_id, urgent, submitted < late)
-        this_week += _waiting(
-            organisation_id, owner_id, urgent, submitted >= late, submitted < later
-        )
-    return DueCounts(_sum(overdue), _sum(this_week))
 
 
-def _sum(counts: list[sa.ScalarSelect[int]]) -> sa.ColumnElement[int]:
-    total: sa.ColumnElement[int] = counts[0]
-    for count in counts[1:]:
-        total = total + count
-    return total
+def sum_of(counts: Iterable[sa.ColumnElement[int]]) -> sa.ColumnElement[int]:
+    return functools.reduce(operator.add, counts)
 
 
-def _count(query: sa.Select[Any]) -> list[sa.ScalarSelect[int]]:
-    return [query.with_only_columns(sa.func.count()).scalar_subquery()]
+def _overdue_and_this_week(
+    overdue: sa.ColumnElement[bool], this_week: sa.ColumnElement[bool]
+) -> tuple[sa.Label[int], sa.Label[int]]:
+    return (
+        sa.func.count().filter(overdue).label("overdue"),
+        sa.func.count().filter(this_week).label("this_week"),
+    )
 
 
 def _assigned_open_cases(organisation_id: object, owner_id: Any) -> sa.CTE:
@@ -365,11 +368,8 @@ def _assigned_open_cases(organisation_id: object, owner_id: Any) -> sa.CTE:
 
 
 def _legal(
-    organisation_id: object,
-    owner_id: Any,
-    owned_cases: sa.CTE | None,
-    *when: sa.ColumnElement[bool],
-) -> list[sa.ScalarSelect[int]]:
+    organisation_id: object, owner_id: Any, owned_cases: sa.CTE | None, edges: DueEdges
+) -> sa.Subquery:
     case_of = sa.func.coalesce(Deadline.case_id, ClientRequest.case_id)
     open_cases = sa.select(Case.id).where(case_is_open())
     if owned_cases is None:
@@ -384,24 +384,29 @@ def _legal(
     on_team_case = sa.exists().where(
         Case.id == Deadline.case_id, Case.organisation_id == organisation_id
     )
-    return _count(
-        sa.select(Deadline.id)
+    return (
+        sa.select(
+            *_overdue_and_this_week(
+                Deadline.due_at < edges.now, Deadline.due_at.between(edges.now, edges.week_end)
+            )
+        )
+        .select_from(Deadline)
         .outerjoin(ClientRequest, ClientRequest.id == Deadline.request_id)
         .where(
             Deadline.met_at.is_(None),
+            # Only what either count can hold, read from the unmet clocks' index by time.
+            Deadline.due_at <= edges.week_end,
             sa.or_(ClientRequest.organisation_id == organisation_id, on_team_case),
             owned,
-            *when,
         )
+        .subquery()
     )
 
 
-def _reviews(
-    organisation_id: object, owned_cases: sa.CTE | None, *, since: Any = None, before: Any
-) -> list[sa.ScalarSelect[int]]:
-    """Open cases whose latest assessment naming a review names one on a day in
-    [since, before): read case by case from the cases in scope (a few hundred open ones),
-    not from every review of the history."""
+def _reviews(organisation_id: object, owned_cases: sa.CTE | None, edges: DueEdges) -> sa.Subquery:
+    """Open cases whose latest assessment naming a review names one before the end of the
+    week: read case by case from the cases in scope (a few hundred open ones), not from
+    every review of the history. A review is overdue the day after its day."""
     next_review = (
         sa.select(ThreatAssessment.next_review_on)
         .where(ThreatAssessment.case_id == Case.id, ThreatAssessment.next_review_on.is_not(None))
@@ -413,32 +418,46 @@ def _reviews(
         .limit(1)
         .scalar_subquery()
     )
-    query = sa.select(Case.id).where(
-        Case.organisation_id == organisation_id, case_is_open(), next_review < before
+    in_scope = sa.select(Case.id, next_review.label("review_on")).where(
+        Case.organisation_id == organisation_id, case_is_open()
     )
-    if since is not None:
-        query = query.where(next_review >= since)
     if owned_cases is not None:
-        query = query.where(Case.id.in_(sa.select(owned_cases.c.case_id)))
-    return _count(query)
+        in_scope = in_scope.where(Case.id.in_(sa.select(owned_cases.c.case_id)))
+    review_on = in_scope.subquery().c.review_on
+    return (
+        sa.select(
+            *_overdue_and_this_week(
+                review_on < edges.first_not_overdue, review_on >= edges.first_not_overdue
+            )
+        )
+        .where(review_on < edges.first_after_week)
+        .subquery()
+    )
 
 
-def _waiting(
-    organisation_id: object,
-    owner_id: Any,
-    urgent: bool,
-    *when: sa.ColumnElement[bool],
-) -> list[sa.ScalarSelect[int]]:
-    """First contacts not yet made; one answers for it only while no case has taken it."""
-    query = sa.select(ClientRequest.id).where(
+def _waiting(organisation_id: object, owner_id: Any, edges: DueEdges) -> sa.Subquery:
+    """First contacts not yet made; one answers for it only while no case has taken it.
+    Acute requests run out sooner than the others (each by its own rule's edges)."""
+    submitted, urgent = ClientRequest.submitted_at, ClientRequest.urgent.is_(True)
+    not_urgent = ClientRequest.urgent.is_(False)
+    query = sa.select(
+        *_overdue_and_this_week(
+            sa.or_(
+                sa.and_(urgent, submitted < edges.acute_late),
+                sa.and_(not_urgent, submitted < edges.other_late),
+            ),
+            sa.or_(
+                sa.and_(urgent, submitted >= edges.acute_late, submitted < edges.acute_later),
+                sa.and_(not_urgent, submitted >= edges.other_late, submitted < edges.other_later),
+            ),
+        )
+    ).where(
         ClientRequest.organisation_id == organisation_id,
         ClientRequest.first_contact_at.is_(None),
         ClientRequest.status == RequestStatus.RECEIVED,
-        ClientRequest.urgent.is_(urgent),
-        *when,
     )
     if owner_id is not None:
         query = query.where(
             ClientRequest.case_id.is_(None), ClientRequest.assigned_to_id == owner_id
         )
-    return _count(query)
+    return query.subquery()

@@ -103,26 +103,30 @@ def triage_queue(organisation_id: object) -> list[ClientRequest]:
     )
 
 
-def count_triage(
-    organisation_id: object, show: str | None, edges: DueEdges
-) -> sa.ScalarSelect[int]:
-    """How many requests filter_triage(triage_queue(...), show) would hold at `edges.now`,
-    counted by the database (for the start page, in one statement with its other counts)."""
-    query = sa.select(sa.func.count(ClientRequest.id)).where(_waiting_for(organisation_id))
-    if show == "acute":
-        query = query.where(ClientRequest.urgent.is_(True))
-    elif show == "unassigned":
-        query = query.where(ClientRequest.assigned_to_id.is_(None))
-    elif show == "late":
-        acute = ClientRequest.urgency == Urgency.ACUTE
-        query = query.where(
+def triage_counts(organisation_id: object, edges: DueEdges) -> sa.Subquery:
+    """How many requests filter_triage(triage_queue(...), show) would hold at `edges.now`
+    for each `show` (and "all": the whole queue), counted by the database in one pass (for
+    the start page, in one statement with its other counts)."""
+    acute = ClientRequest.urgency == Urgency.ACUTE
+    shows: dict[str, sa.ColumnElement[bool]] = {
+        "acute": ClientRequest.urgent.is_(True),
+        "late": sa.and_(
             ClientRequest.first_contact_at.is_(None),
             sa.or_(
                 sa.and_(acute, ClientRequest.submitted_at < edges.acute_late),
                 sa.and_(~acute, ClientRequest.submitted_at < edges.other_late),
             ),
+        ),
+        "unassigned": ClientRequest.assigned_to_id.is_(None),
+    }
+    return (
+        sa.select(
+            sa.func.count().label("all"),
+            *(sa.func.count().filter(where).label(show) for show, where in shows.items()),
         )
-    return query.scalar_subquery()
+        .where(_waiting_for(organisation_id))
+        .subquery()
+    )
 
 
 def is_past_target(request: ClientRequest, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 import contextlib
 import enum
+import functools
 import os
 import uuid
 from datetime import UTC, datetime
@@ -131,3 +132,10 @@ def insert_unless_present(model: Any, dialect: str, values: Any) -> sa.Insert:
     the second writes nothing (and, with RETURNING, gets no row back to say so)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(model).values(values).on_conflict_do_nothing()
+
+
+def side_by_side(*one_row_selects: sa.FromClause) -> sa.FromClause:
+    """One-row aggregates (each counting several things with FILTER in one pass over its
+    table) joined into a single row, for one statement of many counts. Joined on TRUE:
+    every side has exactly one row, so nothing multiplies."""
+    return functools.reduce(lambda joined, side: joined.join(side, sa.true()), one_row_selects)

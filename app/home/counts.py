@@ -22,11 +22,11 @@ from app.auth.models import Role, User
 from app.auth.services import count_remaining_recovery_codes
 from app.cases.deadlines import DueEdges, count_due
 from app.cases.permissions import is_team_lead_of, is_team_member
-from app.cases.services import count_triage
+from app.cases.services import triage_counts
 from app.consultations import services as consultation_services
 from app.consultations.permissions import can_attend_as_representative
 from app.core.clock import utcnow
-from app.core.db import UtcDateTime
+from app.core.db import UtcDateTime, side_by_side
 from app.extensions import db
 from app.messages.services import count_unread_on_my_work
 from app.oversight.services import count_unreviewed, previous_month
@@ -73,38 +73,63 @@ class Placeholders:
 
 @functools.cache
 def counting_statement(role: Role, lead: bool) -> sa.Select[*tuple[Any, ...]]:
-    """Every count of a team member's start page in one SELECT of scalar subqueries.
+    """Every count of a team member's start page in one SELECT.
 
-    Built once per kind of reader and kept: building it is most of the work (some thirty
-    subqueries), and each run only binds who asks and when. Nothing about anyone's cases is
-    kept, only the shape of the question.
+    Counts over the same rows are made in one pass (FILTER): the waiting requests, the
+    unread alerts, and each kind of clock; the rest are scalar subqueries. Few parts keep
+    the planning short, which at 100,000 cases had become half the statement's time.
+
+    Built once per kind of reader and kept: building it is most of the work, and each run
+    only binds who asks and when. Nothing about anyone's cases is kept, only the shape of
+    the question.
     """
     me = Placeholders(role)
     team = me.organisation_id
     edges = DueEdges.placeholders()
     now = sa.bindparam("now", type_=UtcDateTime())
     mine = count_due(team, edges, owner_id=me.id)
+    triage = triage_counts(team, edges)
+    alerts = inbox.unread_counts(me, (kind for kind, _label in ALERT_TALLIES), now)
+    sources: list[sa.FromClause] = [triage, alerts, *mine.sources]
     counts: dict[str, sa.ColumnElement[int]] = {
-        "waiting": count_triage(team, None, edges),
-        "acute": count_triage(team, "acute", edges),
-        "late": count_triage(team, "late", edges),
+        "waiting": triage.c.all,
+        "acute": triage.c.acute,
+        "late": triage.c.late,
         "overdue": mine.overdue,
         "week": mine.this_week,
         "messages": count_unread_on_my_work(me),
         "actions": consultation_services.count_actions_due_on_my_cases(
             me, sa.bindparam("horizon", type_=sa.Date())
         ),
-        "alerts": inbox.count_unread(me, now=now),
+        "alerts": alerts.c.all,
         "codes": count_remaining_recovery_codes(me),
-        **{kind.value: inbox.count_unread(me, kind, now) for kind, _label in ALERT_TALLIES},
+        **{kind.value: alerts.c[kind.value] for kind, _label in ALERT_TALLIES},
     }
     if lead:
+        team_due = count_due(team, edges, owner_id=None)
+        sources += team_due.sources
         counts |= {
-            "unassigned": count_triage(team, "unassigned", edges),
-            "team_overdue": count_due(team, edges, owner_id=None).overdue,
+            "unassigned": triage.c.unassigned,
+            "team_overdue": team_due.overdue,
             "unreviewed": count_unreviewed(team, sa.bindparam("period", type_=sa.String())),
         }
-    return sa.select(*(count.label(name) for name, count in counts.items()))
+    return sa.select(*(count.label(name) for name, count in counts.items())).select_from(
+        side_by_side(*sources)
+    )
+
+
+def plan_once() -> None:
+    """Let PostgreSQL run the counting statement on the plan it made once (psycopg prepares
+    it), for the rest of this transaction.
+
+    Left to choose, PostgreSQL plans it anew on each run once a team has a large history
+    (its estimate of the plan made once grows with the tables), and planning some twenty
+    parts took as long as running them: 1.8 ms a run at 100,000 cases instead of 1.35 ms
+    (a team lead's, 2.5 ms instead of 1.5 ms). SET LOCAL ends with the transaction; the
+    start page asks nothing after its counts.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_generic_plan"))
 
 
 def team_counts(user: User) -> StartCounts:
@@ -116,6 +141,7 @@ def team_counts(user: User) -> StartCounts:
     """
     lead = is_team_lead_of(user, user.organisation_id)
     now = utcnow()
+    plan_once()
     row = db.session.execute(
         counting_statement(user.role, lead),
         {

@@ -2,7 +2,7 @@
 
 The lists load rows and judge them in Python (open_deadlines, pick_due, filter_triage); the
 start page asks the database to count the same things in one statement (count_due,
-count_triage). Here both answer over a team's worth of clocks at instants around the edges
+triage_counts). Here both answer over a team's worth of clocks at instants around the edges
 that matter: local midnight, the end of a day, a week ahead, across a public holiday and a
 weekend, and a change of summer time.
 """
@@ -28,7 +28,8 @@ from app.cases.models import (
     ThreatAssessment,
     ThreatLevel,
 )
-from app.cases.services import count_triage, filter_triage, triage_queue
+from app.cases.services import filter_triage, triage_counts, triage_queue
+from app.core.db import side_by_side
 from app.extensions import db
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
 from app.orgs.models import Organisation
@@ -168,6 +169,7 @@ def test_the_counts_agree_with_the_lists_at_every_edge(app, team):
                 edges = DueEdges.placeholders()
                 mine = count_due(org_id, edges, owner_id=owner.id)
                 team = count_due(org_id, edges, owner_id=None)
+                triage = triage_counts(org_id, edges)
                 queue = triage_queue(org_id)
                 counted = db.session.execute(
                     sa.select(
@@ -175,8 +177,8 @@ def test_the_counts_agree_with_the_lists_at_every_edge(app, team):
                         mine.this_week,
                         team.overdue,
                         team.this_week,
-                        *(count_triage(org_id, show, edges) for show in SHOWS),
-                    ),
+                        *(triage.c[show or "all"] for show in SHOWS),
+                    ).select_from(side_by_side(*mine.sources, *team.sources, triage)),
                     DueEdges.at(now).as_params(),
                 ).one()
                 listed = (
