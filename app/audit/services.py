@@ -12,7 +12,8 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -48,6 +49,10 @@ class Identified(Protocol):
     id: uuid.UUID
 
 
+# Events recorded inside appended_at_the_end(), waiting for its end (see there).
+PENDING = "audit_pending"
+
+
 def record(
     action: str,
     *,
@@ -57,8 +62,9 @@ def record(
     actor_id: uuid.UUID | None = None,
     organisation_id: uuid.UUID | None = None,
     details: Mapping[str, DetailValue] | None = None,
-) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction.
+) -> AuditEvent | None:
+    """Append one event to the chain inside the caller's transaction (inside
+    appended_at_the_end(): when that ends, and None is returned).
 
     Details are short identifiers and outcomes, never content: values are limited to
     scalars of at most 200 characters so free text cannot slip into the trail.
@@ -72,19 +78,46 @@ def record(
         organisation_id = g.get("actor_organisation_id")
     details_json = _canonical_details(details or {})
     occurred_at = utcnow()
-    event = _append(
-        action, subject_type, subject_id, actor_id, organisation_id, details_json, occurred_at
-    )
 
-    # A refusal rolls the request back and writes its audit events again (at the chain's
-    # head as it is then, with the moment they happened).
-    def write_again() -> None:
-        _append(
+    def write() -> AuditEvent:
+        return _append(
             action, subject_type, subject_id, actor_id, organisation_id, details_json, occurred_at
         )
 
-    keep_on_refusal(write_again)
-    return event
+    # A refusal rolls the request back and writes its audit events again (at the chain's
+    # head as it is then, with the moment they happened).
+    keep_on_refusal(write)
+    pending: list[Callable[[], AuditEvent]] | None = (
+        g.get(PENDING) if has_request_context() else None
+    )
+    if pending is not None:
+        pending.append(write)
+        return None
+    return write()
+
+
+@contextmanager
+def appended_at_the_end() -> Iterator[None]:
+    """Events recorded inside are appended to the chain when the block ends, in order.
+
+    Appending takes the chain's head until the transaction ends (that is what keeps the
+    chain a chain when requests write at once). A page that records its reads and then
+    draws itself held the head, and so every other audited request of the installation,
+    while it drew: case files were served one at a time. Recorded at the end, the head is
+    held for the commit only. An error inside appends nothing: its request is rolled back
+    and refused anyway (a refusal's events are written again, as always).
+    """
+    if g.get(PENDING) is not None:  # inside another such block: that one appends
+        yield
+        return
+    pending: list[Callable[[], AuditEvent]] = []
+    g.setdefault(PENDING, pending)
+    try:
+        yield
+    finally:
+        g.pop(PENDING, None)
+    for write in pending:
+        write()
 
 
 class AuditKeyError(RuntimeError):
