@@ -14,6 +14,7 @@ from app.auth import services
 from app.auth.models import Role
 from app.core.clock import utcnow
 from app.demo_history import seed_history
+from app.demo_today import seed_open_case
 from app.extensions import db
 from app.orgs.models import OrgKind
 from app.orgs.services import create_organisation, get_organisation_by_slug
@@ -89,7 +90,8 @@ def seed_demo() -> int:
 
 
 def _seed_team_work() -> None:
-    """A few requests waiting in triage and the team's list of groups, for a realistic start."""
+    """The team's groups, a request waiting in triage, an open case whose consultation and
+    placement request reach the police and the partner accounts, and a year of history."""
     from app.cases.services import add_group
     from app.intake import services as intake
 
@@ -131,6 +133,11 @@ def _seed_team_work() -> None:
     earlier_partner = get_organisation_by_slug("ljungby-kommun")
     assert earlier_partner is not None
     seed_history(team, [a for a in agencies if a is not None], earlier_partner)
+    caseworker, police_rep = services.find_user("handlaggare"), services.find_user("polis")
+    police, social_services = (get_organisation_by_slug(s) for s in ("polisen-syd", "soc-vuxen"))
+    assert caseworker is not None and police_rep is not None
+    assert police is not None and social_services is not None
+    seed_open_case(team, caseworker, police, police_rep, social_services, partner)
 
 
 @demo_cli.command("seed")
