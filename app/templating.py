@@ -35,6 +35,7 @@ from app.i18n import (
     local_datetime,
     local_list,
     local_number,
+    page_translations,
     text_direction,
 )
 from app.intake.answers import draft_answers, request_answers
@@ -175,6 +176,12 @@ def template_context() -> dict[str, Any]:
     }
 
 
+def reference(value: str) -> Markup:
+    """A case's or request's reference inside a sentence: read left to right in every
+    language, and kept on one line in a heading (K-2026-990325 must not break after "K-")."""
+    return Markup('<span dir="ltr">%s</span>') % value
+
+
 def administration_context() -> dict[str, Any]:
     """What the administration's pages (only theirs) show or hide per administrator."""
     return {
@@ -201,7 +208,16 @@ def init_templating(app: Flask) -> None:
         local_list=local_list,
         local_number=local_number,
     )
+    # Templates' _(), gettext and ngettext through the request's catalogue, found once.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: page_translations().ugettext(s),
+        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.filters["moment"] = moment
+    app.jinja_env.filters["reference"] = reference
     app.jinja_env.filters["from_json"] = json.loads
     app.jinja_env.globals.update(authenticator_uri=authenticator_uri, qr_svg=qr_svg)
     app.jinja_env.trim_blocks = True

@@ -132,14 +132,6 @@ def page_translations() -> NullTranslations:
 
 def init_i18n(app: Flask) -> None:
     app.cli.add_command(translate_cli)
-    # Templates' _(), gettext and ngettext through the per-request catalogue.
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: page_translations().ugettext(s),
-        ngettext=lambda s, p, n: page_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: page_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
-        newstyle=True,
-    )
 
 
 translate_cli = AppGroup("translate", help="Extract, update and compile message catalogues.")

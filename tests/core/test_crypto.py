@@ -86,9 +86,7 @@ def test_rotation_goes_in_batches_resumes_and_names_what_no_key_opens(app, setti
     rotated_app = create_app(replace(settings, field_encryption_keys=(newer, FIELD_KEY)))
     with rotated_app.app_context():
         batches = []
-        rotation = rotate_all(
-            db.session, Base, end_batch=lambda: batches.append(1), batch_size=2
-        )
+        rotation = rotate_all(db.session, Base, end_batch=lambda: batches.append(1), batch_size=2)
         db.session.commit()
     assert rotation.rewritten >= 4
     assert rotation.unreadable == [f"users.totp_secret row {accounts[0].id}"]
@@ -134,4 +132,3 @@ def test_rotation_leaves_a_value_edited_meanwhile_as_it_was_written(app, setting
         db.session.expire_all()
         assert db.session.get(User, account.id).totp_secret == "EDITEDWHILEROTATING"
         db.engine.dispose()
-

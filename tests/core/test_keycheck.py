@@ -79,8 +79,10 @@ def test_a_wrong_audit_key_refuses_to_start_with_one_line(tmp_path):
     refused = run_flask(wrong, "db", "current")
     assert refused.returncode == 4
     assert "Traceback" not in refused.stderr
-    assert refused.stderr.strip().splitlines()[-1].startswith(
-        "Utväg cannot start: AUDIT_KEY is not the key this database was written with"
+    assert (
+        refused.stderr.strip()
+        .splitlines()[-1]
+        .startswith("Utväg cannot start: AUDIT_KEY is not the key this database was written with")
     )
     assert env["AUDIT_KEY"] not in refused.stderr + refused.stdout
 

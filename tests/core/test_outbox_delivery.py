@@ -28,8 +28,6 @@ from tests.faults import harness
 MESSAGES = 8
 
 
-
-
 @pytest.fixture
 def smtp_port():
     port = harness.free_port()

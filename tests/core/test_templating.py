@@ -35,3 +35,14 @@ def test_the_helpers_features_export_are_there_for_templates(app) -> None:
     ):
         assert callable(globals_[name]), name
     assert "from_json" in app.jinja_env.filters
+
+
+def test_a_reference_reads_left_to_right_and_is_escaped(app) -> None:
+    with app.test_request_context("/?lang=en"):
+        template = app.jinja_env.from_string(
+            "<h1>{{ _('Consultation for %(reference)s', reference=ref|reference) }}</h1>"
+        )
+        assert template.render(ref="K-2026-000001") == (
+            '<h1>Consultation for <span dir="ltr">K-2026-000001</span></h1>'
+        )
+        assert "<b>" not in template.render(ref="<b>K</b>")
