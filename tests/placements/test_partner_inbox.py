@@ -2,6 +2,7 @@
 a request reaches a partner once, even when it is sent twice at the same moment."""
 # ruff: noqa: F811  (fixtures shared with the feature's main test module are imported)
 
+import re
 import threading
 import uuid
 from datetime import date, timedelta
@@ -74,7 +75,17 @@ def test_the_inbox_row_says_what_the_partner_must_decide_and_nothing_of_who(
         reference = db.session.get(Case, scene.case_id).reference
     html = partner_browser("vaxjo").get("/partner/").get_data(as_text=True)
     row = inbox_row(html)
-    cells = [c.split("</td>")[0] for c in row.split("<td>")[1:]]
+    # Each cell says which column it is, for the phone's stacked rows.
+    labelled = re.findall(r'<td data-label="([^"]+)">(.*?)</td>', row)
+    assert [label for label, _cell in labelled] == [
+        "Received",
+        "Status",
+        "Answer by",
+        "Household",
+        "Services asked for",
+        "Earliest move date",
+    ]
+    cells = [cell for _label, cell in labelled]
     assert sent_on in cells[0]
     assert cells[2] == answer_by
     assert cells[3] == "4 people"
