@@ -97,9 +97,7 @@ def test_a_passkey_only_account_logs_in_with_its_passkey_and_is_asked_for_no_cod
 ):
     phone, username, _response = sign_up_with_passkey(app, browser)
     other = new_browser()
-    assert (
-        other.post("/login", {"username": username, "password": PASSWORD}).status_code == 302
-    )
+    assert other.post("/login", {"username": username, "password": PASSWORD}).status_code == 302
     page = other.get("/login/code").get_data(as_text=True)
     assert 'name="code"' not in page  # a code can never work for this account
     assert 'data-passkey="get"' in page

@@ -1,6 +1,5 @@
 """Throttling per account and per address, for known and unknown usernames alike."""
 
-
 import pytest
 import sqlalchemy as sa
 
@@ -53,9 +52,12 @@ def test_an_account_is_throttled_after_repeated_failures(strict_app, known):
     assert attempt(browser, "someone-else", "198.51.100.50").status_code == 401
     with strict_app.app_context():
         # Counted for the access review, not chained one event each.
-        assert db.session.scalar(
-            sa.select(sa.func.sum(SecurityTally.count)).where(SecurityTally.kind == "throttled")
-        ) == 2
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.sum(SecurityTally.count)).where(SecurityTally.kind == "throttled")
+            )
+            == 2
+        )
         assert not db.session.scalar(
             sa.select(sa.func.count()).where(AuditEvent.action == "throttled")
         )
