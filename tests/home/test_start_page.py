@@ -102,6 +102,17 @@ def day(app, other_orgs, scene, client_browser, fill_request, make_account, new_
     return refs, people
 
 
+def placement_answer_for(app, user_id, case_id):
+    """An unread alert to `user_id` about a partner's answer on the case."""
+    with app.app_context():
+        db.session.add(
+            Alert(
+                user_id=user_id, kind=AlertKind.PARTNER_ANSWER, subject_id=case_id, case_id=case_id
+            )
+        )
+        db.session.commit()
+
+
 def test_the_caseworker_sees_the_team_queue_and_their_own_work(app, scene, day):
     refs, _people = day
     counts = tallies(scene.owner_browser)
@@ -149,16 +160,7 @@ def test_a_colleague_counts_nothing_of_a_case_they_may_not_see(app, scene, day):
     colleague's counts show neither, until breaking the glass lets them see the case."""
     _refs, people = day
     colleague, browser = people["colleague"]
-    with app.app_context():
-        db.session.add(
-            Alert(
-                user_id=colleague.id,
-                kind=AlertKind.PARTNER_ANSWER,
-                subject_id=scene.case_id,
-                case_id=scene.case_id,
-            )
-        )
-        db.session.commit()
+    placement_answer_for(app, colleague.id, scene.case_id)
     counts = tallies(browser)
     assert counts["Waiting requests"][0] == 2  # triage is the whole team's
     assert counts["Unread client messages on my work"][0] == 0
@@ -296,16 +298,7 @@ def test_an_emergency_opening_stops_counting_when_it_runs_out(app, clock, scene,
     its alerts count on their start page that long, and not an hour after."""
     _refs, people = day
     colleague, browser = people["colleague"]
-    with app.app_context():
-        db.session.add(
-            Alert(
-                user_id=colleague.id,
-                kind=AlertKind.PARTNER_ANSWER,
-                subject_id=scene.case_id,
-                case_id=scene.case_id,
-            )
-        )
-        db.session.commit()
+    placement_answer_for(app, colleague.id, scene.case_id)
     browser.post(f"/team/cases/{scene.case_id}/break-glass", {"reason": "Klienten ringde"})
 
     def placement_answers() -> int:
