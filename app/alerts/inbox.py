@@ -33,19 +33,9 @@ def alerts_for(
     return list(db.session.scalars(query.order_by(Alert.created_at.desc()).limit(limit)))
 
 
-def count_unread(
-    user: Asker, kind: AlertKind | None = None, now: Any = None
-) -> sa.ScalarSelect[int]:
-    """The user's unread alerts that they may still see (of one kind, or all)."""
-    query = sa.select(sa.func.count(Alert.id)).where(_visible(user, now), Alert.read_at.is_(None))
-    if kind is not None:
-        query = query.where(Alert.kind == kind)
-    return query.scalar_subquery()
-
-
 def unread_counts(user: Asker, kinds: Iterable[AlertKind], now: Any = None) -> sa.Subquery:
-    """count_unread of all the user's alerts ("all") and of each of `kinds` (by its value),
-    in one pass over their unread alerts."""
+    """How many unread alerts the user may still see: all of them ("all") and of each of
+    `kinds` (by its value), counted in one pass."""
     return (
         sa.select(
             sa.func.count().label("all"),

@@ -267,7 +267,8 @@ def start_counts(user: User) -> StartCounts:
         tallies = partner_tallies(user)
     else:
         tallies = []
+    unread = inbox.unread_counts(user, ())
     alerts, codes = db.session.execute(
-        sa.select(inbox.count_unread(user), count_remaining_recovery_codes(user))
+        sa.select(unread.c.all, count_remaining_recovery_codes(user))
     ).one()
     return StartCounts(tallies, alerts or 0, codes or 0)

@@ -36,6 +36,11 @@ def tallies(browser):
     }
 
 
+def unread_alerts(browser):
+    page = browser.get("/start/").get_data(as_text=True)
+    return int(re.search(r'<span class="unread-alerts">(\d+)</span>', page).group(1))
+
+
 def write(client_browser, request_id, body="Ring mig i kväll"):
     client_browser.post(
         f"/my/requests/{request_id}/messages",
@@ -216,18 +221,24 @@ def test_a_representative_and_a_partner_see_what_waits_for_them(
     counts = tallies(rep_browser)
     assert counts["Consultations waiting for your answer"][0] == 1
     assert tallies(uninvited_browser)["Consultations waiting for your answer"][0] == 0
+    # The invitation is also an unread alert, for the invited one only.
+    assert unread_alerts(rep_browser) == 1
+    assert unread_alerts(uninvited_browser) == 0
     listed = rep_browser.get(counts["Consultations waiting for your answer"][1])
     assert listed.get_data(as_text=True).count("/agency/consultations/") == 1
 
     vaxjo = add_partner(app, "vaxjo-p", "Växjö")
     add_partner(app, "lund-p", "Lund")
-    send(scene.owner_browser, new_placement(scene), [vaxjo])
     partner, other = new_browser(), new_browser()
     log_in(partner, make_account(Role.PARTNER, org_slug="vaxjo-p"))
     log_in(other, make_account(Role.PARTNER, org_slug="lund-p"))
+    send(scene.owner_browser, new_placement(scene), [vaxjo])
     counts = tallies(partner)
     assert counts["Placement requests waiting for your answer"][0] == 1
     assert tallies(other)["Placement requests waiting for your answer"][0] == 0
+    # The request is an unread alert for Växjö's people, who were there when it was sent.
+    assert unread_alerts(partner) == 1
+    assert unread_alerts(other) == 0
     listed = partner.get(counts["Placement requests waiting for your answer"][1])
     assert listed.get_data(as_text=True).count("/partner/requests/") == 1
 
