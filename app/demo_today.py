@@ -30,6 +30,7 @@ from app.consultations.services import Plan, add_action, convene
 from app.core.clock import LOCAL_TIME, utcnow
 from app.orgs.models import Organisation
 from app.placements.services import Needs, create_placement, send_requests
+from app.rules import is_working_day
 from app.rules.models import AgeBand
 
 DEMO_NAME = "Tolvan Tolvansson"
@@ -96,27 +97,21 @@ def seed_open_case(
     # Two signed forms, as the team records them: consulting the police and social services,
     # and a placement with the partner (whose hand-over of identity waits for its yes).
     valid_until = today + timedelta(days=365)
-    record_consent(
-        case,
-        caseworker,
-        agencies=[police, social_services],
-        purposes={Purpose.CONSULTATION},
-        method=ConsentMethod.PAPER,
-        given=True,
-        valid_from=today,
-        valid_until=valid_until,
-    )
-    record_consent(
-        case,
-        caseworker,
-        agencies=[partner],
-        purposes={Purpose.PLACEMENT},
-        method=ConsentMethod.PAPER,
-        given=True,
-        valid_from=today,
-        valid_until=valid_until,
-    )
-    meeting_day = _weekday_from(today + timedelta(days=3))
+    for agencies, purpose in (
+        ([police, social_services], Purpose.CONSULTATION),
+        ([partner], Purpose.PLACEMENT),
+    ):
+        record_consent(
+            case,
+            caseworker,
+            agencies=agencies,
+            purposes={purpose},
+            method=ConsentMethod.PAPER,
+            given=True,
+            valid_from=today,
+            valid_until=valid_until,
+        )
+    meeting_day = _working_day_from(today + timedelta(days=3))
     consultation = convene(
         case,
         caseworker,
@@ -149,8 +144,9 @@ def seed_open_case(
     return case
 
 
-def _weekday_from(day: date) -> date:
-    """The first Monday to Friday on or after `day`: consultations are held in office hours."""
-    while day.weekday() >= 5:
+def _working_day_from(day: date) -> date:
+    """The first working day on or after `day` (app.rules: weekends and Swedish public
+    holidays off): consultations are held in office hours."""
+    while not is_working_day(day):
         day += timedelta(days=1)
     return day
