@@ -14,6 +14,7 @@ from app.auth.models import Role, User
 from app.cases.models import Case
 from app.consent.models import Disclosure
 from app.consultations.models import Action, ActionStatus, Consultation, ConsultationStatus
+from app.core.outbox import OutboxMessage
 from app.demo import DEMO_PASSWORD, demo_secret, seed_demo
 from app.demo_today import (
     DEMO_ADDRESS,
@@ -154,3 +155,16 @@ def test_the_demo_work_is_made_by_the_services_and_seeded_once(app, demo):
         assert seed_demo() == 0
         db.session.commit()
         assert [db.session.scalar(count) for count in work] == [1, 1]
+
+
+def test_the_demo_s_mail_and_calendar_files_name_no_one(app, demo):
+    """Where the demo's work goes next: the invitation mail and its calendar file to the
+    agencies, and the notices. None of them carries the person's identity, the case's
+    needs or the team's notes on the threat."""
+    with app.app_context():
+        queued = db.session.scalars(sa.select(OutboxMessage)).all()
+        assert any(message.calendar for message in queued)  # the invitation went out
+        for message in queued:
+            sent = " ".join((message.subject, message.body, message.calendar or ""))
+            for secret in (*IDENTITY, DEMO_THREAT_SOURCES, "Nordligan", *DEMO_NEEDS.values()):
+                assert secret not in sent, (message.recipient, secret)
