@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
-from app.audit.services import record, verify_chain
+from app.audit.services import appended_at_the_end, record, verify_chain
 from app.extensions import db
 from app.workspace import casefile
 
@@ -67,24 +67,69 @@ def test_another_audited_write_goes_on_while_a_case_file_is_drawn(app, scene, sl
         assert verify_chain() == []
 
 
-def test_a_case_file_that_fails_while_drawn_records_nothing_half(app, scene, monkeypatch):
-    """An error while the page is put together appends none of its reads: the request
-    is rolled back as a whole, its error page says nothing was shown."""
-
-    def broken_panel(_case, _identity):
-        raise RuntimeError("panel failed")
-
-    monkeypatch.setattr(casefile, "PANELS", (*casefile.PANELS, broken_panel))
+def case_file_events(app, case_id) -> list[str]:
     with app.app_context():
-        before = db.session.scalar(
-            sa.select(sa.func.count()).where(AuditEvent.action == "case.viewed")
+        return list(
+            db.session.scalars(
+                sa.select(AuditEvent.action)
+                .where(
+                    AuditEvent.action.in_(["case.viewed", "identity.viewed"]),
+                    AuditEvent.subject_id == str(case_id),
+                )
+                .order_by(AuditEvent.seq)
+            )
         )
-    scene.owner_browser.client.application.config["PROPAGATE_EXCEPTIONS"] = False
-    response = scene.owner_browser.get(f"/team/cases/{scene.case_id}")
-    assert response.status_code == 500
+
+
+def test_a_refused_panel_form_leaves_the_case_file_s_reads_once(app, scene):
+    """A panel's refused form draws the case file again (400): its reads were appended at
+    the end of drawing, then rolled back with the refusal and written again after it.
+    Each must be in the chain once, not lost and not twice."""
+    before = case_file_events(app, scene.case_id)
+    shown = scene.owner_browser.get(f"/team/cases/{scene.case_id}")
+    assert shown.status_code == 200
+    one_view = case_file_events(app, scene.case_id)[len(before) :]
+    assert "case.viewed" in one_view
+
+    refused = scene.owner_browser.post(
+        f"/team/cases/{scene.case_id}/journal",
+        {"occurred_on": "", "body": ""},
+        form_page=f"/team/cases/{scene.case_id}",
+    )
+    assert refused.status_code == 400
+    after = case_file_events(app, scene.case_id)
+    # The form's page (a view) and the refused answer (a second view): each read once.
+    assert after[len(before) :] == one_view * 3
     with app.app_context():
-        after = db.session.scalar(
-            sa.select(sa.func.count()).where(AuditEvent.action == "case.viewed")
-        )
-        assert after == before
         assert verify_chain() == []
+
+
+def test_events_recorded_in_a_block_that_fails_are_not_appended(app):
+    with app.test_request_context("/"):
+        with pytest.raises(RuntimeError), appended_at_the_end():
+            assert record("test.inside") is None  # waiting for the block's end
+            raise RuntimeError("the page could not be drawn")
+        record("test.after")
+        actions = db.session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.action.like("test.%"))
+        ).all()
+        assert actions == ["test.after"]
+        db.session.rollback()
+
+
+def test_a_block_inside_another_leaves_the_appending_to_the_outer_one(app):
+    with app.test_request_context("/"):
+        with appended_at_the_end():
+            record("test.first")
+            with appended_at_the_end():
+                record("test.second")
+            assert not db.session.scalars(
+                sa.select(AuditEvent.seq).where(AuditEvent.action.like("test.%"))
+            ).all()
+        actions = db.session.scalars(
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.action.like("test.%"))
+            .order_by(AuditEvent.seq)
+        ).all()
+        assert actions == ["test.first", "test.second"]
+        db.session.rollback()
