@@ -41,33 +41,37 @@ def render_case_file(case: Case, status: int = 200, **forms: Any) -> Any:
     # Its reads are audited as they happen and appended to the chain when the page is drawn
     # (appended_at_the_end: drawing must not hold every other audited request back).
     with audit.appended_at_the_end():
-        # Identity through its one decision, audited when shown; then the read of the case.
-        identity = identity_of(case, current_user, purpose="case_page")
-        services.view_case(case, identity_shown=identity.visible)
-        origin = services.originating_request(case)
-        # How to reach the person safely and what they asked for, at the head of the case:
-        # through the request's own identity decision (audited when shown).
-        origin_identity = (
-            identity_of_request(origin, current_user, purpose="case_page")
-            if origin is not None
-            else None
-        )
-        chosen = chosen_codes(origin)
-        context: dict[str, Any] = {}
-        for panel in PANELS:
-            context.update(panel(case, identity))
-        context.update(forms)
-        return (
-            render_template(
-                "workspace/case_file.html",
-                case=case,
-                identity=identity,
-                identity_visible=identity.visible,
-                origin=origin,
-                origin_identity=origin_identity,
-                origin_help=chosen.help_wanted,
-                origin_safe_times=chosen.safe_times,
-                **context,
-            ),
-            status,
-        )
+        return _draw(case, status, forms)
+
+
+def _draw(case: Case, status: int, forms: dict[str, Any]) -> Any:
+    # Identity through its one decision, audited when shown; then the read of the case.
+    identity = identity_of(case, current_user, purpose="case_page")
+    services.view_case(case, identity_shown=identity.visible)
+    origin = services.originating_request(case)
+    # How to reach the person safely and what they asked for, at the head of the case:
+    # through the request's own identity decision (audited when shown).
+    origin_identity = (
+        identity_of_request(origin, current_user, purpose="case_page")
+        if origin is not None
+        else None
+    )
+    chosen = chosen_codes(origin)
+    context: dict[str, Any] = {}
+    for panel in PANELS:
+        context.update(panel(case, identity))
+    context.update(forms)
+    return (
+        render_template(
+            "workspace/case_file.html",
+            case=case,
+            identity=identity,
+            identity_visible=identity.visible,
+            origin=origin,
+            origin_identity=origin_identity,
+            origin_help=chosen.help_wanted,
+            origin_safe_times=chosen.safe_times,
+            **context,
+        ),
+        status,
+    )
