@@ -333,13 +333,13 @@ def count_due(organisation_id: object, edges: DueEdges, *, owner_id: Any) -> Due
         _waiting(organisation_id, owner_id, edges),
     )
     return DueCounts(
-        overdue=sum_of(source.c.overdue for source in sources),
-        this_week=sum_of(source.c.this_week for source in sources),
+        overdue=_sum_of(source.c.overdue for source in sources),
+        this_week=_sum_of(source.c.this_week for source in sources),
         sources=sources,
     )
 
 
-def sum_of(counts: Iterable[sa.ColumnElement[int]]) -> sa.ColumnElement[int]:
+def _sum_of(counts: Iterable[sa.ColumnElement[int]]) -> sa.ColumnElement[int]:
     return functools.reduce(operator.add, counts)
 
 
