@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,29 +76,33 @@ def record(
         actor_id = g.get("actor_id")
     if organisation_id is None and has_request_context():
         organisation_id = g.get("actor_organisation_id")
-    details_json = _canonical_details(details or {})
-    occurred_at = utcnow()
+    entry = Entry(
+        action,
+        subject_type,
+        subject_id,
+        actor_id,
+        organisation_id,
+        _canonical_details(details or {}),
+        utcnow(),
+    )
 
     def write() -> AuditEvent:
-        return _append(
-            action, subject_type, subject_id, actor_id, organisation_id, details_json, occurred_at
-        )
+        return _append([entry])[0]
 
     # A refusal rolls the request back and writes its audit events again (at the chain's
     # head as it is then, with the moment they happened).
     keep_on_refusal(write)
-    pending: list[Callable[[], AuditEvent]] | None = (
-        g.get(PENDING) if has_request_context() else None
-    )
+    pending: list[Entry] | None = g.get(PENDING) if has_request_context() else None
     if pending is not None:
-        pending.append(write)
+        pending.append(entry)
         return None
     return write()
 
 
 @contextmanager
 def appended_at_the_end() -> Iterator[None]:
-    """Events recorded inside are appended to the chain when the block ends, in order.
+    """Events recorded inside are appended to the chain when the block ends, in order and
+    in one step (the head is moved once for all of them).
 
     Appending takes the chain's head until the transaction ends (that is what keeps the
     chain a chain when requests write at once). A page that records its reads and then
@@ -110,37 +114,42 @@ def appended_at_the_end() -> Iterator[None]:
     if g.get(PENDING) is not None:  # inside another such block: that one appends
         yield
         return
-    pending: list[Callable[[], AuditEvent]] = []
+    pending: list[Entry] = []
     g.setdefault(PENDING, pending)
     try:
         yield
     finally:
         g.pop(PENDING, None)
-    for write in pending:
-        write()
+    if pending:
+        _append(pending)
 
 
 class AuditKeyError(RuntimeError):
     """The configured AUDIT_KEY cannot write to the chain, or move it to another key."""
 
 
-def _append(
-    action: str,
-    subject_type: str | None,
-    subject_id: str | None,
-    actor_id: uuid.UUID | None,
-    organisation_id: uuid.UUID | None,
-    details_json: str,
-    occurred_at: datetime,
-    key: str | None = None,
-) -> AuditEvent:
+@dataclass(frozen=True)
+class Entry:
+    """An event as recorded, before the chain gives it its place and hash."""
+
+    action: str
+    subject_type: str | None
+    subject_id: str | None
+    actor_id: uuid.UUID | None
+    organisation_id: uuid.UUID | None
+    details: str
+    occurred_at: datetime
+
+
+def _append(entries: Sequence[Entry], key: str | None = None) -> list[AuditEvent]:
+    """Give the entries the next places in the chain, in order, moving the head once."""
     key = key or current_app.config["AUDIT_KEY"]
     # Taking the head first serialises writers (see AuditHead); the row is created lazily
     # the first time so an empty database needs no seeding.
     move = (
         sa.update(AuditHead)
         .where(AuditHead.id == HEAD_ID)
-        .values(seq=AuditHead.seq + 1)
+        .values(seq=AuditHead.seq + len(entries))
         .execution_options(synchronize_session=False)
     )
     moved: sa.CursorResult[Any] = db.session.execute(move)  # type: ignore[assignment]
@@ -148,7 +157,7 @@ def _append(
         # Two first events at once (a new installation's first logins) both find no head:
         # one creates it, the other waits for that and then moves it like any writer,
         # instead of failing on the duplicate row.
-        head = {"id": HEAD_ID, "seq": 1, "hash": GENESIS_HASH}
+        head = {"id": HEAD_ID, "seq": len(entries), "hash": GENESIS_HASH}
         created = db.session.scalar(
             insert_unless_present(AuditHead, db.engine.dialect.name, head).returning(AuditHead.id)
         )
@@ -162,7 +171,7 @@ def _append(
             )
         )
     }
-    seq, prev_hash = rows[HEAD_ID].seq, rows[HEAD_ID].hash
+    last_seq, prev_hash = rows[HEAD_ID].seq, rows[HEAD_ID].hash
     keyed = rows.get(KEY_ROW_ID)
     if keyed is not None and keyed.hash != key_fingerprint(key):
         # An instance left running with the key the chain has moved away from: one event
@@ -172,27 +181,30 @@ def _append(
             " with the new AUDIT_KEY (see the README on keys)"
         )
 
-    event = AuditEvent(
-        seq=seq,
-        occurred_at=occurred_at,
-        actor_id=actor_id,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        organisation_id=organisation_id,
-        details=details_json,
-        prev_hash=prev_hash,
-    )
-    event.hash = event_hash(event, key)
-    db.session.add(event)
+    events = []
+    for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
+        event = AuditEvent(
+            seq=seq,
+            occurred_at=entry.occurred_at,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            subject_type=entry.subject_type,
+            subject_id=entry.subject_id,
+            organisation_id=entry.organisation_id,
+            details=entry.details,
+            prev_hash=prev_hash,
+        )
+        event.hash = prev_hash = event_hash(event, key)
+        events.append(event)
+    db.session.add_all(events)
     db.session.execute(
         sa.update(AuditHead)
         .where(AuditHead.id == HEAD_ID)
-        .values(hash=event.hash)
+        .values(hash=prev_hash)
         .execution_options(synchronize_session=False)
     )
     db.session.flush()
-    return event
+    return events
 
 
 def _canonical_details(details: Mapping[str, DetailValue]) -> str:
@@ -323,7 +335,7 @@ def rotate_audit_key(new_key: str) -> AuditKeyChange:
     _sign_again(old_key, new_key)
     replace_audit_key(new_key)
     details = _canonical_details({"after_event": seq, "key": new_print[:12]})
-    _append("audit.key_changed", None, None, None, None, details, utcnow(), key=new_key)
+    _append([Entry("audit.key_changed", None, None, None, None, details, utcnow())], key=new_key)
     return change
 
 

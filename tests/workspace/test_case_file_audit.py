@@ -133,3 +133,84 @@ def test_a_block_inside_another_leaves_the_appending_to_the_outer_one(app):
         ).all()
         assert actions == ["test.first", "test.second"]
         db.session.rollback()
+
+
+def head_moves(app) -> tuple[list[str], object]:
+    """The statements that move the chain's head, as they are run."""
+    moves: list[str] = []
+
+    def seen(_conn, _cursor, statement, _params, _context, _many):
+        if statement.lstrip().upper().startswith("UPDATE AUDIT_HEAD"):
+            moves.append(statement)
+
+    return moves, seen
+
+
+def test_a_block_s_events_take_consecutive_places_with_one_move_of_the_head(app):
+    with app.test_request_context("/"):
+        record("test.before")
+        moves, seen = head_moves(app)
+        sa.event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            with appended_at_the_end():
+                for n in range(3):
+                    record(f"test.read_{n}")
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", seen)
+        db.session.commit()
+        # Its place taken for all three at once, its hash set once at the end.
+        assert len(moves) == 2
+        events = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action.like("test.%")).order_by(AuditEvent.seq)
+        ).all()
+        assert [e.action for e in events] == [
+            "test.before",
+            "test.read_0",
+            "test.read_1",
+            "test.read_2",
+        ]
+        assert [e.seq - events[0].seq for e in events] == [0, 1, 2, 3]
+        assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+        assert verify_chain() == []
+
+
+def test_blocks_appended_at_the_same_moment_each_keep_their_places_together(app):
+    """Several case files finishing at once (PostgreSQL lets their requests run together):
+    each one's events land side by side, and the chain holds."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite lets one writer in at a time")
+    writers = 6
+    barrier = threading.Barrier(writers)
+    failures: list[BaseException] = []
+
+    def page(n: int) -> None:
+        try:
+            with app.test_request_context("/"):
+                with appended_at_the_end():
+                    for part in ("case", "identity", "request"):
+                        record(f"test.page_{n}.{part}")
+                    barrier.wait(timeout=20)
+                db.session.commit()
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=page, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(AuditEvent.action, AuditEvent.seq)
+            .where(AuditEvent.action.like("test.page_%"))
+            .order_by(AuditEvent.seq)
+        ).all()
+        assert len(rows) == writers * 3
+        for start in range(0, len(rows), 3):
+            three = rows[start : start + 3]
+            pages = {action.split(".")[1] for action, _ in three}
+            assert len(pages) == 1, three
+            assert [seq - three[0].seq for _, seq in three] == [0, 1, 2]
+        assert verify_chain() == []
