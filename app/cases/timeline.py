@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -56,15 +57,19 @@ class TimelineItem:
 
 
 def case_timeline(case: Case, identity: IdentityView) -> list[TimelineItem]:
+    """Newest first. Four statements whatever the case holds: the story's audit events, the
+    journal, the messages (free text, each through its own decryption and identity
+    decision), and one for every other kind of event, which needs its moment and one word."""
+    requests = sa.select(ClientRequest.id).where(ClientRequest.case_id == case.id)
     items: list[TimelineItem] = []
-    for event in db.session.scalars(
-        sa.select(AuditEvent).where(
+    for occurred_at, action, details_json in db.session.execute(
+        sa.select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.details).where(
             AuditEvent.subject_type == "cases",
             AuditEvent.subject_id == str(case.id),
             AuditEvent.action.in_(STORY_ACTIONS),
         )
     ):
-        details = json.loads(event.details)
+        details = json.loads(details_json)
         detail = (
             details.get("status")
             or details.get("outcome")
@@ -72,45 +77,59 @@ def case_timeline(case: Case, identity: IdentityView) -> list[TimelineItem]:
             or details.get("rule")  # which deadline started or was met
             or details.get("age_band")
         )
-        items.append(TimelineItem(as_utc(event.occurred_at), event.action, None, detail))
-    for entry in db.session.scalars(sa.select(JournalEntry).where(JournalEntry.case_id == case.id)):
+        items.append(TimelineItem(as_utc(occurred_at), action, None, detail))
+    for created_at, body, occurred_on in db.session.execute(
+        sa.select(JournalEntry.created_at, JournalEntry.body, JournalEntry.occurred_on).where(
+            JournalEntry.case_id == case.id
+        )
+    ):
         # Ordered by when it was written; the day it is about is shown with it.
-        items.append(
-            TimelineItem(
-                as_utc(entry.created_at), "journal", entry.body, entry.occurred_on.isoformat()
-            )
+        items.append(TimelineItem(as_utc(created_at), "journal", body, occurred_on.isoformat()))
+    for at, kind, detail in db.session.execute(_plain_events(case, requests)):
+        items.append(TimelineItem(as_utc(at), kind, None, detail))
+    for created_at, from_client, message_body in db.session.execute(
+        sa.select(Message.created_at, Message.from_client, Message.body).where(
+            Message.request_id.in_(requests)
         )
-    for threat in db.session.scalars(
-        sa.select(ThreatAssessment).where(ThreatAssessment.case_id == case.id)
     ):
-        items.append(TimelineItem(as_utc(threat.created_at), "threat", None, threat.level.value))
-    for needs in db.session.scalars(
-        sa.select(NeedsAssessment).where(NeedsAssessment.case_id == case.id)
-    ):
-        items.append(TimelineItem(as_utc(needs.created_at), "needs"))
-    for consent in db.session.scalars(sa.select(Consent).where(Consent.case_id == case.id)):
-        items.append(
-            TimelineItem(as_utc(consent.created_at), "consent", None, consent.method.value)
-        )
-    for intervention in db.session.scalars(
-        sa.select(Intervention).where(Intervention.case_id == case.id)
-    ):
-        items.append(
-            TimelineItem(as_utc(intervention.created_at), "intervention", None, intervention.kind)
-        )
-    for consultation in db.session.scalars(
-        sa.select(Consultation).where(Consultation.case_id == case.id)
-    ):
-        items.append(TimelineItem(as_utc(consultation.starts_at), "consultation", None, None))
-    requests = sa.select(ClientRequest.id).where(ClientRequest.case_id == case.id)
-    for attempt in db.session.scalars(
-        sa.select(ContactAttempt).where(ContactAttempt.request_id.in_(requests))
-    ):
-        detail = f"{attempt.channel}|{attempt.outcome}"
-        items.append(TimelineItem(as_utc(attempt.attempted_at), "contact_attempt", None, detail))
-    for message in db.session.scalars(sa.select(Message).where(Message.request_id.in_(requests))):
-        kind = "message_from_client" if message.from_client else "message_to_client"
+        kind = "message_from_client" if from_client else "message_to_client"
         # A client writes who they are and where they live: identity-bearing text.
-        body = identity.text(message.body)
-        items.append(TimelineItem(as_utc(message.created_at), kind, body, hidden=body is None))
+        text = identity.text(message_body)
+        items.append(TimelineItem(as_utc(created_at), kind, text, hidden=text is None))
     return sorted(items, key=lambda item: item.at, reverse=True)
+
+
+def _plain_events(case: Case, requests: sa.Select[Any]) -> sa.CompoundSelect[Any]:
+    """Assessments, consents, interventions, meetings and contact attempts: when, what, and
+    the one word the timeline shows of each (never their content)."""
+
+    def event(at: Any, kind: str, detail: Any, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        return sa.select(
+            at.label("at"),
+            sa.literal(kind, sa.String).label("kind"),
+            sa.cast(detail, sa.String).label("detail"),
+        ).where(*where)
+
+    return sa.union_all(
+        event(
+            ThreatAssessment.created_at,
+            "threat",
+            ThreatAssessment.level,
+            ThreatAssessment.case_id == case.id,
+        ),
+        event(NeedsAssessment.created_at, "needs", sa.null(), NeedsAssessment.case_id == case.id),
+        event(Consent.created_at, "consent", Consent.method, Consent.case_id == case.id),
+        event(
+            Intervention.created_at,
+            "intervention",
+            Intervention.kind,
+            Intervention.case_id == case.id,
+        ),
+        event(Consultation.starts_at, "consultation", sa.null(), Consultation.case_id == case.id),
+        event(
+            ContactAttempt.attempted_at,
+            "contact_attempt",
+            ContactAttempt.channel + "|" + ContactAttempt.outcome,
+            ContactAttempt.request_id.in_(requests),
+        ),
+    )
