@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import operator
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
 from typing import Any, cast
@@ -17,7 +17,6 @@ import sqlalchemy as sa
 
 from app.auth.models import User
 from app.cases.models import Case, CaseAssignment, CaseStatus, ThreatAssessment, case_is_open
-from app.cases.services import case_deadlines, latest_threat_assessment
 from app.core.clock import utcnow
 from app.core.db import UtcDateTime
 from app.extensions import db
@@ -234,8 +233,12 @@ def clocks_of(
     )
 
 
-def case_clocks(case: Case) -> list[DueItem]:
-    """The unmet clocks of one case, soonest first: what its page shows at the top."""
+def case_clocks(
+    case: Case, deadlines: Sequence[Deadline], review: ThreatAssessment | None
+) -> list[DueItem]:
+    """The unmet clocks of one case, soonest first: what its page shows at the top. From
+    its deadlines (services.case_deadlines) and its latest threat assessment, which the
+    page has read already."""
     if case.status is CaseStatus.CLOSED:
         return []
     owners = frozenset(case.assignee_ids)
@@ -243,10 +246,9 @@ def case_clocks(case: Case) -> list[DueItem]:
         DueItem(
             d.due_at, d.rule_key, case.reference, case.id, d.request_id, owners, f"deadline:{d.id}"
         )
-        for d in case_deadlines(case)
+        for d in deadlines
         if d.met_at is None
     ]
-    review = latest_threat_assessment(case)
     if review is not None and review.next_review_on is not None:
         due = datetime.combine(review.next_review_on, time(23, 59, 59), tzinfo=LOCAL_TIME)
         items.append(

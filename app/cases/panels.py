@@ -157,16 +157,16 @@ def caseworkers_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
     return {
         "assign_form": assign,
         "can_assign": can_assign_cases(current_user, case),
-        "team": team(),
     }
 
 
 def deadlines_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
     """The case's clocks, the age that decides them and the agency that reported."""
+    deadlines = services.case_deadlines(case)
     return {
         "age_form": AgeForm(formdata=None, age_band=(case.age_band or AgeBand.UNKNOWN).value),
-        "deadlines": services.case_deadlines(case),
-        "clocks": case_clocks(case),
+        "deadlines": deadlines,
+        "clocks": case_clocks(case, deadlines, services.latest_threat_assessment(case)),
         "reporter": db.session.get(Organisation, case.reporting_organisation_id)
         if case.reporting_organisation_id
         else None,
