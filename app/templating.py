@@ -27,6 +27,7 @@ from app.cases import labels as case_labels
 from app.consent.labels import field_label
 from app.consultations import labels as consultation_labels
 from app.core.clock import utcnow
+from app.core.fields import choice_inputs
 from app.core.headers import allow_form_redirect_to
 from app.i18n import (
     available_languages,
@@ -219,6 +220,8 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["moment"] = moment
     app.jinja_env.filters["reference"] = reference
     app.jinja_env.filters["from_json"] = json.loads
-    app.jinja_env.globals.update(authenticator_uri=authenticator_uri, qr_svg=qr_svg)
+    app.jinja_env.globals.update(
+        authenticator_uri=authenticator_uri, qr_svg=qr_svg, choice_inputs=choice_inputs
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

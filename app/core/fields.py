@@ -92,6 +92,44 @@ def choices_in(choices: Choices, locale: str) -> tuple[tuple[str, str], ...]:
     return _TRANSLATED[key]
 
 
+CHOICE = Markup('<div class="choice"><input %s> <label for="%s">%s</label></div>')
+
+
+def choice_inputs(field: wtforms.RadioField | wtforms.SelectMultipleField) -> Markup:
+    """A radio field's or a checkbox field's options, each an input and its label, as
+    WTForms' option widgets write them (tests/core/test_fields.py).
+
+    WTForms makes a field of each option, with its own label and widget, for every page:
+    the case file's consent and threat forms spent more on that than on their data.
+    Options with attributes of their own go the stock way.
+    """
+    if field.render_kw:
+        return _stock_choice_inputs(field)
+    kind = "checkbox" if isinstance(field, wtforms.SelectMultipleField) else "radio"
+    required = bool(getattr(field.flags, "required", False))
+    html = []
+    for index, (value, label, checked, render_kw) in enumerate(field.iter_choices()):
+        if render_kw:
+            return _stock_choice_inputs(field)
+        option_id = f"{field.id}-{index}"
+        attrs = wtforms.widgets.html_params(
+            checked=bool(checked),
+            id=option_id,
+            name=field.name,
+            required=required,
+            type=kind,
+            value=str(value),
+        )
+        html.append(CHOICE % (Markup(attrs), option_id, str(label)))  # noqa: S704
+    return Markup("".join(html))  # noqa: S704  (each part escaped by `%`)
+
+
+def _stock_choice_inputs(field: Any) -> Markup:
+    return Markup(  # noqa: S704  (WTForms escapes what it writes)
+        "".join(f'<div class="choice">{option()} {option.label()}</div>' for option in field)
+    )
+
+
 class CheckboxesField(wtforms.SelectMultipleField):
     """A multi-select shown as checkboxes: each answer once, only from its choices.
 

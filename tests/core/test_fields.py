@@ -76,3 +76,43 @@ def test_a_select_of_names_writes_what_the_fast_widget_writes(app: Flask) -> Non
             assert str(field()) == fast  # the fields draw with NamesSelect
     chosen = str(Names(MultiDict([("many", "0180"), ("many", "1480")])).many())
     assert chosen.count(" selected>") == 2
+
+
+def test_choice_inputs_write_what_wtforms_option_widgets_write(app: Flask) -> None:
+    """Radio buttons and checkboxes written in one pass: the same inputs and labels as
+    WTForms' own option fields, chosen or not, required or not, escaped and translated."""
+    from werkzeug.datastructures import MultiDict
+    from wtforms.validators import InputRequired
+
+    from app.core.fields import CheckboxesField, _stock_choice_inputs, choice_inputs
+
+    class Answers(wtforms.Form):
+        level = wtforms.RadioField("Level", choices=CHOICES, validators=[InputRequired()])
+        flag = wtforms.RadioField("Flag", choices=[("yes", "Ja"), ("no", "Nej")])
+        many = CheckboxesField("Many", choices=CHOICES)
+
+    for sent in (
+        MultiDict(),
+        MultiDict([("level", "closed"), ("flag", "no"), ("many", "closed"), ("many", 'x"<y>')]),
+    ):
+        form = Answers(sent)
+        with app.test_request_context(), force_locale("sv"):
+            for field in (form.level, form.flag, form.many):
+                fast = str(choice_inputs(field))
+                assert fast == str(_stock_choice_inputs(field))
+                assert fast.count("<input") == len(field.choices)
+    with app.test_request_context(), force_locale("sv"):
+        chosen = str(choice_inputs(Answers(MultiDict([("many", "closed")])).many))
+    assert '<input checked id="many-2" name="many" type="checkbox" value="closed">' in chosen
+    assert '<label for="many-1">A &amp; B</label>' in chosen and "Avslutad" in chosen
+    required = str(choice_inputs(Answers().level))
+    assert required.count(" required ") == len(CHOICES)
+
+
+def test_choices_with_attributes_of_their_own_go_the_stock_way() -> None:
+    from app.core.fields import choice_inputs
+
+    class Asked(wtforms.Form):
+        answer = wtforms.RadioField("Answer", choices=[("a", "A")], render_kw={"disabled": True})
+
+    assert 'disabled id="answer-0"' in str(choice_inputs(Asked().answer))
