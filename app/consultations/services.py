@@ -437,10 +437,18 @@ def decisions_of(consultation: Consultation) -> list[Decision]:
     )
 
 
+# The case file and the convening page list meetings by when and how they went: who was
+# invited is loaded only if asked for (it was two more statements on every case file).
+WITHOUT_INVITATIONS = sa.orm.lazyload(Consultation.invitations)
+
+
 def actions_of_case(case_id: uuid.UUID) -> list[Action]:
     return list(
         db.session.scalars(
-            sa.select(Action).where(Action.case_id == case_id).order_by(Action.due_on)
+            sa.select(Action)
+            .where(Action.case_id == case_id)
+            .order_by(Action.due_on)
+            .options(sa.orm.joinedload(Action.consultation).options(WITHOUT_INVITATIONS))
         )
     )
 
@@ -451,6 +459,7 @@ def consultations_of_case(case_id: uuid.UUID) -> list[Consultation]:
             sa.select(Consultation)
             .where(Consultation.case_id == case_id)
             .order_by(Consultation.starts_at)
+            .options(WITHOUT_INVITATIONS)
         )
     )
 

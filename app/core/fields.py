@@ -92,7 +92,12 @@ def choices_in(choices: Choices, locale: str) -> tuple[tuple[str, str], ...]:
     return _TRANSLATED[key]
 
 
-CHOICE = Markup('<div class="choice"><input %s> <label for="%s">%s</label></div>')
+# An option as WTForms writes it (attributes in its order: sorted by name).
+CHOICE = Markup(
+    '<div class="choice"><input %sid="%s" name="%s" %stype="%s" value="%s">'
+    ' <label for="%s">%s</label></div>'
+)
+CHECKED, REQUIRED = Markup("checked "), Markup("required ")
 
 
 def choice_inputs(field: wtforms.RadioField | wtforms.SelectMultipleField) -> Markup:
@@ -106,21 +111,26 @@ def choice_inputs(field: wtforms.RadioField | wtforms.SelectMultipleField) -> Ma
     if field.render_kw:
         return _stock_choice_inputs(field)
     kind = "checkbox" if isinstance(field, wtforms.SelectMultipleField) else "radio"
-    required = bool(getattr(field.flags, "required", False))
+    required = REQUIRED if getattr(field.flags, "required", False) else ""
     html = []
     for index, (value, label, checked, render_kw) in enumerate(field.iter_choices()):
         if render_kw:
             return _stock_choice_inputs(field)
         option_id = f"{field.id}-{index}"
-        attrs = wtforms.widgets.html_params(
-            checked=bool(checked),
-            id=option_id,
-            name=field.name,
-            required=required,
-            type=kind,
-            value=str(value),
+        # `%` escapes every value that is not markup already.
+        html.append(
+            CHOICE
+            % (
+                CHECKED if checked else "",
+                option_id,
+                field.name,
+                required,
+                kind,
+                str(value),
+                option_id,
+                str(label),
+            )
         )
-        html.append(CHOICE % (Markup(attrs), option_id, str(label)))  # noqa: S704
     return Markup("".join(html))  # noqa: S704  (each part escaped by `%`)
 
 
