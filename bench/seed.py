@@ -119,7 +119,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "opened_at", "closed_at", "full_name", "personal_number", "personal_number_index",
         "phone", "address", "municipality", "household", "created_at",
     ),
-    "case_assignments": ("case_id", "user_id", "created_at"),
+    "case_assignments": ("case_id", "user_id", "created_at", "case_open"),
     "client_requests": (
         "id", "reference", "client_id", "organisation_id", "kind", "status", "urgency", "urgent",
         "source", "language", "submitted_at", "age_band", "concerns_child", "concerns_under_21",
@@ -413,7 +413,7 @@ class CaseFactory:
         )
         workers = rng.sample(team.caseworker_ids, 2 if self.maybe(0.2) else 1)
         for worker in workers:
-            add("case_assignments", case_id, worker, opened_at)
+            add("case_assignments", case_id, worker, opened_at, is_open)
         worker = workers[0]
         if source in ("self_service", "relative"):
             self.request(team, opened_at - timedelta(days=rng.uniform(0.5, 10)), case_id, is_open)

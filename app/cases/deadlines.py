@@ -362,8 +362,8 @@ def _assigned_open_cases(organisation_id: object, owner_id: Any) -> sa.CTE:
         .join(Case, Case.id == CaseAssignment.case_id)
         .where(
             CaseAssignment.user_id == owner_id,
+            CaseAssignment.case_open,
             Case.organisation_id == organisation_id,
-            case_is_open(),
         )
         .cte("owned_open_cases")
     )

@@ -426,6 +426,12 @@ def close_case(case: Case, outcome: CaseOutcome) -> None:
     if not closed:
         raise CaseError("closed")
     db.session.refresh(case, ["status", "outcome", "closed_at"])
+    db.session.execute(
+        sa.update(CaseAssignment)
+        .where(CaseAssignment.case_id == case.id)
+        .values(case_open=False)
+        .execution_options(synchronize_session="fetch")
+    )
     for request in db.session.scalars(
         sa.select(ClientRequest).where(ClientRequest.case_id == case.id)
     ):

@@ -21,7 +21,7 @@ from app.audit.services import record
 from app.auth.models import Asker, Role, User, UserSession
 from app.auth.services import AccountError, WeakPassword, create_user
 from app.auth.sessions import hash_token, start_session
-from app.cases.models import Case, CaseAssignment, NeedsAssessment, case_is_open
+from app.cases.models import Case, CaseAssignment, NeedsAssessment
 from app.cases.services import latest_threat_assessment
 from app.consent.models import Disclosure, Purpose
 from app.consent.services import (
@@ -551,18 +551,15 @@ AnySelect = TypeVar("AnySelect", bound=sa.Select[*tuple[Any, ...]])
 
 
 def _actions_due_on_my_cases(user: Asker, query: AnySelect, horizon: Any) -> AnySelect:
-    # The team's open cases (a few hundred, from their own index): a closed case's
+    # The person's open cases (a few dozen, from their own index): a closed case's
     # actions are no one's work any more, and reading them from every case the person was
     # ever given would make the count grow with their history.
-    open_team_cases = sa.select(Case.id).where(
-        Case.organisation_id == user.organisation_id, case_is_open()
-    )
     return (
         query.select_from(Action)
         .join(CaseAssignment, CaseAssignment.case_id == Action.case_id)
         .where(
             CaseAssignment.user_id == user.id,
-            Action.case_id.in_(open_team_cases),
+            CaseAssignment.case_open,
             Action.status.in_([ActionStatus.OPEN, ActionStatus.IN_PROGRESS]),
             Action.due_on <= horizon,
         )

@@ -6,7 +6,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import lazyload, load_only
 
 from app.cases.models import Case, NeedsAssessment, ProtectionLevel
 from app.consent.models import DisclosedField, Disclosure
@@ -21,18 +21,19 @@ from tests.migrations import before
 def test_existing_hand_overs_and_consultation_disclosures_carry_over(app, scene):
     with app.app_context():
         downgrade(revision=before("0016_disclosure_snapshots"))
-        # Only the columns that schema had: the model has grown since.
+        # Only the columns that schema had, and not its assignments: the model has grown since.
         case = db.session.get(
             Case,
             scene.case_id,
             options=[
+                lazyload(Case.assignments),
                 load_only(
                     Case.organisation_id,
                     Case.full_name,
                     Case.personal_number,
                     Case.phone,
                     Case.protection_level,
-                )
+                ),
             ],
         )
         case.full_name, case.personal_number, case.phone = "Adam Testsson", "19811218-9876", "070"
