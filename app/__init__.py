@@ -216,6 +216,7 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def register_request_cycle(app: Flask) -> None:
+    from app.audit.services import forget_reads, reads_appended_at_the_end
     from app.auth.guard import init_guard
     from app.core.errors import finish_transaction, init_errors
     from app.core.headers import init_headers
@@ -225,6 +226,10 @@ def register_request_cycle(app: Flask) -> None:
 
     # Before the guard, so a routing redirect is made relative whoever asks.
     init_urls(app)
+    # First of the request's own hooks: every audit event of a page that reads is appended
+    # at its end, the guard's included.
+    app.before_request(reads_appended_at_the_end)
+    app.teardown_request(forget_reads)
     init_guard(app)
     init_errors(app)
     init_headers(app)

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_request_context, request
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import (
@@ -36,7 +36,7 @@ from app.audit.models import (
 )
 from app.core.clock import as_utc, utcnow
 from app.core.db import insert_unless_present
-from app.core.errors import keep_on_refusal
+from app.core.errors import before_commit, keep_on_refusal
 from app.core.keycheck import AUDIT_KEY, fingerprint, replace_audit_key
 from app.extensions import db
 
@@ -122,6 +122,24 @@ def appended_at_the_end() -> Iterator[None]:
         g.pop(PENDING, None)
     if pending:
         _append(pending)
+
+
+def reads_appended_at_the_end() -> None:
+    """Before each request that only reads (GET, HEAD): its audit events (who read which
+    case, request, meeting or log) are appended when the view has succeeded, just before
+    the commit, so no page holds the chain's head while it is drawn (appended_at_the_end).
+    A refused read rolls back and writes its events again, as every refusal does."""
+    if request.method not in ("GET", "HEAD") or g.get(PENDING) is not None:
+        return
+    pending: list[Entry] = []
+    g.setdefault(PENDING, pending)
+    before_commit(lambda: _append(pending) if pending else None)
+
+
+def forget_reads(_error: BaseException | None = None) -> None:
+    """After each request: its waiting events were appended or are void with it (a request
+    inside a test's application context shares `g` with the next one)."""
+    g.pop(PENDING, None)
 
 
 class AuditKeyError(RuntimeError):

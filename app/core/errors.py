@@ -172,6 +172,16 @@ def keep_on_refusal(write: Callable[[], object]) -> None:
         g.setdefault(KEPT_ON_REFUSAL, []).append(write)
 
 
+BEFORE_COMMIT = "writes_before_commit"
+
+
+def before_commit(write: Callable[[], object]) -> None:
+    """Register a write done when the view has succeeded, just before the request's commit
+    (see finish_transaction); a refused request rolls back without it."""
+    if has_request_context():
+        g.setdefault(BEFORE_COMMIT, []).append(write)
+
+
 def finish_transaction(response: Response) -> Response:
     """One commit per request, after the view has succeeded.
 
@@ -189,10 +199,14 @@ def finish_transaction(response: Response) -> Response:
         _forget_request_state()
         return response
     kept: list[Callable[[], object]] = g.pop(KEPT_ON_REFUSAL, [])
+    last: list[Callable[[], object]] = g.pop(BEFORE_COMMIT, [])
     try:
         if response.status_code >= 400:
             db.session.rollback()
             for write in kept:
+                write()
+        else:
+            for write in last:
                 write()
         db.session.commit()
     except SQLAlchemyError as error:
