@@ -32,23 +32,30 @@ def disagreements(app) -> list[tuple[object, bool, CaseStatus]]:
         ]
 
 
-def test_closing_a_case_closes_its_assignments_and_no_others(app, scene, make_account):
-    second = make_account(username="andra")
-    case_url = f"/team/cases/{scene.case_id}"
+def second_case_of(app, scene, status: CaseStatus, reference: str) -> object:
+    """Another case of the scene's team, given to its caseworker; its id."""
     with app.app_context():
-        other = Case(
-            reference="K-2026-000777",
+        case = Case(
+            reference=reference,
             organisation_id=db.session.get(Case, scene.case_id).organisation_id,
-            status=CaseStatus.ASSESSMENT,
+            status=status,
             source=CaseSource.POLICE,
             opened_at=utcnow(),
         )
-        db.session.add(other)
+        db.session.add(case)
         db.session.flush()
-        db.session.add(CaseAssignment(case_id=other.id, user_id=scene.owner.id))
+        db.session.add(CaseAssignment(case_id=case.id, user_id=scene.owner.id))
+        db.session.commit()
+        return case.id
+
+
+def test_closing_a_case_closes_its_assignments_and_no_others(app, scene, make_account):
+    second = make_account(username="andra")
+    case_url = f"/team/cases/{scene.case_id}"
+    other_id = second_case_of(app, scene, CaseStatus.ASSESSMENT, "K-2026-000777")
+    with app.app_context():
         db.session.add(CaseAssignment(case_id=scene.case_id, user_id=second.id))
         db.session.commit()
-        other_id = other.id
     assert flags(app) == {scene.case_id: {True}, other_id: {True}}
     closed = scene.owner_browser.post(
         f"{case_url}/close", {"outcome": "established", "confirmed": "yes"}, form_page=case_url
@@ -59,19 +66,7 @@ def test_closing_a_case_closes_its_assignments_and_no_others(app, scene, make_ac
 
 
 def test_an_assignment_written_on_a_closed_case_is_not_open(app, scene):
-    with app.app_context():
-        closed = Case(
-            reference="K-2019-000001",
-            organisation_id=db.session.get(Case, scene.case_id).organisation_id,
-            status=CaseStatus.CLOSED,
-            source=CaseSource.POLICE,
-            opened_at=utcnow(),
-        )
-        db.session.add(closed)
-        db.session.flush()
-        db.session.add(CaseAssignment(case_id=closed.id, user_id=scene.owner.id))
-        db.session.commit()
-        closed_id = closed.id
+    closed_id = second_case_of(app, scene, CaseStatus.CLOSED, "K-2019-000001")
     assert flags(app)[closed_id] == {False}
     assert disagreements(app) == []
 

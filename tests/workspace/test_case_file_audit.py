@@ -16,6 +16,7 @@ from app.audit.models import AuditEvent
 from app.audit.services import appended_at_the_end, record, verify_chain
 from app.extensions import db
 from app.workspace import casefile
+from tests.audit.test_reads_at_the_end import another_write_goes_on_while_drawn
 
 
 @pytest.fixture
@@ -37,34 +38,13 @@ def test_another_audited_write_goes_on_while_a_case_file_is_drawn(app, scene, sl
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("SQLite lets one writer in at a time: there is nothing to hold back")
-    answers: list[int] = []
-    reading = threading.Thread(
-        target=lambda: answers.append(
-            scene.owner_browser.get(f"/team/cases/{scene.case_id}").status_code
-        )
+    another_write_goes_on_while_drawn(
+        app,
+        lambda: scene.owner_browser.get(f"/team/cases/{scene.case_id}").status_code,
+        drawing,
+        let_go,
+        "case.viewed",
     )
-    reading.start()
-    try:
-        assert drawing.wait(timeout=20), "the case file never reached its panels"
-        # Meanwhile someone else's audited write: it must not wait for the page.
-        with app.app_context():
-            db.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
-            record("test.meanwhile")
-            db.session.commit()
-    finally:
-        let_go.set()
-        reading.join(timeout=30)
-    assert answers == [200]
-    with app.app_context():
-        actions = list(
-            db.session.scalars(
-                sa.select(AuditEvent.action)
-                .where(AuditEvent.action.in_(["test.meanwhile", "case.viewed"]))
-                .order_by(AuditEvent.seq)
-            )
-        )
-        assert actions[-2:] == ["test.meanwhile", "case.viewed"]  # chained as committed
-        assert verify_chain() == []
 
 
 def case_file_events(app, case_id) -> list[str]:
