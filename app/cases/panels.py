@@ -1,9 +1,10 @@
 """The case file's panels the cases package owns: identity and protection, the assessments,
 interventions, status, caseworkers, deadlines and the journal.
 
-Each panel gives what its part of the case file needs, its blank forms included; its POST
-routes are in app/cases/views.py and redraw the case file with their own form when it is
-refused. The page that puts the panels together is app/workspace.
+Each panel gives what its part of the case file shows; its forms come apart, since only the
+page where that part is worked on draws them. The POST routes are in app/cases/views.py and
+draw that page again with their own form when it is refused. The pages that put the panels
+together are in app/workspace.
 """
 
 from __future__ import annotations
@@ -101,12 +102,54 @@ def _identity_defaults(identity: IdentityView) -> dict[str, Any]:
     }
 
 
-# The panels -----------------------------------------------------------------------------------
+# The panels: what each part of the case file shows ------------------------------------------
 
 
 def identity_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
-    """Identity and household, the protection level and a lowering waiting for a decision."""
+    """A lowering of the protection level waiting for a decision, and who may decide it."""
     waiting = protection_services.pending_change(case)
+    return {
+        "waiting_change": waiting,
+        "may_decide_waiting": waiting is not None
+        and can_decide_protection_change(current_user, case, waiting),
+    }
+
+
+def needs_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
+    return {"needs": services.latest_needs_assessment(case)}
+
+
+def interventions_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
+    return {"interventions": _interventions(case)}
+
+
+def caseworkers_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
+    return {"can_assign": can_assign_cases(current_user, case)}
+
+
+def deadlines_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
+    """The case's clocks, the agency that reported, and the latest threat assessment (its
+    review is one of the clocks, and the threat panel shows it)."""
+    deadlines = services.case_deadlines(case)
+    threat = services.latest_threat_assessment(case)
+    return {
+        "threat": threat,
+        "deadlines": deadlines,
+        "clocks": case_clocks(case, deadlines, threat),
+        "reporter": db.session.get(Organisation, case.reporting_organisation_id)
+        if case.reporting_organisation_id
+        else None,
+    }
+
+
+def journal_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
+    return {"timeline": case_timeline(case, identity)}
+
+
+# Their blank forms: only the page where a part is worked on draws them -----------------------
+
+
+def identity_forms(case: Case, identity: IdentityView) -> dict[str, Any]:
     return {
         "identity_form": IdentityForm(
             formdata=None, stored_municipality=case.municipality, **_identity_defaults(identity)
@@ -116,65 +159,44 @@ def identity_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
         "protection_form": ProtectionForm(formdata=None, level=case.protection_level.value),
         "reveal_form": GrantForm(formdata=None),
         "approve_form": without_code(ApproveLoweringForm(formdata=None)),
-        "waiting_change": waiting,
-        "may_decide_waiting": waiting is not None
-        and can_decide_protection_change(current_user, case, waiting),
     }
 
 
-def assessments_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
-    """The latest threat and needs assessments, and the forms for new ones."""
+def threat_forms(case: Case, identity: IdentityView) -> dict[str, Any]:
     threat = ThreatForm(formdata=None, level=None, by_police=None)
     threat.groups.choices = group_choices()
-    return {
-        "threat_form": threat,
-        "needs_form": NeedsForm(formdata=None),
-        "threat": services.latest_threat_assessment(case),
-        "needs": services.latest_needs_assessment(case),
-    }
+    return {"threat_form": threat}
 
 
-def interventions_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
+def needs_forms(case: Case, identity: IdentityView) -> dict[str, Any]:
+    return {"needs_form": NeedsForm(formdata=None)}
+
+
+def interventions_forms(case: Case, identity: IdentityView) -> dict[str, Any]:
     intervention = InterventionForm(formdata=None)
     intervention.kind.choices = intervention_choices()
     return {
         "intervention_form": intervention,
         "update_form": InterventionUpdateForm(formdata=None),
-        "interventions": _interventions(case),
     }
 
 
-def status_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
+def status_forms(case: Case, identity: IdentityView) -> dict[str, Any]:
     return {
         "status_form": StatusForm(formdata=None, status=case.status.value),
         "close_form": CloseCaseForm(formdata=None),
     }
 
 
-def caseworkers_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
+def caseworkers_forms(case: Case, identity: IdentityView) -> dict[str, Any]:
     assign = AssignForm(formdata=None)
     assign.assignee.choices = assign_choices()
-    return {
-        "assign_form": assign,
-        "can_assign": can_assign_cases(current_user, case),
-    }
+    return {"assign_form": assign}
 
 
-def deadlines_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
-    """The case's clocks, the age that decides them and the agency that reported."""
-    deadlines = services.case_deadlines(case)
-    return {
-        "age_form": AgeForm(formdata=None, age_band=(case.age_band or AgeBand.UNKNOWN).value),
-        "deadlines": deadlines,
-        "clocks": case_clocks(case, deadlines, services.latest_threat_assessment(case)),
-        "reporter": db.session.get(Organisation, case.reporting_organisation_id)
-        if case.reporting_organisation_id
-        else None,
-    }
+def deadlines_forms(case: Case, identity: IdentityView) -> dict[str, Any]:
+    return {"age_form": AgeForm(formdata=None, age_band=(case.age_band or AgeBand.UNKNOWN).value)}
 
 
-def journal_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
-    return {
-        "journal_form": JournalForm(formdata=None, occurred_on=utcnow().date()),
-        "timeline": case_timeline(case, identity),
-    }
+def journal_forms(case: Case, identity: IdentityView) -> dict[str, Any]:
+    return {"journal_form": JournalForm(formdata=None, occurred_on=utcnow().date())}

@@ -1,5 +1,5 @@
-"""The consent panel of the case file: the consents recorded on the case, and the form for a
-new one. Its POST routes are in app/consent/case_views.py."""
+"""The consent panel of the case file: the consents recorded on the case; and apart, the form
+for a new one. Its POST routes are in app/consent/case_views.py."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ def agency_choices() -> list[tuple[str, str]]:
 
 
 def consent_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
+    return {"consents": consents_of(case)}
+
+
+def consent_forms(case: Case, identity: IdentityView) -> dict[str, Any]:
     form = ConsentForm(formdata=None)
     form.agencies.choices = agency_choices()
-    return {"consent_form": form, "consents": consents_of(case)}
+    return {"consent_form": form}

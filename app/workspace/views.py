@@ -1,4 +1,5 @@
-"""The case file's one route: reading it. Each panel's POST route is its feature's."""
+"""The case file's routes: its overview and each part's page. Each form's POST route is its
+feature's."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from app.cases.access import get_case_or_404
 from app.cases.permissions import is_team_member
 from app.core.panels import install_case_file
 from app.workspace import bp
-from app.workspace.casefile import render_case_file
+from app.workspace.casefile import PART_BY_SLUG, PARTS, render_case_file, render_case_part
 
 
 @bp.record_once
@@ -30,3 +31,11 @@ def team_only() -> None:
 @bp.route("/cases/<case_id>")
 def case(case_id: str) -> Any:
     return render_case_file(get_case_or_404(case_id, for_user=current_user))
+
+
+# A part's page sits at the address its main form posts to (werkzeug matches the POST-only
+# rule first and falls through to this one for a GET), so a refused form and a reload of
+# its page show the same thing.
+@bp.route(f"/cases/<case_id>/<any({', '.join(part.slug for part in PARTS)}):slug>")
+def part(case_id: str, slug: str) -> Any:
+    return render_case_part(get_case_or_404(case_id, for_user=current_user), PART_BY_SLUG[slug])

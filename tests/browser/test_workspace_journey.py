@@ -50,7 +50,8 @@ pytestmark = pytest.mark.browser
 LANG = "sv"
 STAFF = "handlaggare"
 AGENCY_SLUG = "polisen-syd"
-CASE_PATH = re.compile(r"^/team/cases/([^/]+)$")
+# The case file: its overview, or the page of one of its parts.
+CASE_PATH = re.compile(r"^/team/cases/([^/]+)(?:/[a-z]+)?$")
 CASE_REFERENCE = re.compile(r"^K-\d{4}-\d{6}$")
 
 # A valid personnummer (the check digit holds); the case page shows it as YYYYMMDD-NNNN.
@@ -120,13 +121,17 @@ def staff_login(context: BrowserContext, base: str, app: Flask, journey: Journey
     return page
 
 
-def open_details(page: Page, section: str) -> None:
-    """Open the <details> of a case page section (its forms are folded away)."""
-    details = page.locator(f'main section[aria-labelledby="{section}"] details')
-    expect(details).to_have_count(1)
-    expect(details).not_to_have_attribute("open", "")
-    details.locator("summary").click()
-    expect(details).to_have_attribute("open", "")
+def open_part(page: Page, case_id: str, section: str, slug: str) -> None:
+    """From a section of the case file's overview, which only reads, to the page where that
+    part is worked on; the parts' navigation says which page this is."""
+    assert path_of(page.url) == f"/team/cases/{case_id}"
+    link = page.locator(f'main section[aria-labelledby="{section}"] .part-link a')
+    expect(link).to_have_count(1)
+    with page.expect_navigation():
+        link.click()
+    assert path_of(page.url) == f"/team/cases/{case_id}/{slug}"
+    current = page.locator('main nav.case-parts a[aria-current="page"]')
+    expect(current).to_have_attribute("href", f"/team/cases/{case_id}/{slug}")
 
 
 def case_form(case_id: str, action: str) -> str:
@@ -185,12 +190,16 @@ def test_workspace_journey(
         db.session.remove()
     assert CASE_REFERENCE.fullmatch(case_reference), case_reference
     assert staff.title().startswith(case_reference)
-    # The request's contact details come along; the name was left out by the client.
-    expect(staff.locator('main input[name="phone"]')).to_have_value("070-123 45 67")
-    expect(staff.locator('main input[name="personal_number"]')).to_have_value("")
+    # The overview only reads: no form on it.
+    expect(staff.locator('main form[method="post"]')).to_have_count(0)
     step(journey, staff, "case-opened", staff=True)
 
-    # 3a. Identity and household.
+    # 3a. Identity and household. The request's contact details come along; the name was
+    # left out by the client.
+    open_part(staff, case_id, "identity", "identity")
+    expect(staff.locator('main input[name="phone"]')).to_have_value("070-123 45 67")
+    expect(staff.locator('main input[name="personal_number"]')).to_have_value("")
+    step(journey, staff, "identity-form", staff=True)
     identity = staff.locator(case_form(case_id, "identity"))
     for name, value in IDENTITY.items():
         identity.locator(f'input[name="{name}"]').fill(value)
@@ -199,11 +208,17 @@ def test_workspace_journey(
     assert path_of(staff.url) == f"/team/cases/{case_id}"
     expect(staff.locator("main .notice-success")).to_have_count(1)
     expect(staff.locator("main .notice-warning")).to_have_count(0)  # no duplicate number
+    shown = staff.locator('main section[aria-labelledby="identity"] dl')
+    for name in ("full_name", "personal_number", "phone"):
+        expect(shown).to_contain_text(IDENTITY[name])
+    expect(shown).to_contain_text(MUNICIPALITY[1])
+    expect(shown).to_contain_text("2 vuxna, barn i åldern 4, 9")
+    step(journey, staff, "identity-saved", staff=True)
+    open_part(staff, case_id, "identity", "identity")
     for name, value in IDENTITY.items():
         expect(identity.locator(f'input[name="{name}"]')).to_have_value(value)
     expect(identity.locator('select[name="municipality"]')).to_have_value(MUNICIPALITY[0])
     expect(identity.locator('[aria-invalid="true"]')).to_have_count(0)
-    step(journey, staff, "identity-saved", staff=True)
 
     # The number is on the case page only: neither the triage queue nor the case list.
     staff.goto(f"{base}/team/triage")
@@ -223,8 +238,8 @@ def test_workspace_journey(
         staff.locator(f'main table a[href$="/team/cases/{case_id}"]').click()
     assert path_of(staff.url) == f"/team/cases/{case_id}"
 
-    # 3b. A threat assessment, folded away in a <details>.
-    open_details(staff, "threat")
+    # 3b. A threat assessment, on the page of its own.
+    open_part(staff, case_id, "threat", "threat")
     threat = staff.locator(case_form(case_id, "threat"))
     expect(threat.locator('input[type="radio"][name="level"]')).to_have_count(4)
     threat.locator('input[name="level"][value="high"]').check()
@@ -244,7 +259,7 @@ def test_workspace_journey(
     step(journey, staff, "threat-saved", staff=True)
 
     # 3c. A needs assessment.
-    open_details(staff, "needs")
+    open_part(staff, case_id, "needs", "needs")
     needs = staff.locator(case_form(case_id, "needs"))
     expect(needs.locator("textarea")).to_have_count(8)
     for name, text in NEEDS.items():
@@ -255,7 +270,7 @@ def test_workspace_journey(
     step(journey, staff, "needs-saved", staff=True)
 
     # 3d. A digital consent: the client answers it in their portal.
-    open_details(staff, "consent")
+    open_part(staff, case_id, "consent", "consents")
     consent = staff.locator(case_form(case_id, "consents"))
     agency_box = consent.locator(f'input[type="checkbox"][name="agencies"][value="{agency_id}"]')
     expect(agency_box).to_have_count(1)
@@ -270,8 +285,10 @@ def test_workspace_journey(
     consents = staff.locator('main section[aria-labelledby="consent"] table tbody tr')
     expect(consents).to_have_count(1)
     withdraw = consents.locator('form[action*="/consents/"][action$="/withdraw"]')
-    expect(withdraw).to_have_count(0)  # nothing to withdraw before the client says yes
     step(journey, staff, "consent-proposed", staff=True)
+    open_part(staff, case_id, "consent", "consents")
+    expect(consents).to_have_count(1)
+    expect(withdraw).to_have_count(0)  # nothing to withdraw before the client says yes
     with live_app.app_context():
         proposed = db.session.scalars(
             sa.select(Consent).where(Consent.case_id == uuid.UUID(case_id))
@@ -303,31 +320,38 @@ def test_workspace_journey(
 
     # 5. The caseworker sees the consent given, adds an intervention, and closes the case.
     staff.reload()
-    assert path_of(staff.url) == f"/team/cases/{case_id}"
+    assert path_of(staff.url) == f"/team/cases/{case_id}/consents"
     expect(consents).to_have_count(1)
     expect(withdraw).to_have_count(1)  # given, so it can be withdrawn
     expect(withdraw).to_have_attribute("action", re.compile(f"/consents/{consent_id}/withdraw$"))
     step(journey, staff, "consent-given", staff=True)
 
-    open_details(staff, "interventions")
+    staff.goto(f"{base}/team/cases/{case_id}")
+    open_part(staff, case_id, "interventions", "interventions")
     intervention = staff.locator(case_form(case_id, "interventions"))
     intervention.locator('select[name="kind"]').select_option("support_talks")
     intervention.locator('input[name="provider"]').fill(PROVIDER)
     submit_to(staff, f"/team/cases/{case_id}/interventions")
     assert path_of(staff.url) == f"/team/cases/{case_id}"
     expect(staff.locator("main .notice-success")).to_have_count(1)
+    expect(staff.locator('main section[aria-labelledby="interventions"]')).to_contain_text(PROVIDER)
+    open_part(staff, case_id, "interventions", "interventions")
     added = staff.locator(f'main form.intervention[action*="/team/cases/{case_id}/interventions/"]')
     expect(added).to_have_count(1)
     expect(added.locator('select[name="status"]')).to_have_value("planned")
     step(journey, staff, "intervention-added", staff=True)
 
+    # Status and closing: from the parts' navigation.
+    with staff.expect_navigation():
+        staff.locator(f'main nav.case-parts a[href$="/team/cases/{case_id}/status"]').click()
     status = staff.locator(case_form(case_id, "status"))
     expect(status.locator('select[name="status"]')).to_have_value("new")
     status.locator('select[name="status"]').select_option("intervention")
     submit_to(staff, f"/team/cases/{case_id}/status")
     assert path_of(staff.url) == f"/team/cases/{case_id}"
-    expect(status.locator('select[name="status"]')).to_have_value("intervention")
     step(journey, staff, "status-changed", staff=True)
+    staff.goto(f"{base}/team/cases/{case_id}/status")
+    expect(status.locator('select[name="status"]')).to_have_value("intervention")
 
     close = staff.locator(case_form(case_id, "close"))
     expect(close.locator('input[type="radio"][name="outcome"]')).to_have_count(4)
@@ -341,7 +365,11 @@ def test_workspace_journey(
     # Closed: no status or close form, no new assessments, consents or interventions.
     expect(staff.locator(case_form(case_id, "status"))).to_have_count(0)
     expect(staff.locator(case_form(case_id, "close"))).to_have_count(0)
-    expect(staff.locator("main section details")).to_have_count(0)
+    # Only the journal still takes a note.
+    expect(staff.locator("main section .part-link a")).to_have_count(1)
+    expect(staff.locator("main section .part-link a")).to_have_attribute(
+        "href", f"/team/cases/{case_id}/journal"
+    )
     # The story so far: opened, contact attempt, threat, needs, consent proposed and
     # answered, intervention, status change, closing.
     timeline = staff.locator('main section[aria-labelledby="timeline"] ol.thread li')

@@ -113,12 +113,13 @@ def test_a_protected_identity_never_reaches_an_unassigned_users_html(
 
 def test_the_case_page_opens_with_how_to_reach_the_person_and_what_they_asked_for(app, scene):
     html = scene.owner_browser.get(f"/team/cases/{scene.case_id}").get_data(as_text=True)
-    header = html[html.index('<div class="case-header">') : html.index('aria-label="Sections"')]
+    start = html.index('<div class="case-header">')
+    header = html[start : html.index('aria-label="Parts of the case"')]
     # Safe contact, in the header: code word, phone, times, voicemail, language
     for shown in ("blåbär", "070-123 45 67", "Weekdays, evening", "Voice message"):
         assert shown in header, shown
-    # What they asked for, in their own words, before the first form
-    asked = html[html.index('id="asked-h"') : html.index('id="status-h"')]
+    # What they asked for, in their own words, before who they are
+    asked = html[html.index('id="asked-h"') : html.index('id="identity"')]
     for shown in ("Someone to talk to", "Help to move somewhere safe", "Jag vill komma bort"):
         assert shown in asked, shown
     assert 'dir="auto"' in asked
@@ -349,7 +350,7 @@ def test_closing_a_case_asks_for_confirmation_first(app, scene):
 def test_a_paper_consent_needs_the_clients_answer_chosen(app, scene, agency):
     """Nothing is pre-selected: a paper consent saved without saying whether the client
     gave or refused it is refused with a message, and nothing is recorded."""
-    page = scene.owner_browser.get(f"/team/cases/{scene.case_id}").get_data(as_text=True)
+    page = scene.owner_browser.get(f"/team/cases/{scene.case_id}/consents").get_data(as_text=True)
     given = re.findall(r'<input[^>]*name="given"[^>]*>', page)
     assert given and not any("checked" in radio for radio in given)
     answer = scene.owner_browser.post(
@@ -644,6 +645,7 @@ def test_every_case_route_leaves_an_audit_row_about_the_case(
     # Each use: (endpoint, method, who, address or a function giving it, form data).
     uses = [
         ("workspace.case", "GET", owner, case, None),
+        ("workspace.part", "GET", owner, f"{case}/threat", None),
         ("cases.register_extract", "GET", owner, f"{case}/extract", None),
         ("cases.register_extract_json", "GET", owner, f"{case}/extract.json", None),
         ("cases.identity", "POST", owner, f"{case}/identity", {"full_name": "X", "adults": "1"}),

@@ -122,10 +122,10 @@ def test_lowering_a_level_someone_else_set_waits_for_a_second_member(
     assert level_of(app, scene.case_id) is ProtectionLevel.PROTECTED_REGISTRATION
     assert lead.get(f"{case_url}/extract.json").status_code == 404
     assert NUMBER not in lead.get(case_url).get_data(as_text=True)
-    page = lead.get(case_url).get_data(as_text=True)
+    page = lead.get(f"{case_url}/identity").get_data(as_text=True)
     assert "waiting for a second team member" in page
     assert "/approve" not in page  # no approve form for the one who asked
-    owner_page = scene.owner_browser.get(case_url).get_data(as_text=True)
+    owner_page = scene.owner_browser.get(f"{case_url}/identity").get_data(as_text=True)
     approve_path = next(
         part.split('"', 1)[0]
         for part in owner_page.split('action="')[1:]
@@ -153,7 +153,7 @@ def test_a_waiting_lowering_can_be_refused(app, scene, make_account, new_browser
     lead_account, lead = team_lead(make_account, new_browser, log_in)
     lower(lead, scene.case_id, lead_account, app)
     case_url = f"/team/cases/{scene.case_id}"
-    owner_page = scene.owner_browser.get(case_url).get_data(as_text=True)
+    owner_page = scene.owner_browser.get(f"{case_url}/identity").get_data(as_text=True)
     reject_path = next(
         part.split('"', 1)[0]
         for part in owner_page.split('action="')[1:]
@@ -171,7 +171,7 @@ def test_a_raise_overtakes_a_waiting_lowering(app, scene, make_account, new_brow
     lead_account, lead = team_lead(make_account, new_browser, log_in)
     lower(lead, scene.case_id, lead_account, app)
     case_url = f"/team/cases/{scene.case_id}"
-    owner_page = scene.owner_browser.get(case_url).get_data(as_text=True)
+    owner_page = scene.owner_browser.get(f"{case_url}/identity").get_data(as_text=True)
     approve_path = next(
         part.split('"', 1)[0]
         for part in owner_page.split('action="')[1:]

@@ -48,6 +48,7 @@ def all_get_urls(app):
             yield rule.build(
                 {arg: "00000000-0000-0000-0000-000000000000" for arg in rule.arguments}
                 | ({"filename": "css/app.css"} if rule.endpoint == "static" else {})
+                | ({"slug": "identity"} if "slug" in rule.arguments else {})
             )[1]
 
 

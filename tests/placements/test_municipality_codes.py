@@ -175,8 +175,10 @@ def test_the_selects_work_without_script_and_show_names(app, scene):
         f"{case_url}/identity", {"municipality": "1880", "adults": "1"}, form_page=case_url
     )
     assert saved.status_code == 302
-    page = scene.owner_browser.get(case_url).get_data(as_text=True)
+    assert "<dd>Örebro</dd>" in scene.owner_browser.get(case_url).get_data(as_text=True)
+    page = scene.owner_browser.get(f"{case_url}/identity").get_data(as_text=True)
     assert '<option value="1880" selected>Örebro</option>' in page
+    page = scene.owner_browser.get(f"{case_url}/threat").get_data(as_text=True)
     assert re.search(r'<select [^>]*id="areas_to_avoid" multiple name="areas_to_avoid"', page)
     assert "Hold Ctrl (Cmd on a Mac) to choose more than one." in page
     with app.app_context():

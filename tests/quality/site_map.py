@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from app.workspace.casefile import PARTS
 from config import PUBLIC_LANGUAGES, STAFF_LANGUAGES
 from tests.quality import scene as s
 
@@ -101,6 +102,9 @@ class Page:
 
 Urls = Callable[[s.Scene], list[tuple[str, str]]]  # (variant, path) pairs
 
+# The pages where a case's parts are worked on.
+CASE_PARTS = tuple(part.slug for part in PARTS)
+
 INTAKE_STEPS = ("kind", "person", "help", "contact", "identity", "story", "review")
 
 WITH_IDS: dict[str, tuple[str, Urls]] = {
@@ -117,6 +121,10 @@ WITH_IDS: dict[str, tuple[str, Urls]] = {
         lambda sc: [("", f"/team/triage/{sc.waiting_request_id}")],
     ),
     "workspace.case": (CASEWORKER, lambda sc: [("", f"/team/cases/{sc.case_id}")]),
+    "workspace.part": (
+        CASEWORKER,
+        lambda sc: [(slug, f"/team/cases/{sc.case_id}/{slug}") for slug in CASE_PARTS],
+    ),
     "cases.register_extract": (CASEWORKER, lambda sc: [("", f"/team/cases/{sc.case_id}/extract")]),
     "admin.edit_organisation": (ADMIN, lambda sc: [("", f"/admin/organisations/{sc.agency_id}")]),
     "cases.break_glass": (COLLEAGUE, lambda sc: [("", f"/team/cases/{sc.case_id}/break-glass")]),
@@ -187,6 +195,20 @@ EMPTY_FORMS = [
 ]
 
 
+def empty_case_forms(scene: s.Scene) -> list[Page]:
+    """A case part's form sent empty: its page again, the error summary on top (400)."""
+    return [
+        Page(
+            CASEWORKER,
+            f"workspace.part-{slug}-empty",
+            f"/team/cases/{scene.case_id}/{slug}",
+            400,
+            sent_empty=True,
+        )
+        for slug in ("threat", "journal")
+    ]
+
+
 def get_endpoints(app: Flask) -> dict[str, str]:
     """Every endpoint answering GET, with its URL rule."""
     return {
@@ -218,4 +240,9 @@ def pages_to_check(app: Flask, scene: s.Scene) -> list[Page]:
             for variant, path in urls(scene):
                 name = f"{rule.endpoint}-{variant}" if variant else rule.endpoint
                 pages.append(Page(audience, name, path))
-    return sorted(pages, key=lambda p: (p.audience, p.name)) + ERROR_PAGES + EMPTY_FORMS
+    return (
+        sorted(pages, key=lambda p: (p.audience, p.name))
+        + ERROR_PAGES
+        + EMPTY_FORMS
+        + empty_case_forms(scene)
+    )

@@ -73,6 +73,8 @@ def test_the_forms_sent_empty_were_checked_showing_what_is_missing(
     # endpoint, and a comparison by name alone would not notice one of them missing.
     expected = {(p.audience, p.name) for p in site_map.EMPTY_FORMS}
     assert len(expected) == len(site_map.EMPTY_FORMS) == 12
+    # And a case's parts (their pages are built from the scene's case).
+    expected |= {("caseworker", f"workspace.part-{slug}-empty") for slug in ("threat", "journal")}
     assert {(r.page.audience, r.page.name) for r in empty} == expected
     unmarked = [
         r.label

@@ -146,6 +146,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "cases.overview": LEAD,
     "cases.review_grant": LEAD_OWN,
     "workspace.case": CASE,
+    "workspace.part": CASE,
     "cases.register_extract": CASE,
     "cases.register_extract_json": CASE,
     "cases.identity": CASE,
@@ -233,7 +234,7 @@ OBJECTS: dict[tuple[str, str], tuple[str, str]] = {
     ("*", "session_id"): ("{persona}_spare_session", "foreign_session"),
     ("*", "passkey_id"): ("{persona}_passkey", "foreign_passkey"),
 }
-FIXED = {"step": "kind", "key": "requests_by_kind", "filename": "css/app.css"}
+FIXED = {"step": "kind", "key": "requests_by_kind", "filename": "css/app.css", "slug": "identity"}
 # A second id that must belong to the first (a consent of this case): swapped for another
 # case's in the "crossed" variant, which nobody may reach.
 CHILD_ARGS = {"consent_id", "intervention_id", "deadline_id", "request_id", "change_id"}

@@ -43,6 +43,7 @@ from app.messages import services as message_services
 from app.orgs.models import Organisation
 from app.placements import services as placement_services
 from app.placements.models import Placement, PlacementRequest
+from app.workspace.casefile import PARTS
 from tests.security.world import World, _account
 
 
@@ -168,10 +169,17 @@ def canary(world: World) -> World:
     return world
 
 
-def _url(world: World, rule: Rule) -> str:
+def _urls(world: World, rule: Rule) -> list[str]:
+    """The rule's URL for the world's objects; a case part's, for every part."""
+    if "slug" in rule.arguments:
+        return [_url(world, rule, {"slug": part.slug}) for part in PARTS]
+    return [_url(world, rule)]
+
+
+def _url(world: World, rule: Rule, given: dict[str, str] | None = None) -> str:
     blueprint = rule.endpoint.partition(".")[0]
-    values: dict[str, str] = {}
-    for arg in rule.arguments:
+    values: dict[str, str] = dict(given or {})
+    for arg in rule.arguments - values.keys():
         if arg in FIXED:
             values[arg] = FIXED[arg]
         elif arg == "user_id":
@@ -192,16 +200,16 @@ def crawl(world: World, persona: str) -> dict[str, set[str]]:
     for rule in rules:
         if "GET" not in (rule.methods or ()) or rule.endpoint in NOT_CRAWLED:
             continue
-        url = _url(world, rule)
-        response = browser.client.get(url)
-        assert response.status_code < 500, (persona, url, response.status_code)
-        text = response.get_data().decode("utf-8", "replace")
-        text += " " + response.headers.get("Location", "")
-        text += " " + response.headers.get("Content-Disposition", "")
-        found = {key for key, marker in MARKERS.items() if marker in text}
-        found |= {key for key, spelling in SPELLINGS.items() if spelling in text}
-        if found:
-            seen[url] = found
+        for url in _urls(world, rule):
+            response = browser.client.get(url)
+            assert response.status_code < 500, (persona, url, response.status_code)
+            text = response.get_data().decode("utf-8", "replace")
+            text += " " + response.headers.get("Location", "")
+            text += " " + response.headers.get("Content-Disposition", "")
+            found = {key for key, marker in MARKERS.items() if marker in text}
+            found |= {key for key, spelling in SPELLINGS.items() if spelling in text}
+            if found:
+                seen[url] = found
     return seen
 
 

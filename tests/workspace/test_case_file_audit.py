@@ -29,7 +29,7 @@ def slow_panel(monkeypatch):
         let_go.wait(timeout=20)
         return {}
 
-    monkeypatch.setattr(casefile, "PANELS", (*casefile.PANELS, waiting_panel))
+    monkeypatch.setattr(casefile, "OVERVIEW", (*casefile.OVERVIEW, waiting_panel))
     return drawing, let_go
 
 
