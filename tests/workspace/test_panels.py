@@ -4,6 +4,7 @@ was typed, saving nothing. Nobody else reaches any of those routes."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.auth.models import Role
-from app.cases.models import Case
+from app.cases.models import Case, ProtectionLevel
 from app.extensions import db
 from app.orgs.models import OrgKind
 from app.orgs.services import create_organisation
@@ -25,6 +26,7 @@ class Panel:
     valid: dict[str, Any]
     kept: str | None = None  # a typed value the redrawn form must still show
     lead: bool = False  # only a team lead may use it
+    protected: bool = False  # only for a protected case (the lead does not see the identity)
 
 
 PANELS = [
@@ -36,7 +38,15 @@ PANELS = [
         kept="Typed Name",
     ),
     Panel("cases.protection", "protection", {"level": "bogus"}, {"level": "sekretessmarkering"}),
-    Panel("cases.reveal", "reveal", {"reason": ""}, {"reason": "Polisen behöver den."}),
+    # Revealing is for whoever does not see the identity: the team lead, not assigned.
+    Panel(
+        "cases.reveal",
+        "reveal",
+        {"reason": ""},
+        {"reason": "Polisen behöver den."},
+        lead=True,
+        protected=True,
+    ),
     Panel("cases.status", "status", {"status": "bogus"}, {"status": "assessment"}),
     Panel("cases.close", "close", {"outcome": ""}, {"outcome": "established", "confirmed": "yes"}),
     Panel(
@@ -128,6 +138,11 @@ def test_a_refused_panel_form_redraws_the_case_file_with_its_errors_and_saves_no
     # Given a case file, and a panel's form filled in wrongly
     case = f"/team/cases/{scene.case_id}"
     browser = lead_browser if panel.lead else scene.owner_browser
+    if panel.protected:
+        with app.app_context():
+            protected = db.session.get(Case, scene.case_id)
+            protected.protection_level = ProtectionLevel.PROTECTED_REGISTRATION
+            db.session.commit()
     before = case_state(app, scene.case_id)
     # When it is sent
     response = browser.post(
@@ -138,6 +153,10 @@ def test_a_refused_panel_form_redraws_the_case_file_with_its_errors_and_saves_no
     page = response.get_data(as_text=True)
     assert 'id="error-summary"' in page
     assert page.index('id="error-summary"') < page.index("<h1>")
+    # on the page of the part the form belongs to, the form itself drawn again there
+    assert f'action="{case}/{panel.path}"' in page
+    current = re.search(r'<a href="([^"]+)" aria-current="page">', page)
+    assert current and current.group(1).startswith(f"{case}/"), "not a part's page"
     if panel.kept:
         assert panel.kept in page
     # and nothing about the case has changed
