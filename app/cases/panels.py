@@ -142,8 +142,18 @@ def deadlines_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
     }
 
 
+# How much of the timeline the overview shows; the journal's page shows all of it.
+LATEST_EVENTS = 10
+
+
+def latest_events_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
+    """The overview's timeline: the latest events, and whether there are older ones."""
+    timeline = case_timeline(case, identity, latest=LATEST_EVENTS + 1)
+    return {"timeline": timeline[:LATEST_EVENTS], "older_events": len(timeline) > LATEST_EVENTS}
+
+
 def journal_panel(case: Case, identity: IdentityView) -> dict[str, Any]:
-    return {"timeline": case_timeline(case, identity)}
+    return {"timeline": case_timeline(case, identity), "older_events": False}
 
 
 # Their blank forms: only the page where a part is worked on draws them -----------------------

@@ -56,18 +56,27 @@ class TimelineItem:
     hidden: bool = False
 
 
-def case_timeline(case: Case, identity: IdentityView) -> list[TimelineItem]:
-    """Newest first. Four statements whatever the case holds: the story's audit events, the
+def case_timeline(
+    case: Case, identity: IdentityView, latest: int | None = None
+) -> list[TimelineItem]:
+    """Newest first; with `latest`, only that many (the overview's, however long the case
+    has run). Four statements whatever the case holds: the story's audit events, the
     journal, the messages (free text, each through its own decryption and identity
-    decision), and one for every other kind of event, which needs its moment and one word."""
+    decision), and one for every other kind of event, which needs its moment and one word.
+    Each gives at most `latest` rows, newest first, so nothing older is decrypted."""
+
+    def newest(query: Any, at: Any) -> Any:
+        return query if latest is None else query.order_by(at.desc()).limit(latest)
+
     requests = sa.select(ClientRequest.id).where(ClientRequest.case_id == case.id)
     items: list[TimelineItem] = []
+    story = sa.select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.details).where(
+        AuditEvent.subject_type == "cases",
+        AuditEvent.subject_id == str(case.id),
+        AuditEvent.action.in_(STORY_ACTIONS),
+    )
     for occurred_at, action, details_json in db.session.execute(
-        sa.select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.details).where(
-            AuditEvent.subject_type == "cases",
-            AuditEvent.subject_id == str(case.id),
-            AuditEvent.action.in_(STORY_ACTIONS),
-        )
+        newest(story, AuditEvent.occurred_at)
     ):
         details = json.loads(details_json)
         detail = (
@@ -78,25 +87,26 @@ def case_timeline(case: Case, identity: IdentityView) -> list[TimelineItem]:
             or details.get("age_band")
         )
         items.append(TimelineItem(as_utc(occurred_at), action, None, detail))
+    journal = sa.select(JournalEntry.created_at, JournalEntry.body, JournalEntry.occurred_on)
     for created_at, body, occurred_on in db.session.execute(
-        sa.select(JournalEntry.created_at, JournalEntry.body, JournalEntry.occurred_on).where(
-            JournalEntry.case_id == case.id
-        )
+        newest(journal.where(JournalEntry.case_id == case.id), JournalEntry.created_at)
     ):
         # Ordered by when it was written; the day it is about is shown with it.
         items.append(TimelineItem(as_utc(created_at), "journal", body, occurred_on.isoformat()))
-    for at, kind, detail in db.session.execute(_plain_events(case, requests)):
+    plain = _plain_events(case, requests)
+    for at, kind, detail in db.session.execute(newest(plain, sa.literal_column("at"))):
         items.append(TimelineItem(as_utc(at), kind, None, detail))
+    messages = sa.select(Message.created_at, Message.from_client, Message.body).where(
+        Message.request_id.in_(requests)
+    )
     for created_at, from_client, message_body in db.session.execute(
-        sa.select(Message.created_at, Message.from_client, Message.body).where(
-            Message.request_id.in_(requests)
-        )
+        newest(messages, Message.created_at)
     ):
         kind = "message_from_client" if from_client else "message_to_client"
         # A client writes who they are and where they live: identity-bearing text.
         text = identity.text(message_body)
         items.append(TimelineItem(as_utc(created_at), kind, text, hidden=text is None))
-    return sorted(items, key=lambda item: item.at, reverse=True)
+    return sorted(items, key=lambda item: item.at, reverse=True)[:latest]
 
 
 def _plain_events(case: Case, requests: sa.Select[Any]) -> sa.CompoundSelect[Any]:

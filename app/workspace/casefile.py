@@ -44,7 +44,7 @@ OVERVIEW: tuple[Panel, ...] = (
     case_panels.interventions_panel,
     consultations_panel,
     placements_panel,
-    case_panels.journal_panel,
+    case_panels.latest_events_panel,
 )
 
 

@@ -119,3 +119,36 @@ def test_a_reader_without_the_identity_sees_that_a_message_was_written_not_what(
         messages = [i for i in case_timeline(case, REDACTED) if i.kind == "message_from_client"]
         assert [(m.text, m.hidden) for m in messages] == [(None, True)]
         db.session.rollback()
+
+
+def test_the_latest_events_are_the_newest_of_every_kind(app, scene):
+    """Each kind gives at most that many, newest first, and the merge keeps the newest of
+    all: the same as the whole timeline, cut."""
+    with app.test_request_context("/"):
+        case = db.session.get(Case, scene.case_id)
+        add_one_of_each(case, scene.request_id)
+        whole = case_timeline(case, IdentityView(visible=True))
+        for latest in (1, 3, 8, 50):
+            assert case_timeline(case, IdentityView(visible=True), latest=latest) == whole[:latest]
+        db.session.rollback()
+
+
+def test_the_overview_shows_the_latest_events_and_the_journal_page_all(app, scene):
+    # Given a case with more events than the overview shows (the opening, the contact
+    # attempt from triage, and twelve notes)
+    case_url = f"/team/cases/{scene.case_id}"
+    for day in range(1, 13):
+        saved = scene.owner_browser.post(
+            f"{case_url}/journal",
+            {"occurred_on": f"2026-11-{day:02d}", "body": f"Anteckning {day}."},
+        )
+        assert saved.status_code == 302
+    # Then the overview shows the newest ten and says where the rest are
+    overview = scene.owner_browser.get(case_url).get_data(as_text=True)
+    assert overview.count("Anteckning ") == 10
+    assert "Anteckning 12." in overview and "Anteckning 2." not in overview
+    assert f'<a href="{case_url}/journal">The whole timeline</a>' in overview
+    # and the journal's page all of them, the story's opening included
+    whole = scene.owner_browser.get(f"{case_url}/journal").get_data(as_text=True)
+    assert whole.count("Anteckning ") == 12 and "Case opened" in whole
+    assert "The whole timeline" not in whole
