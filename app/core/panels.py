@@ -1,10 +1,10 @@
 """The composed case file, reached from the features' panels without importing it.
 
 The case file (app/workspace) stands above the features and puts their panels together.
-Each panel's POST route belongs to its feature; a refused form must show the whole case file
-again with that panel's form, its errors and what was typed. The route asks for that page
-here, and the workspace installs it when the application is made: the features never import
-the page that imports them.
+Each panel's POST route belongs to its feature; a refused form must show the page of the part
+that draws it again, with its errors and what was typed. The route asks for that page here,
+and the workspace installs it when the application is made: the features never import the
+pages that import them.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _installed() -> CaseFile:
 
 
 def case_file(case: HasId, status: int = 200, **forms: Any) -> Any:
-    """The case file drawn again, each named form in place of its panel's blank one."""
+    """The page of the part that draws the named form, with it in place of the blank one."""
     return _installed().render(case, status, **forms)
 
 
@@ -52,5 +52,5 @@ def case_file_url(case: HasId, anchor: str = "") -> str:
 
 
 def back_to_case_file(case: HasId, anchor: str = "") -> Response:
-    """After a saved panel: the case file, at the panel (post/redirect/get)."""
+    """After a saved form: the case file's overview, at its part (post/redirect/get)."""
     return redirect(case_file_url(case, anchor))
