@@ -54,9 +54,8 @@ class Part:
 
     slug: str
     title: Any  # a lazy string: the page's language decides
-    template: str
-    panels: tuple[Panel, ...]
-    forms: Panel
+    templates: tuple[str, ...]
+    panels: tuple[Panel, ...]  # its data beyond the header's, and its blank forms
     form_names: tuple[str, ...]  # the forms it draws: a refused one draws this part again
 
 
@@ -64,71 +63,57 @@ PARTS: tuple[Part, ...] = (
     Part(
         "identity",
         _l("Identity and protection"),
-        "cases/panels/identity.html",
-        (case_panels.identity_panel,),
-        case_panels.identity_forms,
+        ("cases/panels/identity.html",),
+        (case_panels.identity_panel, case_panels.identity_forms),
         ("identity_form", "protection_form", "reveal_form", "approve_form"),
     ),
     Part(
         "threat",
         _l("Threat assessment"),
-        "cases/panels/threat.html",
-        (),  # the header reads the latest threat assessment
-        case_panels.threat_forms,
+        ("cases/panels/threat.html",),
+        (case_panels.threat_forms,),  # the header reads the latest threat assessment
         ("threat_form",),
     ),
     Part(
         "needs",
         _l("Needs assessment"),
-        "cases/panels/needs.html",
-        (case_panels.needs_panel,),
-        case_panels.needs_forms,
+        ("cases/panels/needs.html",),
+        (case_panels.needs_panel, case_panels.needs_forms),
         ("needs_form",),
     ),
     Part(
         "consents",
         _l("Consent"),
-        "case_consent/panel.html",
-        (consent_panel,),
-        consent_forms,
+        ("case_consent/panel.html",),
+        (consent_panel, consent_forms),
         ("consent_form",),
     ),
     Part(
         "interventions",
         _l("Interventions"),
-        "cases/panels/interventions.html",
-        (case_panels.interventions_panel,),
-        case_panels.interventions_forms,
+        ("cases/panels/interventions.html",),
+        (case_panels.interventions_panel, case_panels.interventions_forms),
         ("intervention_form", "update_form"),
     ),
     Part(
         "status",
         _l("Status and caseworkers"),
-        "cases/panels/status.html",
-        (),
-        lambda case, identity: {
-            **case_panels.status_forms(case, identity),
-            **case_panels.caseworkers_forms(case, identity),
-        },
+        ("cases/panels/status.html", "cases/panels/caseworkers.html"),
+        (case_panels.status_forms, case_panels.caseworkers_forms),
         ("status_form", "close_form", "assign_form"),
     ),
     Part(
         "deadlines",
         _l("Deadlines and age"),
-        "cases/panels/deadlines.html",
-        (),  # the header reads the deadlines
-        lambda case, identity: {
-            **case_panels.deadlines_forms(case, identity),
-            **case_panels.status_forms(case, identity),
-        },
+        ("cases/panels/deadlines.html",),
+        (case_panels.deadlines_forms,),  # the header reads the deadlines
         ("age_form",),
     ),
     Part(
         "journal",
         _l("Journal and timeline"),
-        "cases/panels/journal.html",
-        (case_panels.journal_panel,),
-        case_panels.journal_forms,
+        ("cases/panels/journal.html",),
+        (case_panels.journal_panel, case_panels.journal_forms),
         ("journal_form",),
     ),
 )
@@ -139,26 +124,19 @@ _PART_OF_FORM = {name: part for part in PARTS for name in part.form_names}
 def render_case_file(case: Case, status: int = 200, **forms: Any) -> Any:
     """The case file; with `forms` (a refused form, with its errors and what was typed), the
     page of the part that draws them."""
-    if forms:
-        part = _PART_OF_FORM[next(iter(forms))]
-        return render_case_part(case, part, status, **forms)
-    return _render(case, "workspace/case_file.html", OVERVIEW, status, {"part": None})
+    part = _PART_OF_FORM[next(iter(forms))] if forms else None
+    return _render(case, part, status, forms)
 
 
-def render_case_part(case: Case, part: Part, status: int = 200, **forms: Any) -> Any:
-    """A part's page: the header, the part's panels and its forms (blank, or as refused)."""
-    return _render(
-        case,
-        "workspace/case_part.html",
-        (*HEADER, *part.panels, part.forms),
-        status,
-        {**forms, "part": part, "editing": True},
-    )
+def render_case_part(case: Case, part: Part) -> Any:
+    """A part's page: the header, the part's panels and its blank forms."""
+    return _render(case, part, 200, {})
 
 
-def _render(
-    case: Case, template: str, panels: tuple[Panel, ...], status: int, given: dict[str, Any]
-) -> Any:
+def _render(case: Case, part: Part | None, status: int, forms: dict[str, Any]) -> Any:
+    """The overview (no part), or a part's page with its forms (the given ones in place of
+    their blank ones)."""
+    panels = OVERVIEW if part is None else (*HEADER, *part.panels)
     # Its reads are audited as they happen and appended to the chain when the page is drawn
     # (appended_at_the_end: drawing must not hold every other audited request back).
     with audit.appended_at_the_end():
@@ -177,12 +155,10 @@ def _render(
         context: dict[str, Any] = {}
         for panel in panels:
             context.update(panel(case, identity))
-        context.update(given)
-        if given["part"] is not None:  # what its error summary lists
-            context["part_forms"] = [context.get(name) for name in given["part"].form_names]
+        context.update(forms)
         return (
             render_template(
-                template,
+                "workspace/case_file.html" if part is None else "workspace/case_part.html",
                 case=case,
                 identity=identity,
                 identity_visible=identity.visible,
@@ -191,6 +167,10 @@ def _render(
                 origin_help=chosen.help_wanted,
                 origin_safe_times=chosen.safe_times,
                 parts=PARTS,
+                part=part,
+                editing=part is not None,
+                # what a part's error summary lists
+                part_forms=[context.get(name) for name in part.form_names] if part else [],
                 **context,
             ),
             status,
