@@ -274,6 +274,9 @@ class PrivatePostgres:
 
 # gunicorn ------------------------------------------------------------------------------
 
+# Seconds an instance keeps an idle connection open for its next request (gunicorn's default).
+KEEP_ALIVE = 2
+
 
 class Gunicorn:
     """One portal instance, as the README runs it in production, in its own process group
@@ -293,6 +296,7 @@ class Gunicorn:
             f"--bind=127.0.0.1:{self.port}",
             "--graceful-timeout=3",
             "--timeout=60",
+            f"--keep-alive={KEEP_ALIVE}",
             "wsgi:app",
         ]
         self.process = subprocess.Popen(
@@ -353,8 +357,14 @@ class LoopbackCookies(httpx.BaseTransport):
     def __init__(self) -> None:
         policy = DefaultCookiePolicy(secure_protocols=("https", "wss", "http"))
         self.cookies = httpx.Cookies(CookieJar(policy=policy))
-        # Plain HTTP only: no certificate store to load for every person's browser.
-        self.inner = httpx.HTTPTransport(verify=False)
+        # Plain HTTP only: no certificate store to load for every person's browser. A
+        # connection idle for half the instance's keep-alive is not used again: the instance
+        # may be closing it as a request goes out on it, and a POST sent into that close is
+        # lost (it is never sent twice). A proxy in front is set up the same way: its
+        # upstream keepalive_timeout below the instance's.
+        self.inner = httpx.HTTPTransport(
+            verify=False, limits=httpx.Limits(keepalive_expiry=KEEP_ALIVE / 2)
+        )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.cookies.set_cookie_header(request)
@@ -416,7 +426,10 @@ class Portal:
             # balancer reports it; throttling counts by it.
             headers["X-Forwarded-For"] = address
         self.http = httpx.Client(
-            transport=LoopbackCookies(), headers=headers, timeout=timeout, follow_redirects=False
+            transport=LoopbackCookies(),
+            headers=headers,
+            timeout=timeout,
+            follow_redirects=False,
         )
         self.observer = observer
         self.csrf: str | None = None
