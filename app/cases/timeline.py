@@ -64,20 +64,10 @@ def case_timeline(
     journal, the messages (free text, each through its own decryption and identity
     decision), and one for every other kind of event, which needs its moment and one word.
     Each gives at most `latest` rows, newest first, so nothing older is decrypted."""
-
-    def newest(query: Any, at: Any) -> Any:
-        return query if latest is None else query.order_by(at.desc()).limit(latest)
-
-    requests = sa.select(ClientRequest.id).where(ClientRequest.case_id == case.id)
+    statements = _ALL if latest is None else _NEWEST
+    values = {"case_id": case.id, "subject_id": str(case.id), "latest": latest}
     items: list[TimelineItem] = []
-    story = sa.select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.details).where(
-        AuditEvent.subject_type == "cases",
-        AuditEvent.subject_id == str(case.id),
-        AuditEvent.action.in_(STORY_ACTIONS),
-    )
-    for occurred_at, action, details_json in db.session.execute(
-        newest(story, AuditEvent.occurred_at)
-    ):
+    for occurred_at, action, details_json in db.session.execute(statements.story, values):
         details = json.loads(details_json)
         detail = (
             details.get("status")
@@ -87,21 +77,12 @@ def case_timeline(
             or details.get("age_band")
         )
         items.append(TimelineItem(as_utc(occurred_at), action, None, detail))
-    journal = sa.select(JournalEntry.created_at, JournalEntry.body, JournalEntry.occurred_on)
-    for created_at, body, occurred_on in db.session.execute(
-        newest(journal.where(JournalEntry.case_id == case.id), JournalEntry.created_at)
-    ):
+    for created_at, body, occurred_on in db.session.execute(statements.journal, values):
         # Ordered by when it was written; the day it is about is shown with it.
         items.append(TimelineItem(as_utc(created_at), "journal", body, occurred_on.isoformat()))
-    plain = _plain_events(case, requests)
-    for at, kind, detail in db.session.execute(newest(plain, sa.literal_column("at"))):
+    for at, kind, detail in db.session.execute(statements.plain, values):
         items.append(TimelineItem(as_utc(at), kind, None, detail))
-    messages = sa.select(Message.created_at, Message.from_client, Message.body).where(
-        Message.request_id.in_(requests)
-    )
-    for created_at, from_client, message_body in db.session.execute(
-        newest(messages, Message.created_at)
-    ):
+    for created_at, from_client, message_body in db.session.execute(statements.messages, values):
         kind = "message_from_client" if from_client else "message_to_client"
         # A client writes who they are and where they live: identity-bearing text.
         text = identity.text(message_body)
@@ -109,7 +90,13 @@ def case_timeline(
     return sorted(items, key=lambda item: item.at, reverse=True)[:latest]
 
 
-def _plain_events(case: Case, requests: sa.Select[Any]) -> sa.CompoundSelect[Any]:
+# The four statements, built once: each page binds its case (and how many of the newest it
+# shows) to them, instead of building a six-part union again for every view of a case.
+_CASE = sa.bindparam("case_id", type_=sa.Uuid)
+_REQUESTS = sa.select(ClientRequest.id).where(ClientRequest.case_id == _CASE)
+
+
+def _plain_events() -> sa.CompoundSelect[Any]:
     """Assessments, consents, interventions, meetings and contact attempts: when, what, and
     the one word the timeline shows of each (never their content)."""
 
@@ -125,21 +112,55 @@ def _plain_events(case: Case, requests: sa.Select[Any]) -> sa.CompoundSelect[Any
             ThreatAssessment.created_at,
             "threat",
             ThreatAssessment.level,
-            ThreatAssessment.case_id == case.id,
+            ThreatAssessment.case_id == _CASE,
         ),
-        event(NeedsAssessment.created_at, "needs", sa.null(), NeedsAssessment.case_id == case.id),
-        event(Consent.created_at, "consent", Consent.method, Consent.case_id == case.id),
+        event(NeedsAssessment.created_at, "needs", sa.null(), NeedsAssessment.case_id == _CASE),
+        event(Consent.created_at, "consent", Consent.method, Consent.case_id == _CASE),
         event(
             Intervention.created_at,
             "intervention",
             Intervention.kind,
-            Intervention.case_id == case.id,
+            Intervention.case_id == _CASE,
         ),
-        event(Consultation.starts_at, "consultation", sa.null(), Consultation.case_id == case.id),
+        event(Consultation.starts_at, "consultation", sa.null(), Consultation.case_id == _CASE),
         event(
             ContactAttempt.attempted_at,
             "contact_attempt",
             ContactAttempt.channel + "|" + ContactAttempt.outcome,
-            ContactAttempt.request_id.in_(requests),
+            ContactAttempt.request_id.in_(_REQUESTS),
         ),
     )
+
+
+@dataclass(frozen=True)
+class _Statements:
+    story: Any
+    journal: Any
+    plain: Any
+    messages: Any
+
+
+def _statements(newest: bool) -> _Statements:
+    """The timeline's statements; `newest`: each reads newest first, at most :latest rows."""
+
+    def cut(query: Any, at: Any) -> Any:
+        latest = sa.bindparam("latest", type_=sa.Integer)
+        return query.order_by(at.desc()).limit(latest) if newest else query
+
+    story = sa.select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.details).where(
+        AuditEvent.subject_type == "cases",
+        AuditEvent.subject_id == sa.bindparam("subject_id", type_=sa.String),
+        AuditEvent.action.in_(STORY_ACTIONS),
+    )
+    journal = sa.select(JournalEntry.created_at, JournalEntry.body, JournalEntry.occurred_on)
+    messages = sa.select(Message.created_at, Message.from_client, Message.body)
+    return _Statements(
+        story=cut(story, AuditEvent.occurred_at),
+        journal=cut(journal.where(JournalEntry.case_id == _CASE), JournalEntry.created_at),
+        plain=cut(_plain_events(), sa.literal_column("at")),
+        messages=cut(messages.where(Message.request_id.in_(_REQUESTS)), Message.created_at),
+    )
+
+
+_ALL = _statements(newest=False)
+_NEWEST = _statements(newest=True)
