@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.core.jinja import TemplateEnvironment
 from app.core.keycheck import check_at_start
 from app.core.logs import init_logs
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         instance_path=str(settings.instance_path),
         instance_relative_config=False,
     )
+    app.jinja_environment = TemplateEnvironment
     app.config.update(flask_config(settings))
     app.extensions["utvag.settings"] = settings
 
