@@ -17,6 +17,7 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from flask.cli import AppGroup
 from flask_login import current_user
 
+from app.core.clock import LOCAL_TIME, as_utc
 from app.settings import services as site_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -70,24 +71,33 @@ DATE_FORMAT = "long"
 TIME_FORMAT = "short"
 
 
-def _locale() -> str:
-    return str(flask_babel.get_locale() or DEFAULT_LOCALE)
+def _page_locale() -> Locale:
+    return flask_babel.get_locale() or Locale.parse(DEFAULT_LOCALE)
+
+
+# Straight to Babel with the page's Locale: flask_babel's own format_date looks the request's
+# locale, time zone and configured formats up again for each of a page's dozens of dates.
+# Stored moments are UTC (SQLite hands them back naive); the team's local time shows them.
 
 
 def local_date(value: date | datetime | None) -> str:
     """A day in the page's language, month in words (a moment is shown in local time)."""
     if value is None:
         return ""
-    return str(flask_babel.format_date(value, DATE_FORMAT))
+    if isinstance(value, datetime):
+        value = as_utc(value).astimezone(LOCAL_TIME)
+    return str(dates.format_date(value, DATE_FORMAT, locale=_page_locale()))
 
 
 def local_datetime(value: datetime | None) -> str:
     """A moment in local time, in the page's language: its day as local_date, then the hour."""
     if value is None:
         return ""
-    pattern = str(dates.get_datetime_format("medium", locale=_locale())).replace("'", "")
-    day = local_date(value)
-    hour = str(flask_babel.format_time(value, TIME_FORMAT))
+    locale = _page_locale()
+    local = as_utc(value).astimezone(LOCAL_TIME)
+    pattern = str(dates.get_datetime_format("medium", locale=locale)).replace("'", "")
+    day = str(dates.format_date(local, DATE_FORMAT, locale=locale))
+    hour = str(dates.format_time(local, TIME_FORMAT, locale=locale))
     return pattern.replace("{1}", day).replace("{0}", hour)
 
 
@@ -103,7 +113,7 @@ def local_number(value: float | int | None, digits: int = 1) -> str:
 def local_list(items: Iterable[object]) -> str:
     """Names or labels joined as the page's language joins a list ("a, b och c", "a، b و c")."""
     words = [str(item) for item in items if item not in (None, "")]
-    return format_list(words, locale=_locale()) if words else ""
+    return format_list(words, locale=_page_locale()) if words else ""
 
 
 def page_translations() -> NullTranslations:
