@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
+import sqlalchemy as sa
+
 from app.cases.identity import REDACTED, IdentityView
 from app.cases.models import (
     Case,
@@ -152,3 +155,36 @@ def test_the_overview_shows_the_latest_events_and_the_journal_page_all(app, scen
     whole = scene.owner_browser.get(f"{case_url}/journal").get_data(as_text=True)
     assert whole.count("Anteckning ") == 12 and "Case opened" in whole
     assert "The whole timeline" not in whole
+
+
+def test_the_story_is_read_newest_first_from_its_own_index(app, scene):
+    """Every view of a case writes an audit event: the timeline must not step over them.
+    The story's kinds are written into the statement, so PostgreSQL sees that its partial
+    index (app/cases/timeline.py, STORY_INDEX) holds the rows, already in order."""
+    with app.test_request_context("/"):
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the plan of PostgreSQL")
+        case = db.session.get(Case, scene.case_id)
+        sent: list[tuple[str, dict]] = []
+
+        def keep(_conn, _cursor, statement, parameters, _context, _many):
+            if "audit_events" in statement:
+                sent.append((statement, parameters))
+
+        sa.event.listen(db.engine, "before_cursor_execute", keep)
+        try:
+            case_timeline(case, REDACTED, latest=11)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", keep)
+        [(statement, parameters)] = sent
+        assert "'case.opened'" in statement  # written in, not sent as a value
+        connection = db.session.connection()
+        # However small the test's table, judge the indexes only.
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        plan = "\n".join(
+            row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+        )
+        assert "Index Scan Backward using ix_audit_events_story" in plan, plan
+        assert "Sort" not in plan, plan
+        db.session.rollback()
