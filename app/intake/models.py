@@ -62,6 +62,10 @@ class Urgency(LabelledEnum):
     )
 
 
+# What the start page counts the waiting requests by (app/cases/services.py, triage_counts).
+WAITING_COUNTED_BY = ["urgent", "urgency", "submitted_at", "first_contact_at", "assigned_to_id"]
+
+
 class ClientRequest(PublicIdMixin, TimestampMixin, Base):
     """A request for help submitted through self-service. Everything that could tell who
     asked, or why, is encrypted; what stays clear is what triage must sort and count by."""
@@ -77,6 +81,19 @@ class ClientRequest(PublicIdMixin, TimestampMixin, Base):
             "language",
             "submitted_at",
             "first_contact_at",
+        ),
+        # The team's inbox: requests not (yet) made a case, by status, with what the start
+        # page counts them by. A team's requests over the years are nearly all cases or
+        # closed; its waiting ones are counted from this index alone, whichever plan the
+        # database keeps for the start page's counts (by the organisation's index it read
+        # all 85,000 of a team's requests to count 15: 18 ms at 100,000 cases).
+        sa.Index(
+            "ix_client_requests_waiting",
+            "organisation_id",
+            "status",
+            postgresql_where=sa.text("case_id IS NULL"),
+            postgresql_include=WAITING_COUNTED_BY,
+            sqlite_where=sa.text("case_id IS NULL"),
         ),
     )
 

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from app.alerts.models import Alert, AlertKind
 from app.auth.models import Role, User
+from app.cases.deadlines import DueEdges
 from app.cases.models import Case, CaseStatus
-from app.cases.services import GRANT_VALIDITY
+from app.cases.services import GRANT_VALIDITY, triage_counts
 from app.core.clock import utcnow
 from app.extensions import db
 from app.home.counts import counting_statement, start_counts
@@ -325,3 +326,23 @@ def test_an_emergency_opening_stops_counting_when_it_runs_out(app, clock, scene,
     assert placement_answers() == 1
     clock.shift(timedelta(minutes=10))
     assert placement_answers() == 0
+
+
+def test_the_waiting_requests_are_counted_from_the_inbox_index(app, organisation):
+    """A team's requests over the years are nearly all cases or closed: its waiting ones
+    must be counted from the index of requests not made a case, with what the counts read,
+    not by reading every request the team ever had."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the plan of PostgreSQL")
+        counts = triage_counts(organisation.id, DueEdges.at(utcnow()))
+        statement = sa.select(counts).compile(
+            dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        connection = db.session.connection()
+        # However small the test's table, judge the indexes only.
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}"))
+        assert "Index Only Scan using ix_client_requests_waiting" in plan, plan
+        db.session.rollback()
