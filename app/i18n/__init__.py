@@ -96,9 +96,8 @@ def local_datetime(value: datetime | None) -> str:
     locale = _page_locale()
     local = as_utc(value).astimezone(LOCAL_TIME)
     pattern = str(dates.get_datetime_format("medium", locale=locale)).replace("'", "")
-    day = str(dates.format_date(local, DATE_FORMAT, locale=locale))
     hour = str(dates.format_time(local, TIME_FORMAT, locale=locale))
-    return pattern.replace("{1}", day).replace("{0}", hour)
+    return pattern.replace("{1}", local_date(local)).replace("{0}", hour)
 
 
 def local_number(value: float | int | None, digits: int = 1) -> str:
