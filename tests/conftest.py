@@ -410,3 +410,13 @@ def scene(app, submitted_request, make_account, new_browser, log_in):
     with app.app_context():
         case_id = db.session.scalars(sa.select(Case.id)).one()
     return Scene(submitted_request, case_id, owner, owner_browser)
+
+
+def plan_by_indexes(statement: str, parameters: Any = None) -> str:
+    """PostgreSQL's plan for `statement` in this transaction, choosing among indexes only:
+    a test's tables are too small for the planner to prefer an index on its own."""
+    connection = db.session.connection()
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+    rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+    return "\n".join(row[0] for row in rows)

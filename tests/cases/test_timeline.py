@@ -25,6 +25,7 @@ from app.consultations.models import Consultation, ConsultationStatus
 from app.core.clock import utcnow
 from app.extensions import db
 from app.messages.models import Message
+from tests.conftest import plan_by_indexes
 
 # After the case was opened (now): the events below are the story's newest.
 START = utcnow().replace(microsecond=0) + timedelta(days=1)
@@ -178,13 +179,7 @@ def test_the_story_is_read_newest_first_from_its_own_index(app, scene):
             sa.event.remove(db.engine, "before_cursor_execute", keep)
         [(statement, parameters)] = sent
         assert "'case.opened'" in statement  # written in, not sent as a value
-        connection = db.session.connection()
-        # However small the test's table, judge the indexes only.
-        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
-        plan = "\n".join(
-            row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)
-        )
+        plan = plan_by_indexes(statement, parameters)
         assert "Index Scan Backward using ix_audit_events_story" in plan, plan
         assert "Sort" not in plan, plan
         db.session.rollback()

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.home.counts import counting_statement, start_counts
 from app.intake.models import ClientRequest, RequestKind, RequestStatus, Urgency
 from app.orgs.models import Organisation
-from tests.conftest import register_client
+from tests.conftest import plan_by_indexes, register_client
 
 TALLY = re.compile(
     r'<a href="([^"]+)"><span class="tally-count">(\d+)</span> '
@@ -339,10 +339,6 @@ def test_the_waiting_requests_are_counted_from_the_inbox_index(app, organisation
         statement = sa.select(counts).compile(
             dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
         )
-        connection = db.session.connection()
-        # However small the test's table, judge the indexes only.
-        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
-        plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}"))
+        plan = plan_by_indexes(str(statement))
         assert "Index Only Scan using ix_client_requests_waiting" in plan, plan
         db.session.rollback()
