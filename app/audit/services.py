@@ -160,7 +160,11 @@ class Entry:
 
 
 def _append(entries: Sequence[Entry], key: str | None = None) -> list[AuditEvent]:
-    """Give the entries the next places in the chain, in order, moving the head once."""
+    """Give the entries the next places in the chain, in order, moving the head once.
+
+    Three statements, whatever the number of entries: take the head and learn where the
+    chain ends; insert the events; leave their last hash on the head, under the key the
+    chain is written with (checked there, see below)."""
     key = key or current_app.config["AUDIT_KEY"]
     # Taking the head first serialises writers (see AuditHead); the row is created lazily
     # the first time so an empty database needs no seeding.
@@ -168,38 +172,25 @@ def _append(entries: Sequence[Entry], key: str | None = None) -> list[AuditEvent
         sa.update(AuditHead)
         .where(AuditHead.id == HEAD_ID)
         .values(seq=AuditHead.seq + len(entries))
+        .returning(AuditHead.seq, AuditHead.hash)
         .execution_options(synchronize_session=False)
     )
-    moved: sa.CursorResult[Any] = db.session.execute(move)  # type: ignore[assignment]
-    if moved.rowcount == 0:
+    head = db.session.execute(move).one_or_none()
+    if head is not None:
+        last_seq, prev_hash = head
+    else:
         # Two first events at once (a new installation's first logins) both find no head:
         # one creates it, the other waits for that and then moves it like any writer,
         # instead of failing on the duplicate row.
-        head = {"id": HEAD_ID, "seq": len(entries), "hash": GENESIS_HASH}
+        first = {"id": HEAD_ID, "seq": len(entries), "hash": GENESIS_HASH}
         created = db.session.scalar(
-            insert_unless_present(AuditHead, db.engine.dialect.name, head).returning(AuditHead.id)
+            insert_unless_present(AuditHead, db.engine.dialect.name, first).returning(AuditHead.id)
         )
-        if created is None:
-            db.session.execute(move)
-    rows = {
-        row.id: row
-        for row in db.session.execute(
-            sa.select(AuditHead.id, AuditHead.seq, AuditHead.hash).where(
-                AuditHead.id.in_((HEAD_ID, KEY_ROW_ID))
-            )
+        last_seq, prev_hash = (
+            (len(entries), GENESIS_HASH) if created is not None else db.session.execute(move).one()
         )
-    }
-    last_seq, prev_hash = rows[HEAD_ID].seq, rows[HEAD_ID].hash
-    keyed = rows.get(KEY_ROW_ID)
-    if keyed is not None and keyed.hash != key_fingerprint(key):
-        # An instance left running with the key the chain has moved away from: one event
-        # under it would break the chain for good, a refused request breaks nothing.
-        raise AuditKeyError(
-            "AUDIT_KEY is not the key the audit trail has moved to: restart this instance"
-            " with the new AUDIT_KEY (see the README on keys)"
-        )
-
-    events = []
+    events: list[AuditEvent] = []
+    rows: list[dict[str, Any]] = []
     for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
         event = AuditEvent(
             seq=seq,
@@ -214,15 +205,34 @@ def _append(entries: Sequence[Entry], key: str | None = None) -> list[AuditEvent
         )
         event.hash = prev_hash = event_hash(event, key)
         events.append(event)
-    db.session.add_all(events)
-    db.session.execute(
+        rows.append({column: getattr(event, column) for column in _EVENT_COLUMNS})
+    # Plain rows, not the session's unit of work: every audited request writes here, and
+    # nothing reads these objects back in it.
+    db.session.execute(sa.insert(AuditEvent.__table__), rows)
+    # The key row is read by the statement that leaves the hash, which begins after the head
+    # was taken: a key changed while this writer waited for the head is seen (a condition
+    # in the first statement would read the database as it was when that one began).
+    keyed = sa.select(AuditHead.id).where(
+        AuditHead.id == KEY_ROW_ID, AuditHead.hash != key_fingerprint(key)
+    )
+    left: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         sa.update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
+        .where(AuditHead.id == HEAD_ID, ~keyed.exists())
         .values(hash=prev_hash)
         .execution_options(synchronize_session=False)
     )
-    db.session.flush()
+    if left.rowcount == 0:
+        # An instance left running with the key the chain has moved away from: one event
+        # under it would break the chain for good, a refused request breaks nothing (its
+        # transaction, with the events above, is rolled back).
+        raise AuditKeyError(
+            "AUDIT_KEY is not the key the audit trail has moved to: restart this instance"
+            " with the new AUDIT_KEY (see the README on keys)"
+        )
     return events
+
+
+_EVENT_COLUMNS = tuple(column.key for column in AuditEvent.__table__.columns)
 
 
 def _canonical_details(details: Mapping[str, DetailValue]) -> str:
