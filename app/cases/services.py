@@ -725,11 +725,19 @@ def add_group(organisation_id: uuid.UUID, name: str) -> ThreatGroup:
 
 def case_deadlines(case: Case) -> list[Deadline]:
     """The legal deadlines running on the case and on the requests behind it."""
-    requests = sa.select(ClientRequest.id).where(ClientRequest.case_id == case.id)
+    # Found through each of the two indexes and joined by id: "on the case OR on one of its
+    # requests" in one condition made PostgreSQL read every deadline of the installation
+    # (3 ms at 100,000 cases, on every view of a case).
+    on_case = sa.select(Deadline.id).where(Deadline.case_id == case.id)
+    on_requests = (
+        sa.select(Deadline.id)
+        .join(ClientRequest, Deadline.request_id == ClientRequest.id)
+        .where(ClientRequest.case_id == case.id)
+    )
     return list(
         db.session.scalars(
             sa.select(Deadline)
-            .where(sa.or_(Deadline.case_id == case.id, Deadline.request_id.in_(requests)))
+            .where(Deadline.id.in_(sa.union(on_case, on_requests)))
             .order_by(Deadline.due_at)
         )
     )

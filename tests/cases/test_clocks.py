@@ -10,12 +10,14 @@ import time_machine
 from app.auth.models import Role, User
 from app.cases.deadlines import clocks_of
 from app.cases.models import Case
+from app.cases.services import case_deadlines
 from app.core.outbox import OutboxMessage
 from app.extensions import db
 from app.intake.models import ClientRequest
 from app.orgs.models import Organisation
 from app.rules import LOCAL_TIME, rule
 from app.rules.models import AgeBand, Deadline
+from tests.conftest import plan_by_indexes
 
 # Friday 5 June 2026, mid-morning: fourteen days later is midsommarafton.
 JUNE_5 = datetime(2026, 6, 5, 10, 0, tzinfo=LOCAL_TIME)
@@ -308,3 +310,67 @@ def test_a_clock_no_one_has_taken_yet_is_the_team_leads_to_be_reminded_of(
         assert db.session.scalars(sa.select(OutboxMessage.recipient)).all() == [
             "ledare@example.org"
         ]
+
+
+# The case file's clocks ------------------------------------------------------------------
+
+
+def test_a_cases_clocks_are_its_own_and_its_requests_found_by_their_indexes(app, scene):
+    """The case file lists the clocks on the case and on the requests behind it, each once,
+    and no other; PostgreSQL finds them through the two indexes instead of reading every
+    deadline of the installation (the condition "on the case or on one of its requests"
+    in one WHERE made it do that, on each view of a case)."""
+    with app.test_request_context("/"):
+        case = db.session.get(Case, scene.case_id)
+        due = datetime(2026, 7, 1, 12, 0, tzinfo=LOCAL_TIME)
+        elsewhere = Case(
+            reference="ANNAT-1",
+            organisation_id=case.organisation_id,
+            source=case.source,
+            protection_level=case.protection_level,
+            status=case.status,
+            opened_at=case.opened_at,
+        )
+        db.session.add(elsewhere)
+        db.session.flush()
+        for key, request_id, case_id in [
+            ("on_case", None, case.id),
+            ("on_request", scene.request_id, None),
+            ("on_both", scene.request_id, case.id),
+            ("other_case", None, elsewhere.id),
+        ]:
+            db.session.add(
+                Deadline(
+                    request_id=request_id,
+                    case_id=case_id,
+                    rule_key=key,
+                    citation="-",
+                    due_at=due,
+                )
+            )
+        db.session.flush()
+        found = [d.rule_key for d in case_deadlines(case)]
+        assert sorted(k for k in found if k in {"on_case", "on_request", "on_both"}) == [
+            "on_both",
+            "on_case",
+            "on_request",
+        ]
+        assert "other_case" not in found and len(found) == len(set(found))
+        if db.engine.dialect.name == "postgresql":
+            sent: list[tuple[str, dict]] = []
+
+            def keep(_conn, _cursor, statement, parameters, _context, _many):
+                if "FROM deadlines" in statement:
+                    sent.append((statement, parameters))
+
+            sa.event.listen(db.engine, "before_cursor_execute", keep)
+            try:
+                case_deadlines(case)
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", keep)
+            [(statement, parameters)] = sent
+            plan = plan_by_indexes(statement, parameters)
+            # Each half through its own index, not a walk of every deadline with a filter
+            assert "ix_deadlines_case_id" in plan and "ix_deadlines_request_id" in plan, plan
+            assert "Seq Scan" not in plan, plan
+        db.session.rollback()
