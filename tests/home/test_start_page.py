@@ -23,8 +23,8 @@ from app.orgs.models import Organisation
 from tests.conftest import plan_by_indexes, register_client
 
 TALLY = re.compile(
-    r'<a href="([^"]+)"><span class="tally-count">(\d+)</span> '
-    r'<span class="tally-label">([^<]+)</span></a>'
+    r'<a href="([^"]+)"><span class="tally-label">([^<]+)</span> '
+    r'<span class="tally-count">(\d+)</span></a>'
 )
 
 
@@ -33,7 +33,7 @@ def tallies(browser):
     page = browser.get("/start/").get_data(as_text=True)
     return {
         html.unescape(label): (int(count), html.unescape(url))
-        for url, count, label in TALLY.findall(page)
+        for url, label, count in TALLY.findall(page)
     }
 
 
