@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
@@ -166,19 +166,12 @@ def _append(entries: Sequence[Entry], key: str | None = None) -> list[AuditEvent
     chain ends; insert the events; leave their last hash on the head, under the key the
     chain is written with (checked there, see below)."""
     key = key or current_app.config["AUDIT_KEY"]
-    # Taking the head first serialises writers (see AuditHead); the row is created lazily
-    # the first time so an empty database needs no seeding.
-    move = (
-        sa.update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(seq=AuditHead.seq + len(entries))
-        .returning(AuditHead.seq, AuditHead.hash)
-        .execution_options(synchronize_session=False)
-    )
-    head = db.session.execute(move).one_or_none()
+    count = {"count": len(entries)}
+    head = db.session.execute(_TAKE_HEAD, count).one_or_none()
     if head is not None:
         last_seq, prev_hash = head
     else:
+        # The row is created lazily the first time, so an empty database needs no seeding.
         # Two first events at once (a new installation's first logins) both find no head:
         # one creates it, the other waits for that and then moves it like any writer,
         # instead of failing on the duplicate row.
@@ -187,7 +180,9 @@ def _append(entries: Sequence[Entry], key: str | None = None) -> list[AuditEvent
             insert_unless_present(AuditHead, db.engine.dialect.name, first).returning(AuditHead.id)
         )
         last_seq, prev_hash = (
-            (len(entries), GENESIS_HASH) if created is not None else db.session.execute(move).one()
+            (len(entries), GENESIS_HASH)
+            if created is not None
+            else db.session.execute(_TAKE_HEAD, count).one()
         )
     events: list[AuditEvent] = []
     rows: list[dict[str, Any]] = []
@@ -208,18 +203,9 @@ def _append(entries: Sequence[Entry], key: str | None = None) -> list[AuditEvent
         rows.append({column: getattr(event, column) for column in _EVENT_COLUMNS})
     # Plain rows, not the session's unit of work: every audited request writes here, and
     # nothing reads these objects back in it.
-    db.session.execute(sa.insert(AuditEvent.__table__), rows)
-    # The key row is read by the statement that leaves the hash, which begins after the head
-    # was taken: a key changed while this writer waited for the head is seen (a condition
-    # in the first statement would read the database as it was when that one began).
-    keyed = sa.select(AuditHead.id).where(
-        AuditHead.id == KEY_ROW_ID, AuditHead.hash != key_fingerprint(key)
-    )
+    db.session.execute(_INSERT_EVENTS, rows)
     left: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
-        sa.update(AuditHead)
-        .where(AuditHead.id == HEAD_ID, ~keyed.exists())
-        .values(hash=prev_hash)
-        .execution_options(synchronize_session=False)
+        _LEAVE_HASH, {"last_hash": prev_hash, "fingerprint": key_fingerprint(key)}
     )
     if left.rowcount == 0:
         # An instance left running with the key the chain has moved away from: one event
@@ -232,6 +218,31 @@ def _append(entries: Sequence[Entry], key: str | None = None) -> list[AuditEvent
     return events
 
 
+# The chain's three statements, built once: every audited request runs them.
+_HEAD = cast(sa.Table, AuditHead.__table__)
+_KEY_ROW = _HEAD.alias("key_row")
+# Taking the head first serialises writers (see AuditHead), and tells where the chain ends.
+_TAKE_HEAD = (
+    sa.update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(seq=_HEAD.c.seq + sa.bindparam("count", type_=sa.Integer))
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_INSERT_EVENTS = sa.insert(cast(sa.Table, AuditEvent.__table__))
+# The key row is read by the statement that leaves the hash, which begins after the head
+# was taken: a key changed while this writer waited for the head is seen (a condition in
+# the first statement would read the database as it was when that one began).
+_LEAVE_HASH = (
+    sa.update(_HEAD)
+    .where(
+        _HEAD.c.id == HEAD_ID,
+        ~sa.exists().where(
+            _KEY_ROW.c.id == KEY_ROW_ID,
+            _KEY_ROW.c.hash != sa.bindparam("fingerprint", type_=sa.String),
+        ),
+    )
+    .values(hash=sa.bindparam("last_hash", type_=sa.String))
+)
 _EVENT_COLUMNS = tuple(column.key for column in AuditEvent.__table__.columns)
 
 
