@@ -81,13 +81,15 @@ def intervention_choices() -> list[tuple[str, str]]:
 
 
 def _interventions(case: Case) -> list[Intervention]:
-    return list(
-        db.session.scalars(
-            sa.select(Intervention)
-            .where(Intervention.case_id == case.id)
-            .order_by(Intervention.created_at)
-        )
-    )
+    return list(db.session.scalars(_INTERVENTIONS, {"case_id": case.id}))
+
+
+# Built once: every view of a case binds its case to it.
+_INTERVENTIONS = (
+    sa.select(Intervention)
+    .where(Intervention.case_id == sa.bindparam("case_id", type_=sa.Uuid))
+    .order_by(Intervention.created_at)
+)
 
 
 def _identity_defaults(identity: IdentityView) -> dict[str, Any]:

@@ -37,12 +37,14 @@ def _audit(action: str, case: Case, **details: str | int | bool | None) -> None:
 
 
 def pending_change(case: Case) -> ProtectionChange | None:
-    return db.session.scalar(
-        sa.select(ProtectionChange).where(
-            ProtectionChange.case_id == case.id,
-            ProtectionChange.status == ProtectionChangeStatus.PENDING,
-        )
-    )
+    return db.session.scalar(_PENDING_CHANGE, {"case_id": case.id})
+
+
+# Built once: every view of a case binds its case to it.
+_PENDING_CHANGE = sa.select(ProtectionChange).where(
+    ProtectionChange.case_id == sa.bindparam("case_id", type_=sa.Uuid),
+    ProtectionChange.status == ProtectionChangeStatus.PENDING,
+)
 
 
 def needs_approval(case: Case, by: User, level: ProtectionLevel) -> bool:

@@ -493,12 +493,7 @@ def _uuid(raw: str) -> object:
 
 
 def latest_threat_assessment(case: Case) -> ThreatAssessment | None:
-    return db.session.scalar(
-        sa.select(ThreatAssessment)
-        .where(ThreatAssessment.case_id == case.id)
-        .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.created_at.desc())
-        .limit(1)
-    )
+    return db.session.scalars(_LATEST_THREAT, {"case_id": case.id}).unique().first()
 
 
 def record_needs_assessment(
@@ -725,22 +720,7 @@ def add_group(organisation_id: uuid.UUID, name: str) -> ThreatGroup:
 
 def case_deadlines(case: Case) -> list[Deadline]:
     """The legal deadlines running on the case and on the requests behind it."""
-    # Found through each of the two indexes and joined by id: "on the case OR on one of its
-    # requests" in one condition made PostgreSQL read every deadline of the installation
-    # (3 ms at 100,000 cases, on every view of a case).
-    on_case = sa.select(Deadline.id).where(Deadline.case_id == case.id)
-    on_requests = (
-        sa.select(Deadline.id)
-        .join(ClientRequest, Deadline.request_id == ClientRequest.id)
-        .where(ClientRequest.case_id == case.id)
-    )
-    return list(
-        db.session.scalars(
-            sa.select(Deadline)
-            .where(Deadline.id.in_(sa.union(on_case, on_requests)))
-            .order_by(Deadline.due_at)
-        )
-    )
+    return list(db.session.scalars(_CASE_DEADLINES, {"case_id": case.id}))
 
 
 def start_case_clocks(case: Case, started_at: datetime) -> list[Deadline]:
@@ -805,11 +785,7 @@ def open_child_investigation(case: Case) -> Deadline:
 
 def originating_request(case: Case) -> ClientRequest | None:
     """The request the case was opened from (not a relative's linked request)."""
-    return db.session.scalar(
-        sa.select(ClientRequest).where(
-            ClientRequest.case_id == case.id, ClientRequest.became_case_at.is_not(None)
-        )
-    )
+    return db.session.scalar(_ORIGIN, {"case_id": case.id})
 
 
 def reporting_agencies() -> list[Organisation]:
@@ -867,9 +843,43 @@ def create_case(
 
 
 def latest_needs_assessment(case: Case) -> NeedsAssessment | None:
-    return db.session.scalar(
-        sa.select(NeedsAssessment)
-        .where(NeedsAssessment.case_id == case.id)
-        .order_by(NeedsAssessment.assessed_on.desc(), NeedsAssessment.created_at.desc())
-        .limit(1)
+    return db.session.scalar(_LATEST_NEEDS, {"case_id": case.id})
+
+
+# What every view of a case reads, built once: each view binds its case to them (building
+# and keying a statement again cost about as much as running it).
+_CASE = sa.bindparam("case_id", type_=sa.Uuid)
+# The latest assessment with its groups in one statement (the groups' own load was another).
+_LATEST_THREAT = (
+    sa.select(ThreatAssessment)
+    .where(ThreatAssessment.case_id == _CASE)
+    .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.created_at.desc())
+    .limit(1)
+    .options(sa.orm.joinedload(ThreatAssessment.groups))
+)
+_LATEST_NEEDS = (
+    sa.select(NeedsAssessment)
+    .where(NeedsAssessment.case_id == _CASE)
+    .order_by(NeedsAssessment.assessed_on.desc(), NeedsAssessment.created_at.desc())
+    .limit(1)
+)
+_ORIGIN = sa.select(ClientRequest).where(
+    ClientRequest.case_id == _CASE, ClientRequest.became_case_at.is_not(None)
+)
+# A case's clocks, found through each of the two indexes and joined by id: "on the case OR
+# on one of its requests" in one condition made PostgreSQL read every deadline of the
+# installation (3 ms at 100,000 cases, on every view of a case).
+_CASE_DEADLINES = (
+    sa.select(Deadline)
+    .where(
+        Deadline.id.in_(
+            sa.union(
+                sa.select(Deadline.id).where(Deadline.case_id == _CASE),
+                sa.select(Deadline.id)
+                .join(ClientRequest, Deadline.request_id == ClientRequest.id)
+                .where(ClientRequest.case_id == _CASE),
+            )
+        )
     )
+    .order_by(Deadline.due_at)
+)

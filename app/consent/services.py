@@ -290,8 +290,12 @@ def withdraw_consent(consent: Consent, case: Case) -> None:
 
 
 def consents_of(case: Case) -> list[Consent]:
-    return list(
-        db.session.scalars(
-            sa.select(Consent).where(Consent.case_id == case.id).order_by(Consent.created_at)
-        )
-    )
+    return list(db.session.scalars(_CONSENTS_OF, {"case_id": case.id}))
+
+
+# Built once: every view of a case binds its case to it.
+_CONSENTS_OF = (
+    sa.select(Consent)
+    .where(Consent.case_id == sa.bindparam("case_id", type_=sa.Uuid))
+    .order_by(Consent.created_at)
+)

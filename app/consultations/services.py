@@ -443,25 +443,27 @@ WITHOUT_INVITATIONS = sa.orm.lazyload(Consultation.invitations)
 
 
 def actions_of_case(case_id: uuid.UUID) -> list[Action]:
-    return list(
-        db.session.scalars(
-            sa.select(Action)
-            .where(Action.case_id == case_id)
-            .order_by(Action.due_on)
-            .options(sa.orm.joinedload(Action.consultation).options(WITHOUT_INVITATIONS))
-        )
-    )
+    return list(db.session.scalars(_ACTIONS_OF_CASE, {"case_id": case_id}))
 
 
 def consultations_of_case(case_id: uuid.UUID) -> list[Consultation]:
-    return list(
-        db.session.scalars(
-            sa.select(Consultation)
-            .where(Consultation.case_id == case_id)
-            .order_by(Consultation.starts_at)
-            .options(WITHOUT_INVITATIONS)
-        )
-    )
+    return list(db.session.scalars(_CONSULTATIONS_OF_CASE, {"case_id": case_id}))
+
+
+# Built once: every view of a case binds its case to them.
+_CASE = sa.bindparam("case_id", type_=sa.Uuid)
+_ACTIONS_OF_CASE = (
+    sa.select(Action)
+    .where(Action.case_id == _CASE)
+    .order_by(Action.due_on)
+    .options(sa.orm.joinedload(Action.consultation).options(WITHOUT_INVITATIONS))
+)
+_CONSULTATIONS_OF_CASE = (
+    sa.select(Consultation)
+    .where(Consultation.case_id == _CASE)
+    .order_by(Consultation.starts_at)
+    .options(WITHOUT_INVITATIONS)
+)
 
 
 # The representative's side ---------------------------------------------------------------

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import abort
+from sqlalchemy.orm.interfaces import ORMOption
 
 from app.audit.services import record
 from app.extensions import db
@@ -22,14 +23,19 @@ def parse_public_id(raw: str) -> uuid.UUID:
 
 
 def get_or_404(
-    model: type[T], raw_id: str, *, for_user: Any, allowed: Callable[[Any, T], bool]
+    model: type[T],
+    raw_id: str,
+    *,
+    for_user: Any,
+    allowed: Callable[[Any, T], bool],
+    options: Sequence[ORMOption] = (),
 ) -> T:
     """Load by public id and apply a permission predicate.
 
     A refusal looks exactly like a missing object (404), so nobody can probe which
     identifiers exist; it is audited, because probing is worth a team lead's look.
     """
-    obj = db.session.get(model, parse_public_id(raw_id))
+    obj = db.session.get(model, parse_public_id(raw_id), options=options)
     if obj is None:
         abort(404)
     if not allowed(for_user, obj):

@@ -482,11 +482,15 @@ def waiting_count(partner_id: uuid.UUID) -> int:
 
 
 def placements_of_case(case_id: uuid.UUID) -> list[Placement]:
-    return list(
-        db.session.scalars(
-            sa.select(Placement).where(Placement.case_id == case_id).order_by(Placement.created_at)
-        )
-    )
+    return list(db.session.scalars(_PLACEMENTS_OF_CASE, {"case_id": case_id}))
+
+
+# Built once: every view of a case binds its case to it.
+_PLACEMENTS_OF_CASE = (
+    sa.select(Placement)
+    .where(Placement.case_id == sa.bindparam("case_id", type_=sa.Uuid))
+    .order_by(Placement.created_at)
+)
 
 
 def view_inbox(requests: list[PlacementRequest]) -> None:
