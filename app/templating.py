@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, current_app, request, session
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
@@ -29,6 +29,7 @@ from app.consultations import labels as consultation_labels
 from app.core.clock import utcnow
 from app.core.fields import choice_inputs
 from app.core.headers import allow_form_redirect_to
+from app.core.language import page_locale
 from app.i18n import (
     available_languages,
     language_name,
@@ -147,7 +148,7 @@ def brand(neutral_title: str) -> str:
 
 
 def template_context() -> dict[str, Any]:
-    locale = str(get_locale() or "sv")
+    locale = str(page_locale())
     chosen = site_settings.current()
     # Staff work at their desks; everyone else may need to leave the page in a hurry.
     # Quick exit is a form that ends the session wherever this browser holds our cookie

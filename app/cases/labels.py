@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from babel import dates
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.cases.forms import (
@@ -30,6 +29,7 @@ from app.cases.models import (
 from app.consent.models import ConsentMethod, Purpose
 from app.core.clock import as_utc
 from app.core.fields import choices_in
+from app.core.language import page_locale
 from app.i18n import DATE_FORMAT, local_date, local_list
 from app.intake.choices import INTERVENTIONS, SAFE_TIMES
 from app.rules import LOCAL_TIME
@@ -140,7 +140,7 @@ class CaseListLabels:
 
 
 def case_list_labels() -> CaseListLabels:
-    locale = str(get_locale())
+    locale = str(page_locale())
     return CaseListLabels(
         status=CaseStatus.names(locale),
         protection=ProtectionLevel.names(locale),
@@ -150,7 +150,7 @@ def case_list_labels() -> CaseListLabels:
 
 def case_filter_choices() -> dict[str, tuple[tuple[str, str], ...]]:
     """The case list's filter bar in the page's language, each list translated once."""
-    locale = str(get_locale())
+    locale = str(page_locale())
     return {
         "status": choices_in(STATUS_FILTERS, locale),
         "protection": choices_in(PROTECTION_FILTERS, locale),

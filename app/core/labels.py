@@ -21,7 +21,9 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Self
 
-from flask_babel import LazyString, get_locale
+from flask_babel import LazyString
+
+from app.core.language import page_locale
 
 # A label set in one language, per enum, audience and locale: the labels are class
 # constants and the catalogues do not change while the application runs, so a list that
@@ -56,7 +58,7 @@ class LabelledEnum(enum.StrEnum):
 
         The language is looked up on every call, not kept: mail is written under force_locale.
         """
-        return type(self).names(str(get_locale()), client=client)[self]
+        return type(self).names(str(page_locale()), client=client)[self]
 
     @classmethod
     def labels(cls, *, client: bool = False) -> dict[Self, LazyString]:

@@ -18,6 +18,7 @@ from flask.cli import AppGroup
 from flask_login import current_user
 
 from app.core.clock import LOCAL_TIME, as_utc
+from app.core.language import page_locale
 from app.settings import services as site_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -71,10 +72,6 @@ DATE_FORMAT = "long"
 TIME_FORMAT = "short"
 
 
-def _page_locale() -> Locale:
-    return flask_babel.get_locale() or Locale.parse(DEFAULT_LOCALE)
-
-
 # Straight to Babel with the page's Locale: flask_babel's own format_date looks the request's
 # locale, time zone and configured formats up again for each of a page's dozens of dates.
 # Stored moments are UTC (SQLite hands them back naive); the team's local time shows them.
@@ -86,14 +83,14 @@ def local_date(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = as_utc(value).astimezone(LOCAL_TIME)
-    return str(dates.format_date(value, DATE_FORMAT, locale=_page_locale()))
+    return str(dates.format_date(value, DATE_FORMAT, locale=page_locale()))
 
 
 def local_datetime(value: datetime | None) -> str:
     """A moment in local time, in the page's language: its day as local_date, then the hour."""
     if value is None:
         return ""
-    locale = _page_locale()
+    locale = page_locale()
     local = as_utc(value).astimezone(LOCAL_TIME)
     pattern = str(dates.get_datetime_format("medium", locale=locale)).replace("'", "")
     hour = str(dates.format_time(local, TIME_FORMAT, locale=locale))
@@ -112,7 +109,7 @@ def local_number(value: float | int | None, digits: int = 1) -> str:
 def local_list(items: Iterable[object]) -> str:
     """Names or labels joined as the page's language joins a list ("a, b och c", "a، b و c")."""
     words = [str(item) for item in items if item not in (None, "")]
-    return format_list(words, locale=_page_locale()) if words else ""
+    return format_list(words, locale=page_locale()) if words else ""
 
 
 def page_translations() -> NullTranslations:

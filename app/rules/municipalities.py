@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel.lists import format_list
-from flask_babel import get_locale
 from flask_babel import gettext as _
+
+from app.core.language import page_locale
 
 MUNICIPALITIES_FILE = Path(__file__).with_name("municipalities.toml")
 CODE_PATTERN = re.compile(r"^\d{4}$")
@@ -140,4 +141,4 @@ def display(value: str | None) -> str:
 
 def display_all(values: list[str]) -> str:
     names = [display(v) for v in values]
-    return format_list(names, locale=str(get_locale() or "sv")) if names else "–"
+    return format_list(names, locale=page_locale()) if names else "–"
