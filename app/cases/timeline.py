@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from app.cases.models import (
 from app.consent.models import Consent
 from app.consultations.models import Consultation
 from app.core.clock import as_utc
+from app.core.crypto import keyring
 from app.extensions import db
 from app.intake.models import ClientRequest
 from app.messages.models import Message
@@ -76,12 +77,15 @@ def case_timeline(
 ) -> list[TimelineItem]:
     """Newest first; with `latest`, only that many (the overview's, however long the case
     has run). Four statements whatever the case holds: the story's audit events, the
-    journal, the messages (free text, each through its own decryption and identity
-    decision), and one for every other kind of event, which needs its moment and one word.
-    Each gives at most `latest` rows, newest first, so nothing older is decrypted."""
+    journal, the messages (free text, opened only for the items shown, and a message only
+    through the identity decision), and one for every other kind of event, which needs its
+    moment and one word. Each gives at most `latest` rows, newest first."""
     statements = _ALL if latest is None else _NEWEST
     values = {"case_id": case.id, "subject_id": str(case.id), "latest": latest}
     items: list[TimelineItem] = []
+    # Free text as stored (encrypted) until the newest are chosen: the overview shows ten
+    # of up to three times as many rows read, and each opening costs a decryption.
+    sealed: dict[int, str] = {}
     for occurred_at, action, details_json in db.session.execute(statements.story, values):
         details = json.loads(details_json)
         detail = (
@@ -94,15 +98,25 @@ def case_timeline(
         items.append(TimelineItem(as_utc(occurred_at), action, None, detail))
     for created_at, body, occurred_on in db.session.execute(statements.journal, values):
         # Ordered by when it was written; the day it is about is shown with it.
-        items.append(TimelineItem(as_utc(created_at), "journal", body, occurred_on.isoformat()))
+        item = TimelineItem(as_utc(created_at), "journal", None, occurred_on.isoformat())
+        sealed[id(item)] = body
+        items.append(item)
     for at, kind, detail in db.session.execute(statements.plain, values):
         items.append(TimelineItem(as_utc(at), kind, None, detail))
-    for created_at, from_client, message_body in db.session.execute(statements.messages, values):
+    for created_at, from_client, body in db.session.execute(statements.messages, values):
         kind = "message_from_client" if from_client else "message_to_client"
-        # A client writes who they are and where they live: identity-bearing text.
-        text = identity.text(message_body)
-        items.append(TimelineItem(as_utc(created_at), kind, text, hidden=text is None))
-    return sorted(items, key=lambda item: item.at, reverse=True)[:latest]
+        # A client writes who they are and where they live: identity-bearing text, opened
+        # only for a reader the identity decision lets see it.
+        item = TimelineItem(as_utc(created_at), kind, hidden=not identity.visible)
+        if identity.visible:
+            sealed[id(item)] = body
+        items.append(item)
+    newest = sorted(items, key=lambda item: item.at, reverse=True)[:latest]
+    ring = keyring()
+    return [
+        replace(item, text=ring.decrypt(sealed[id(item)])) if id(item) in sealed else item
+        for item in newest
+    ]
 
 
 # The four statements, built once: each page binds its case (and how many of the newest it
@@ -171,8 +185,15 @@ def _statements(newest: bool) -> _Statements:
             sa.bindparam("story", STORY_ACTIONS, expanding=True, literal_execute=True)
         ),
     )
-    journal = sa.select(JournalEntry.created_at, JournalEntry.body, JournalEntry.occurred_on)
-    messages = sa.select(Message.created_at, Message.from_client, Message.body)
+    # The bodies as stored: case_timeline opens those it shows.
+    journal = sa.select(
+        JournalEntry.created_at,
+        sa.type_coerce(JournalEntry.body, sa.Text),
+        JournalEntry.occurred_on,
+    )
+    messages = sa.select(
+        Message.created_at, Message.from_client, sa.type_coerce(Message.body, sa.Text)
+    )
     return _Statements(
         story=cut(story, AuditEvent.occurred_at),
         journal=cut(journal.where(JournalEntry.case_id == _CASE), JournalEntry.created_at),
