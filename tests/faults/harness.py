@@ -391,6 +391,8 @@ class Outcome:
     # With a double click: the request each click was sent to (None: that click had no
     # success). Both must name the same request, the one stored.
     clicked: list[str | None] = field(default_factory=list)
+    # With no HTTP answer: what the browser was told instead, so a failure says why.
+    error: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -528,8 +530,9 @@ class Portal:
             match = REQUEST_PATH.match(urlsplit(response.headers.get("location", "")).path)
             if response.status_code == 302 and match:
                 outcome.request_id = self.open_request = match.group(1)
-        except httpx.HTTPError:
+        except httpx.HTTPError as error:
             outcome.status = None
+            outcome.error = f"{type(error).__name__} at {outcome.step}: {error}"
         finally:
             self.sending.clear()
             outcome.ended = time.monotonic()
@@ -563,8 +566,9 @@ class Portal:
         try:
             if not self._write_steps(outcome, child=child):
                 return outcome
-        except httpx.HTTPError:
+        except httpx.HTTPError as error:
             outcome.status = None
+            outcome.error = f"{type(error).__name__} at {outcome.step}: {error}"
             outcome.ended = time.monotonic()
             return outcome
         answers: list[httpx.Response | None] = [None] * clicks

@@ -195,8 +195,12 @@ def test_postgres_crash_mid_load_loses_nothing_and_the_portal_recovers(
 
     failed = [(ended, o) for ended, o in load.outcomes if not o.succeeded]
     assert any(crashed_at < ended < restarted_at for ended, _ in failed), "the outage went unseen"
-    for _ended, outcome in failed:
+    for ended, outcome in failed:
         # Every refusal is the translated 503 page; never a 500, a stack trace or silence.
+        assert outcome.status is not None, (
+            f"no answer {ended - crashed_at:+.1f} s from the crash"
+            f" ({ended - outcome.started:.1f} s after the submission began): {outcome.error}"
+        )
         assert_unavailable_page(outcome.status, outcome.body, load.language_of[outcome.marker])
 
     stored = harness.inspect_requests(env)
