@@ -35,7 +35,7 @@ from app.cases.forms import (
     ThreatForm,
 )
 from app.cases.identity import IdentityView
-from app.cases.models import Case, Intervention, ThreatGroup
+from app.cases.models import CASE_ID, Case, Intervention, ThreatGroup
 from app.cases.permissions import can_assign_cases, can_decide_protection_change
 from app.cases.timeline import case_timeline
 from app.core.clock import utcnow
@@ -84,11 +84,8 @@ def _interventions(case: Case) -> list[Intervention]:
     return list(db.session.scalars(_INTERVENTIONS, {"case_id": case.id}))
 
 
-# Built once: every view of a case binds its case to it.
 _INTERVENTIONS = (
-    sa.select(Intervention)
-    .where(Intervention.case_id == sa.bindparam("case_id", type_=sa.Uuid))
-    .order_by(Intervention.created_at)
+    sa.select(Intervention).where(Intervention.case_id == CASE_ID).order_by(Intervention.created_at)
 )
 
 

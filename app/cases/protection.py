@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from app.audit.services import record
 from app.auth.models import User
 from app.cases.models import (
+    CASE_ID,
     Case,
     ProtectionChange,
     ProtectionChangeStatus,
@@ -40,9 +41,8 @@ def pending_change(case: Case) -> ProtectionChange | None:
     return db.session.scalar(_PENDING_CHANGE, {"case_id": case.id})
 
 
-# Built once: every view of a case binds its case to it.
 _PENDING_CHANGE = sa.select(ProtectionChange).where(
-    ProtectionChange.case_id == sa.bindparam("case_id", type_=sa.Uuid),
+    ProtectionChange.case_id == CASE_ID,
     ProtectionChange.status == ProtectionChangeStatus.PENDING,
 )
 

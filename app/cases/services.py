@@ -19,6 +19,7 @@ from app.alerts.services import case_team, notify
 from app.audit.services import record
 from app.auth.models import User
 from app.cases.models import (
+    CASE_ID,
     NEEDS,
     AccessGrant,
     Case,
@@ -846,25 +847,23 @@ def latest_needs_assessment(case: Case) -> NeedsAssessment | None:
     return db.session.scalar(_LATEST_NEEDS, {"case_id": case.id})
 
 
-# What every view of a case reads, built once: each view binds its case to them (building
-# and keying a statement again cost about as much as running it).
-_CASE = sa.bindparam("case_id", type_=sa.Uuid)
+# What every view of a case reads, built once and bound to the case (CASE_ID).
 # The latest assessment with its groups in one statement (the groups' own load was another).
 _LATEST_THREAT = (
     sa.select(ThreatAssessment)
-    .where(ThreatAssessment.case_id == _CASE)
+    .where(ThreatAssessment.case_id == CASE_ID)
     .order_by(ThreatAssessment.assessed_on.desc(), ThreatAssessment.created_at.desc())
     .limit(1)
     .options(sa.orm.joinedload(ThreatAssessment.groups))
 )
 _LATEST_NEEDS = (
     sa.select(NeedsAssessment)
-    .where(NeedsAssessment.case_id == _CASE)
+    .where(NeedsAssessment.case_id == CASE_ID)
     .order_by(NeedsAssessment.assessed_on.desc(), NeedsAssessment.created_at.desc())
     .limit(1)
 )
 _ORIGIN = sa.select(ClientRequest).where(
-    ClientRequest.case_id == _CASE, ClientRequest.became_case_at.is_not(None)
+    ClientRequest.case_id == CASE_ID, ClientRequest.became_case_at.is_not(None)
 )
 # A case's clocks, found through each of the two indexes and joined by id: "on the case OR
 # on one of its requests" in one condition made PostgreSQL read every deadline of the
@@ -874,10 +873,10 @@ _CASE_DEADLINES = (
     .where(
         Deadline.id.in_(
             sa.union(
-                sa.select(Deadline.id).where(Deadline.case_id == _CASE),
+                sa.select(Deadline.id).where(Deadline.case_id == CASE_ID),
                 sa.select(Deadline.id)
                 .join(ClientRequest, Deadline.request_id == ClientRequest.id)
-                .where(ClientRequest.case_id == _CASE),
+                .where(ClientRequest.case_id == CASE_ID),
             )
         )
     )

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from app.audit.models import AuditEvent
 from app.cases.identity import IdentityView
 from app.cases.models import (
+    CASE_ID,
     Case,
     ContactAttempt,
     Intervention,
@@ -121,8 +122,7 @@ def case_timeline(
 
 # The four statements, built once: each page binds its case (and how many of the newest it
 # shows) to them, instead of building a six-part union again for every view of a case.
-_CASE = sa.bindparam("case_id", type_=sa.Uuid)
-_REQUESTS = sa.select(ClientRequest.id).where(ClientRequest.case_id == _CASE)
+_REQUESTS = sa.select(ClientRequest.id).where(ClientRequest.case_id == CASE_ID)
 
 
 def _plain_events() -> sa.CompoundSelect[Any]:
@@ -141,17 +141,17 @@ def _plain_events() -> sa.CompoundSelect[Any]:
             ThreatAssessment.created_at,
             "threat",
             ThreatAssessment.level,
-            ThreatAssessment.case_id == _CASE,
+            ThreatAssessment.case_id == CASE_ID,
         ),
-        event(NeedsAssessment.created_at, "needs", sa.null(), NeedsAssessment.case_id == _CASE),
-        event(Consent.created_at, "consent", Consent.method, Consent.case_id == _CASE),
+        event(NeedsAssessment.created_at, "needs", sa.null(), NeedsAssessment.case_id == CASE_ID),
+        event(Consent.created_at, "consent", Consent.method, Consent.case_id == CASE_ID),
         event(
             Intervention.created_at,
             "intervention",
             Intervention.kind,
-            Intervention.case_id == _CASE,
+            Intervention.case_id == CASE_ID,
         ),
-        event(Consultation.starts_at, "consultation", sa.null(), Consultation.case_id == _CASE),
+        event(Consultation.starts_at, "consultation", sa.null(), Consultation.case_id == CASE_ID),
         event(
             ContactAttempt.attempted_at,
             "contact_attempt",
@@ -196,7 +196,7 @@ def _statements(newest: bool) -> _Statements:
     )
     return _Statements(
         story=cut(story, AuditEvent.occurred_at),
-        journal=cut(journal.where(JournalEntry.case_id == _CASE), JournalEntry.created_at),
+        journal=cut(journal.where(JournalEntry.case_id == CASE_ID), JournalEntry.created_at),
         plain=cut(_plain_events(), sa.literal_column("at")),
         messages=cut(messages.where(Message.request_id.in_(_REQUESTS)), Message.created_at),
     )

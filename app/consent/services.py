@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.audit.services import record
 from app.auth.models import User
-from app.cases.models import Case
+from app.cases.models import CASE_ID, Case
 from app.consent.models import Consent, ConsentMethod, DisclosedField, Disclosure, Purpose
 from app.core.clock import utcnow
 from app.core.db import rows_matched
@@ -293,9 +293,4 @@ def consents_of(case: Case) -> list[Consent]:
     return list(db.session.scalars(_CONSENTS_OF, {"case_id": case.id}))
 
 
-# Built once: every view of a case binds its case to it.
-_CONSENTS_OF = (
-    sa.select(Consent)
-    .where(Consent.case_id == sa.bindparam("case_id", type_=sa.Uuid))
-    .order_by(Consent.created_at)
-)
+_CONSENTS_OF = sa.select(Consent).where(Consent.case_id == CASE_ID).order_by(Consent.created_at)

@@ -21,7 +21,7 @@ from app.audit.services import record
 from app.auth.models import Asker, Role, User, UserSession
 from app.auth.services import AccountError, WeakPassword, create_user
 from app.auth.sessions import hash_token, start_session
-from app.cases.models import Case, CaseAssignment, NeedsAssessment
+from app.cases.models import CASE_ID, Case, CaseAssignment, NeedsAssessment
 from app.cases.services import latest_threat_assessment
 from app.consent.models import Disclosure, Purpose
 from app.consent.services import (
@@ -450,17 +450,15 @@ def consultations_of_case(case_id: uuid.UUID) -> list[Consultation]:
     return list(db.session.scalars(_CONSULTATIONS_OF_CASE, {"case_id": case_id}))
 
 
-# Built once: every view of a case binds its case to them.
-_CASE = sa.bindparam("case_id", type_=sa.Uuid)
 _ACTIONS_OF_CASE = (
     sa.select(Action)
-    .where(Action.case_id == _CASE)
+    .where(Action.case_id == CASE_ID)
     .order_by(Action.due_on)
     .options(sa.orm.joinedload(Action.consultation).options(WITHOUT_INVITATIONS))
 )
 _CONSULTATIONS_OF_CASE = (
     sa.select(Consultation)
-    .where(Consultation.case_id == _CASE)
+    .where(Consultation.case_id == CASE_ID)
     .order_by(Consultation.starts_at)
     .options(WITHOUT_INVITATIONS)
 )

@@ -14,7 +14,7 @@ from app.alerts.models import AlertKind
 from app.alerts.services import case_team, notify, organisation_members
 from app.audit.services import record
 from app.auth.models import Role, User
-from app.cases.models import Case, ThreatAssessment
+from app.cases.models import CASE_ID, Case, ThreatAssessment
 from app.cases.permissions import is_team_lead_of
 from app.cases.services import latest_threat_assessment
 from app.consent.models import Disclosure, Purpose
@@ -485,11 +485,8 @@ def placements_of_case(case_id: uuid.UUID) -> list[Placement]:
     return list(db.session.scalars(_PLACEMENTS_OF_CASE, {"case_id": case_id}))
 
 
-# Built once: every view of a case binds its case to it.
 _PLACEMENTS_OF_CASE = (
-    sa.select(Placement)
-    .where(Placement.case_id == sa.bindparam("case_id", type_=sa.Uuid))
-    .order_by(Placement.created_at)
+    sa.select(Placement).where(Placement.case_id == CASE_ID).order_by(Placement.created_at)
 )
 
 
