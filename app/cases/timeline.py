@@ -83,10 +83,9 @@ def case_timeline(
     moment and one word. Each gives at most `latest` rows, newest first."""
     statements = _ALL if latest is None else _NEWEST
     values = {"case_id": case.id, "subject_id": str(case.id), "latest": latest}
-    items: list[TimelineItem] = []
-    # Free text as stored (encrypted) until the newest are chosen: the overview shows ten
-    # of up to three times as many rows read, and each opening costs a decryption.
-    sealed: dict[int, str] = {}
+    # Each item with its free text as stored (encrypted), opened once the newest are chosen:
+    # the overview shows ten of up to three times as many rows read.
+    items: list[tuple[TimelineItem, str | None]] = []
     for occurred_at, action, details_json in db.session.execute(statements.story, values):
         details = json.loads(details_json)
         detail = (
@@ -96,27 +95,25 @@ def case_timeline(
             or details.get("rule")  # which deadline started or was met
             or details.get("age_band")
         )
-        items.append(TimelineItem(as_utc(occurred_at), action, None, detail))
+        items.append((TimelineItem(as_utc(occurred_at), action, None, detail), None))
     for created_at, body, occurred_on in db.session.execute(statements.journal, values):
         # Ordered by when it was written; the day it is about is shown with it.
-        item = TimelineItem(as_utc(created_at), "journal", None, occurred_on.isoformat())
-        sealed[id(item)] = body
-        items.append(item)
+        items.append(
+            (TimelineItem(as_utc(created_at), "journal", None, occurred_on.isoformat()), body)
+        )
     for at, kind, detail in db.session.execute(statements.plain, values):
-        items.append(TimelineItem(as_utc(at), kind, None, detail))
+        items.append((TimelineItem(as_utc(at), kind, None, detail), None))
     for created_at, from_client, body in db.session.execute(statements.messages, values):
         kind = "message_from_client" if from_client else "message_to_client"
         # A client writes who they are and where they live: identity-bearing text, opened
         # only for a reader the identity decision lets see it.
         item = TimelineItem(as_utc(created_at), kind, hidden=not identity.visible)
-        if identity.visible:
-            sealed[id(item)] = body
-        items.append(item)
-    newest = sorted(items, key=lambda item: item.at, reverse=True)[:latest]
+        items.append((item, body if identity.visible else None))
+    newest = sorted(items, key=lambda pair: pair[0].at, reverse=True)[:latest]
     ring = keyring()
     return [
-        replace(item, text=ring.decrypt(sealed[id(item)])) if id(item) in sealed else item
-        for item in newest
+        replace(item, text=ring.decrypt(sealed)) if sealed is not None else item
+        for item, sealed in newest
     ]
 
 
