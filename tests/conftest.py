@@ -420,3 +420,20 @@ def plan_by_indexes(statement: str, parameters: Any = None) -> str:
     connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
     rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters)
     return "\n".join(row[0] for row in rows)
+
+
+@contextmanager
+def statements_sent(containing: str) -> Iterator[list[tuple[str, Any]]]:
+    """The statements sent to the database inside the block whose text holds `containing`,
+    each with its values (for plan_by_indexes)."""
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many):
+        if containing in statement:
+            sent.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", keep)

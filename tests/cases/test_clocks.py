@@ -17,7 +17,7 @@ from app.intake.models import ClientRequest
 from app.orgs.models import Organisation
 from app.rules import LOCAL_TIME, rule
 from app.rules.models import AgeBand, Deadline
-from tests.conftest import plan_by_indexes
+from tests.conftest import plan_by_indexes, statements_sent
 
 # Friday 5 June 2026, mid-morning: fourteen days later is midsommarafton.
 JUNE_5 = datetime(2026, 6, 5, 10, 0, tzinfo=LOCAL_TIME)
@@ -357,17 +357,8 @@ def test_a_cases_clocks_are_its_own_and_its_requests_found_by_their_indexes(app,
         ]
         assert "other_case" not in found and len(found) == len(set(found))
         if db.engine.dialect.name == "postgresql":
-            sent: list[tuple[str, dict]] = []
-
-            def keep(_conn, _cursor, statement, parameters, _context, _many):
-                if "FROM deadlines" in statement:
-                    sent.append((statement, parameters))
-
-            sa.event.listen(db.engine, "before_cursor_execute", keep)
-            try:
+            with statements_sent("FROM deadlines") as sent:
                 case_deadlines(case)
-            finally:
-                sa.event.remove(db.engine, "before_cursor_execute", keep)
             [(statement, parameters)] = sent
             plan = plan_by_indexes(statement, parameters)
             # Each half through its own index, not a walk of every deadline with a filter

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from app.cases.identity import REDACTED, IdentityView
 from app.cases.models import (
@@ -25,7 +24,7 @@ from app.consultations.models import Consultation, ConsultationStatus
 from app.core.clock import utcnow
 from app.extensions import db
 from app.messages.models import Message
-from tests.conftest import plan_by_indexes
+from tests.conftest import plan_by_indexes, statements_sent
 
 # After the case was opened (now): the events below are the story's newest.
 START = utcnow().replace(microsecond=0) + timedelta(days=1)
@@ -166,17 +165,8 @@ def test_the_story_is_read_newest_first_from_its_own_index(app, scene):
         if db.engine.dialect.name != "postgresql":
             pytest.skip("the plan of PostgreSQL")
         case = db.session.get(Case, scene.case_id)
-        sent: list[tuple[str, dict]] = []
-
-        def keep(_conn, _cursor, statement, parameters, _context, _many):
-            if "audit_events" in statement:
-                sent.append((statement, parameters))
-
-        sa.event.listen(db.engine, "before_cursor_execute", keep)
-        try:
+        with statements_sent("audit_events") as sent:
             case_timeline(case, REDACTED, latest=11)
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", keep)
         [(statement, parameters)] = sent
         assert "'case.opened'" in statement  # written in, not sent as a value
         plan = plan_by_indexes(statement, parameters)
