@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.core.jinja import TemplateEnvironment
 from app.core.keycheck import check_at_start
+from app.core.language import DEFAULT_LOCALE
 from app.core.logs import init_logs
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from config import Settings
@@ -91,7 +92,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "STAFF_LANGUAGES": settings.staff_languages,
         "QUICK_EXIT_URL": settings.quick_exit_url,
         "NEUTRAL_TITLE": settings.neutral_title,
-        "BABEL_DEFAULT_LOCALE": "sv",
+        "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),
         "DEMO_DATA": settings.demo_data,

@@ -29,7 +29,7 @@ from app.consultations import labels as consultation_labels
 from app.core.clock import utcnow
 from app.core.fields import choice_inputs
 from app.core.headers import allow_form_redirect_to
-from app.core.language import page_locale
+from app.core.language import page_locale, page_translations
 from app.i18n import (
     available_languages,
     language_name,
@@ -37,7 +37,6 @@ from app.i18n import (
     local_datetime,
     local_list,
     local_number,
-    page_translations,
     text_direction,
 )
 from app.intake.answers import draft_answers, request_answers

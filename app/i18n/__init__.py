@@ -12,20 +12,18 @@ import click
 import flask_babel
 from babel import Locale, dates
 from babel.lists import format_list
-from babel.support import NullTranslations
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask.cli import AppGroup
 from flask_login import current_user
 
 from app.core.clock import LOCAL_TIME, as_utc
-from app.core.language import page_locale
+from app.core.language import DEFAULT_LOCALE, page_locale
 from app.settings import services as site_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 POT_FILE = TRANSLATIONS / "messages.pot"
 BABEL_CFG = PROJECT_ROOT / "babel.cfg"
-DEFAULT_LOCALE = "sv"
 
 
 def available_languages() -> tuple[str, ...]:
@@ -110,30 +108,6 @@ def local_list(items: Iterable[object]) -> str:
     """Names or labels joined as the page's language joins a list ("a, b och c", "a، b و c")."""
     words = [str(item) for item in items if item not in (None, "")]
     return format_list(words, locale=page_locale()) if words else ""
-
-
-def page_translations() -> NullTranslations:
-    """The catalogue of the page's language, as flask_babel.get_translations gives it, found
-    once per request and language instead of on each of a page's hundreds of strings.
-
-    flask_babel looks the request's context, domain and locale up again for every string
-    (about 5 µs each). The answer is kept beside flask_babel's own per-request state and
-    tied to the locale it was found for, so force_locale (a mail in its reader's language)
-    and refresh() still change it at once.
-    """
-    try:
-        state = g._flask_babel
-    except (AttributeError, RuntimeError):  # before the first look-up, or no request at all
-        found: NullTranslations = flask_babel.get_translations()
-        return found
-    locale = getattr(state, "babel_locale", None)
-    kept = getattr(state, "page_translations", None)
-    if locale is not None and kept is not None and kept[0] is locale:
-        translations: NullTranslations = kept[1]
-        return translations
-    translations = flask_babel.get_translations()
-    state.page_translations = (getattr(state, "babel_locale", None), translations)
-    return translations
 
 
 def init_i18n(app: Flask) -> None:

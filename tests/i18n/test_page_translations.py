@@ -6,7 +6,7 @@ from __future__ import annotations
 import flask_babel
 from flask import g, render_template_string
 
-from app.i18n import page_translations
+from app.core.language import page_translations
 
 PHRASE = "{{ _('Account security') }}"
 
